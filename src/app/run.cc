@@ -1,0 +1,142 @@
+#include "app/run.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+
+#include "app/embedded_redis.h"
+#include "http/server.h"
+#include "ingest/api.h"
+#include "ingest/envelope.h"
+#include "redis/connection.h"
+#include "storage/id_source.h"
+#include "storage/keys.h"
+#include "storage/scripts.h"
+#include "storage/store.h"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace dmq::app {
+
+namespace {
+
+redis::options redis_options(const config::redis_settings& s, std::string name) {
+  redis::options o;
+  o.host = s.embedded ? "127.0.0.1" : s.host;
+  o.port = s.port;
+  o.password = s.password;
+  o.db = s.db;
+  o.connect_timeout_ms = s.connect_timeout_ms;
+  o.request_timeout_ms = std::max(s.read_timeout_ms, s.write_timeout_ms);
+  o.min_backoff_ms = s.min_retry_backoff_ms;
+  o.max_backoff_ms = std::max(s.max_retry_backoff_ms, s.min_retry_backoff_ms);
+  o.name = std::move(name);
+  return o;
+}
+
+http::server_options http_options(const config::settings& cfg) {
+  http::server_options o;
+  o.listen = cfg.http.listen;
+  o.port = cfg.http.port;
+  o.max_body_bytes = cfg.limits.max_body_bytes;
+  o.read_timeout = std::chrono::milliseconds(cfg.http.read_timeout_ms);
+  o.idle_timeout = std::chrono::milliseconds(cfg.http.idle_timeout_ms);
+  o.max_connections = cfg.http.max_connections;
+  auto limit = cfg.limits.max_body_bytes;
+  o.too_large = [limit] {
+    return ingest::fail(ingest::errc::body_too_large,
+                        "body: larger than the limit of " + std::to_string(limit) + " bytes");
+  };
+  return o;
+}
+
+// process: everything one dmq process runs, wired together.
+struct process {
+  process(asio::io_context& ioc, const config::settings& cfg)
+      : cfg(cfg),
+        keys(cfg.redis.key_prefix),
+        conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
+        store(conn, keys, scripts, cfg.msg_save_days),
+        ids(ioc.get_executor(), conn, keys, scripts),
+        api(cfg, store, ids, conn),
+        http(ioc.get_executor(), http_options(cfg),
+             [this](http::request& r) { return api.handle(r); }) {
+    conn.set_on_connect(
+        [this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
+  }
+
+  const config::settings& cfg;
+  storage::keys keys;
+  storage::script_set scripts;
+  redis::connection conn;
+  storage::store store;
+  storage::id_source ids;
+  ingest::api api;
+  http::server http;
+  int exit_code = 0;
+};
+
+asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
+  const auto& cfg = p.cfg;
+  p.conn.start();
+  if (!co_await p.conn.wait_ready(std::chrono::milliseconds(cfg.redis.connect_timeout_ms) + 1s)) {
+    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port); is it running?",
+                  cfg.redis.host, cfg.redis.port);
+    p.exit_code = 1;
+    p.conn.stop();
+    ioc.stop();
+    co_return;
+  }
+  asio::co_spawn(ioc, p.ids.run(), asio::detached);
+  if (auto ec = p.http.listen()) {
+    spdlog::error("cannot listen on {}:{} (http.listen, http_port): {}", cfg.http.listen,
+                  cfg.http.port, ec.message());
+    p.exit_code = 1;
+    p.ids.stop();
+    p.conn.stop();
+    ioc.stop();
+    co_return;
+  }
+  spdlog::info("dmq API listening on http://{}:{}", cfg.http.listen, p.http.port());
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  int sig = co_await signals.async_wait(asio::use_awaitable);
+  spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
+               cfg.http.shutdown_timeout_ms);
+  co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));
+  p.ids.stop();
+  p.conn.stop();
+  ioc.stop();
+}
+
+}  // namespace
+
+int run(const config::settings& cfg, role r) {
+  ::signal(SIGPIPE, SIG_IGN);
+  (void)r;  // the dispatcher joins in `server` and `run` with the dispatcher issue
+  std::optional<embedded_redis> redis;
+  if (cfg.redis.embedded) {
+    redis.emplace(cfg.redis);
+    if (auto err = redis->start(); !err.empty()) {
+      spdlog::error("redis.embedded: {}", err);
+      return 1;
+    }
+  }
+  asio::io_context ioc(1);
+  process p(ioc, cfg);
+  asio::co_spawn(ioc, serve(ioc, p), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run();
+  spdlog::info("stopped");
+  return p.exit_code;
+}
+
+}  // namespace dmq::app

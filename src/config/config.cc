@@ -1,0 +1,888 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <climits>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace dmq::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// reader: the file being read, and where its problems and notes go.
+struct reader {
+  std::string file;  // relative to CONFIG_DIR, for messages
+  fs::path dir;      // CONFIG_DIR, absolute
+  std::vector<problem>* problems;
+  std::vector<std::string>* notes;
+
+  void fail(std::string key, std::string reason) const {
+    problems->push_back({file, std::move(key), std::move(reason)});
+  }
+  void note(const std::string& text) const { notes->push_back(file + ": " + text); }
+};
+
+// join returns key under prefix as a dotted path ("redis" + "port" = "redis.port").
+std::string join(std::string_view prefix, std::string_view key) {
+  if (prefix.empty()) return std::string(key);
+  return std::string(prefix) + "." + std::string(key);
+}
+
+// indexed returns "key[i]".
+std::string indexed(std::string_view key, std::size_t i) {
+  return std::string(key) + "[" + std::to_string(i) + "]";
+}
+
+// property: one key of a map in a configuration file, declared once: the loader applies it
+// and reference() documents it. T is what the map fills (settings, producer, command, consumer).
+template <class T>
+struct property {
+  property(std::string_view k, std::string_view t, std::string_view o, std::string_view d,
+           bool req = false)
+      : key(k), type(t), origin(o), description(d), required(req) {}
+
+  std::string_view key;  // dotted under sections: "redis.port"
+  std::string_view type;
+  std::string_view origin;  // "seed": the original dmq's key; "dmq": dmq's own
+  std::string_view description;
+  bool required = false;  // required keys also see null values, to refuse them
+  // apply validates value and stores it in target; shown is the key as reported.
+  std::function<void(const reader&, const YAML::Node& value, const std::string& shown, T&)> apply;
+  // show returns the value held in target as text (the default, when target is the default).
+  std::function<std::string(const T&)> show;
+};
+
+// ignored_key: a seed key dmq reads past on purpose, and why.
+struct ignored_key {
+  std::string_view key;
+  std::string_view reason;
+};
+
+// table: the keys of one kind of map, and the seed keys it reads past.
+template <class T>
+struct table {
+  std::vector<property<T>> props;
+  std::vector<ignored_key> ignored = {};
+};
+
+// ---- scalar readers: each reports its own problem and returns nullopt on failure ----
+
+// read_integer reads an integer within min..max (limit_max: max is only the type's limit).
+std::optional<long long> read_integer(const reader& r, const YAML::Node& n, const std::string& key,
+                                      long long min, long long max, bool limit_max) {
+  long long v = 0;
+  if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) {
+    r.fail(key, "must be an integer");
+    return std::nullopt;
+  }
+  if (v >= min && v <= max) return v;
+  if (!limit_max)
+    r.fail(key, "must be " + std::to_string(min) + ".." + std::to_string(max));
+  else if (v < min)
+    r.fail(key, "must be >= " + std::to_string(min));
+  else
+    r.fail(key, "must be <= " + std::to_string(max));
+  return std::nullopt;
+}
+
+// read_bool reads true/false (also yes/no, on/off) or, as the seed wrote it, 1/0.
+std::optional<bool> read_bool(const reader& r, const YAML::Node& n, const std::string& key) {
+  bool v = false;
+  if (n.IsScalar() && (n.Scalar() == "0" || n.Scalar() == "1")) return n.Scalar() == "1";
+  if (n.IsScalar() && YAML::convert<bool>::decode(n, v)) return v;
+  r.fail(key, "must be true or false (or 1 or 0)");
+  return std::nullopt;
+}
+
+// read_string reads a scalar as text; null reads as "".
+std::optional<std::string> read_string(const reader& r, const YAML::Node& n,
+                                       const std::string& key) {
+  if (n.IsNull()) return std::string();
+  if (n.IsScalar()) return n.Scalar();
+  r.fail(key, "must be a string");
+  return std::nullopt;
+}
+
+// read_list checks that n is a list (null reads as an empty one).
+bool read_list(const reader& r, const YAML::Node& n, const std::string& key) {
+  if (n.IsNull() || n.IsSequence()) return true;
+  r.fail(key, "must be a list");
+  return false;
+}
+
+// ---- property factories ----
+
+constexpr long long no_max = LLONG_MAX;
+
+// number declares an integer key; the file holds value, the field value * scale (s -> ms).
+template <class T, class Get>
+property<T> number(std::string_view key, std::string_view type, std::string_view origin, Get get,
+                   long long min, long long max, std::string_view description,
+                   long long scale = 1) {
+  using field = std::remove_cvref_t<decltype(get(std::declval<T&>()))>;
+  constexpr auto field_max = std::numeric_limits<field>::max();
+  long long type_max = std::cmp_greater(field_max, LLONG_MAX) ? LLONG_MAX : field_max;
+  bool limit_max = max >= type_max / scale;
+  max = std::min(max, type_max / scale);
+  property<T> p(key, type, origin, description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    if (auto v = read_integer(r, n, shown, min, max, limit_max))
+      get(t) = static_cast<field>(*v * scale);
+  };
+  p.show = [=](const T& t) { return std::to_string(static_cast<long long>(get(t)) / scale); };
+  return p;
+}
+
+// flag declares a boolean key.
+template <class T, class Get>
+property<T> flag(std::string_view key, std::string_view origin, Get get,
+                 std::string_view description) {
+  property<T> p(key, "bool", origin, description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    if (auto v = read_bool(r, n, shown)) get(t) = *v;
+  };
+  p.show = [=](const T& t) { return std::string(get(t) ? "true" : "false"); };
+  return p;
+}
+
+using check_fn = std::function<std::string(const std::string&)>;  // "" or the reason
+
+// text declares a string key; check refuses bad values; required keys refuse empty ones.
+template <class T, class Get>
+property<T> text(std::string_view key, std::string_view origin, Get get, bool required,
+                 std::string_view description, check_fn check = {}) {
+  property<T> p(key, "string", origin, description, required);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    auto v = read_string(r, n, shown);
+    if (!v) return;
+    if (required && v->empty()) return r.fail(shown, "must not be empty");
+    if (auto why = check ? check(*v) : std::string(); !why.empty()) return r.fail(shown, why);
+    get(t) = *v;
+  };
+  p.show = [=](const T& t) {
+    const std::string& v = get(t);
+    return required ? std::string("(required)") : v.empty() ? std::string("\"\"") : v;
+  };
+  return p;
+}
+
+// choice declares a string key limited to values (the description lists them).
+template <class T, class Get>
+property<T> choice(std::string_view key, Get get, std::vector<std::string> values,
+                   std::string_view description) {
+  auto p = text<T>(key, "dmq", get, false, description, [values](const std::string& v) {
+    if (std::find(values.begin(), values.end(), v) != values.end()) return std::string();
+    std::string all;
+    for (const auto& x : values) all += (all.empty() ? "" : ", ") + x;
+    return "must be one of " + all;
+  });
+  p.type = "enum";
+  return p;
+}
+
+// location declares a path key, relative to CONFIG_DIR unless absolute (load makes it absolute).
+template <class T, class Get>
+property<T> location(std::string_view key, Get get, bool allow_empty,
+                     std::string_view description) {
+  property<T> p(key, "path", "dmq", description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    auto v = read_string(r, n, shown);
+    if (!v) return;
+    if (!allow_empty && v->empty()) return r.fail(shown, "must not be empty");
+    get(t) = fs::path(*v);
+  };
+  p.show = [=](const T& t) {
+    auto v = get(t).string();
+    return v.empty() ? std::string("\"\"") : v;
+  };
+  return p;
+}
+
+// ip_list declares a list of addresses or CIDR ranges.
+template <class T, class Get>
+property<T> ip_list(std::string_view key, std::string_view origin, Get get,
+                    std::string_view description) {
+  property<T> p(key, "list of IP/CIDR", origin, description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    if (!read_list(r, n, shown)) return;
+    auto& out = get(t);
+    out.clear();
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      auto key = indexed(shown, i);
+      auto v = read_string(r, n[i], key);
+      if (!v) continue;
+      auto range = util::ip_range::parse(*v);
+      if (!range)
+        r.fail(key, "not an IP address or CIDR range: '" + *v + "'");
+      else
+        out.push_back(std::move(*range));
+    }
+  };
+  p.show = [=](const T& t) { return get(t).empty() ? std::string("[]") : std::string("[...]"); };
+  return p;
+}
+
+// custom declares a key whose reading is written out by hand (the lists of maps).
+template <class T>
+property<T> custom(std::string_view key, std::string_view type, std::string_view origin,
+                   std::string_view shown_default, bool required, std::string_view description,
+                   decltype(property<T>::apply) apply) {
+  property<T> p(key, type, origin, description, required);
+  p.apply = std::move(apply);
+  p.show = [shown_default](const T&) { return std::string(shown_default); };
+  return p;
+}
+
+// ---- checks of string values ----
+
+// check_ip refuses what the HTTP server could not bind (it does no name lookup).
+std::string check_ip(const std::string& v) {
+  return util::parse_ip(v) ? "" : "must be an IP address, e.g. 0.0.0.0 or ::";
+}
+
+// check_token refuses a header name that HTTP would not accept.
+std::string check_token(const std::string& v) {
+  static const std::string_view extra = "!#$%&'*+-.^_`|~";
+  if (v.empty()) return "must not be empty";
+  for (unsigned char c : v)
+    if (!std::isalnum(c) && extra.find(static_cast<char>(c)) == std::string_view::npos)
+      return "must be a valid HTTP header name";
+  return "";
+}
+
+// check_key_prefix refuses what would break key names or Redis Cluster hash tags.
+std::string check_key_prefix(const std::string& v) {
+  if (v.empty()) return "must not be empty";
+  for (unsigned char c : v)
+    if (c == '{' || c == '}' || c == ':' || std::isspace(c) || std::iscntrl(c))
+      return "must not contain '{', '}', ':' or spaces";
+  return "";
+}
+
+// check_url_path refuses a consumer path that would glue onto the host.
+std::string check_url_path(const std::string& v) {
+  return v.starts_with("/") ? "" : "must start with '/'";
+}
+
+// ---- walking a map against a table ----
+
+// find_property returns the property declared as key, or nullptr.
+template <class T>
+const property<T>* find_property(const table<T>& t, std::string_view key) {
+  for (const auto& p : t.props)
+    if (p.key == key) return &p;
+  return nullptr;
+}
+
+// find_ignored returns the ignored seed key key, or nullptr.
+template <class T>
+const ignored_key* find_ignored(const table<T>& t, std::string_view key) {
+  for (const auto& i : t.ignored)
+    if (i.key == key) return &i;
+  return nullptr;
+}
+
+// is_section says whether key is a map holding keys of t ("redis" holds "redis.port").
+template <class T>
+bool is_section(const table<T>& t, std::string_view key) {
+  auto prefix = std::string(key) + ".";
+  for (const auto& p : t.props)
+    if (p.key.starts_with(prefix)) return true;
+  for (const auto& i : t.ignored)
+    if (i.key.starts_with(prefix)) return true;
+  return false;
+}
+
+template <class T>
+void walk_map(const reader& r, const YAML::Node& map, const std::string& item,
+              const std::string& section, const table<T>& t, T& target,
+              std::set<std::string>& seen);
+
+// walk_entry applies one key: a property, an ignored seed key, a section, or an unknown key.
+template <class T>
+void walk_entry(const reader& r, const std::string& name, const YAML::Node& value,
+                const std::string& item, const std::string& section, const table<T>& t, T& target,
+                std::set<std::string>& seen) {
+  auto rel = join(section, name);
+  auto shown = join(item, rel);
+  if (!seen.insert(rel).second) return r.fail(shown, "appears twice");
+  if (const auto* p = find_property(t, rel)) {
+    if (!value.IsNull() || p->required) p->apply(r, value, shown, target);
+  } else if (const auto* i = find_ignored(t, rel)) {
+    r.note(shown + " is ignored: " + std::string(i->reason));
+  } else if (is_section(t, rel)) {
+    if (value.IsMap())
+      walk_map(r, value, item, rel, t, target, seen);
+    else if (!value.IsNull())
+      r.fail(shown, "must be a map");
+  } else {
+    r.note("unknown key '" + shown + "' ignored");
+  }
+}
+
+// walk_map applies every key of map; item prefixes reported keys ("product_list[1]").
+template <class T>
+void walk_map(const reader& r, const YAML::Node& map, const std::string& item,
+              const std::string& section, const table<T>& t, T& target,
+              std::set<std::string>& seen) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      r.fail(join(item, section), "keys must be strings");
+      continue;
+    }
+    walk_entry(r, it->first.Scalar(), it->second, item, section, t, target, seen);
+  }
+}
+
+// read_map fills target from map (null reads as empty) and reports required keys left out.
+template <class T>
+void read_map(const reader& r, const YAML::Node& map, const std::string& item, const table<T>& t,
+              T& target) {
+  if (!map.IsNull() && !map.IsMap()) return r.fail(item, "must be a map");
+  std::set<std::string> seen;
+  if (map.IsMap()) walk_map(r, map, item, "", t, target, seen);
+  for (const auto& p : t.props)
+    if (p.required && !seen.count(std::string(p.key))) r.fail(join(item, p.key), "is required");
+}
+
+// read_items reads a list of maps, one Item per entry even when it is malformed, so that
+// positions stay those of the file.
+template <class Item>
+void read_items(const reader& r, const YAML::Node& list, const std::string& shown,
+                const table<Item>& t, std::vector<Item>& out) {
+  out.clear();
+  if (!read_list(r, list, shown)) return;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out.emplace_back();
+    read_map(r, list[i], indexed(shown, i), t, out.back());
+  }
+}
+
+// ---- the tables ----
+
+// consumer_table declares the keys of a consumer_list entry.
+const table<consumer>& consumer_table() {
+  static const table<consumer> t{{
+      text<consumer>(
+          "name", "seed", [](auto& c) -> auto& { return c.name; }, true,
+          "Consumer name, unique across all command files; status, detail, pending "
+          "and solved name it."),
+      text<consumer>(
+          "host", "seed", [](auto& c) -> auto& { return c.host; }, true,
+          "host:port of the consumer; http:// is added unless it carries http:// or "
+          "https://."),
+      text<consumer>(
+          "path", "seed", [](auto& c) -> auto& { return c.path; }, true,
+          "Path (and query) the message is POSTed to; msg_id and retry are added to "
+          "the query.",
+          check_url_path),
+      number<consumer>(
+          "timeout", "integer, ms", "seed", [](auto& c) -> auto& { return c.timeout_ms; }, 1,
+          no_max, "A delivery succeeds on HTTP 200 within this many ms."),
+      number<consumer>(
+          "retry_times", "integer", "seed", [](auto& c) -> auto& { return c.retry_times; }, 0,
+          no_max,
+          "Retries after a failed first try; then the id goes to the consumer's "
+          "pending list."),
+      number<consumer>(
+          "interval", "integer, ms", "seed", [](auto& c) -> auto& { return c.interval_ms; }, 0,
+          no_max, "Retry n (1..retry_times) starts interval * n ms after the failure."),
+  }};
+  return t;
+}
+
+// command_table declares the keys of a command file.
+const table<command>& command_table() {
+  static const table<command> t{{
+      text<command>(
+          "project", "seed", [](auto& c) -> auto& { return c.project; }, true,
+          "Project the command belongs to; it must be in product_list. A message of "
+          "another project is refused."),
+      text<command>(
+          "command", "seed", [](auto& c) -> auto& { return c.cmd; }, true,
+          "The cmd string producers send, e.g. sds:create:order; unique across all "
+          "command files."),
+      custom<command>(
+          "consumer_list", "list of consumers", "seed", "(required)", true,
+          "Where messages of this command are delivered, each to every consumer; at "
+          "least one.",
+          [](const reader& r, const YAML::Node& n, const std::string& shown, command& c) {
+            read_items(r, n, shown, consumer_table(), c.consumers);
+            if (n.IsNull() || (n.IsSequence() && n.size() == 0))
+              r.fail(shown, "must list at least one consumer");
+          }),
+  }};
+  return t;
+}
+
+// producer_table declares the keys of a product_list entry.
+const table<producer>& producer_table() {
+  static const table<producer> t{{
+      text<producer>(
+          "project", "seed", [](auto& p) -> auto& { return p.project; }, true,
+          "Project name producers send in the project field; unique."),
+      ip_list<producer>(
+          "allow_ip", "seed", [](auto& p) -> auto& { return p.allow_ip; },
+          "Addresses the project may send from: exact IPs (as in the seed) or "
+          "CIDR ranges such as 10.0.0.0/8. Empty: nobody."),
+  }};
+  return t;
+}
+
+void read_products(const reader& r, const YAML::Node& n, const std::string& shown, settings& s);
+void read_command_list(const reader& r, const YAML::Node& n, const std::string& shown, settings& s);
+
+// settings_table declares every key of config.yaml.
+const table<settings>& settings_table() {
+  static const table<settings> t{
+      {
+          // The seed's keys, read as the original dmq read them.
+          number<settings>(
+              "http_port", "integer", "seed", [](auto& s) -> auto& { return s.http.port; }, 1,
+              65535, "Port of the ingest HTTP API."),
+          custom<settings>("product_list", "list of producers", "seed", "[]", false,
+                           "Projects allowed to send messages (see the product_list entry keys).",
+                           read_products),
+          number<settings>(
+              "msg_save_days", "integer", "seed", [](auto& s) -> auto& { return s.msg_save_days; },
+              1, 36500,
+              "Days a message's data is kept after its due time; its per-consumer "
+              "status and pending ids are kept twice as long."),
+          text<settings>(
+              "request_trace_id_key", "seed",
+              [](auto& s) -> auto& { return s.request_trace_id_key; }, false,
+              "A message's request_id reaches consumers in the header X-<this key>.", check_token),
+          flag<settings>(
+              "disable_success_log", "seed",
+              [](auto& s) -> auto& { return s.log.disable_success_log; },
+              "1/true: no log line per successful delivery (failures are always "
+              "logged)."),
+          text<settings>(
+              "redis.host", "seed", [](auto& s) -> auto& { return s.redis.host; }, false,
+              "Redis host name or address.",
+              [](const std::string& v) {
+                return v.empty() ? std::string("must not be empty") : std::string();
+              }),
+          number<settings>(
+              "redis.port", "integer", "seed", [](auto& s) -> auto& { return s.redis.port; }, 1,
+              65535,
+              "Redis port; with redis.embedded, the port the private redis-server "
+              "listens on."),
+          text<settings>(
+              "redis.password", "seed", [](auto& s) -> auto& { return s.redis.password; }, false,
+              "Redis password (AUTH); empty or null for none."),
+          number<settings>(
+              "redis.db", "integer", "seed", [](auto& s) -> auto& { return s.redis.db; }, 0, no_max,
+              "Redis database number."),
+          number<settings>(
+              "redis.pool_size", "integer", "seed",
+              [](auto& s) -> auto& { return s.redis.pool_size; }, 1, 10000,
+              "Redis connections; dmq pipelines commands, so a few carry the "
+              "whole load."),
+          number<settings>(
+              "redis.max_retries", "integer", "seed",
+              [](auto& s) -> auto& { return s.redis.max_retries; }, 0, 1000,
+              "Times a Redis command failed by a broken connection is retried."),
+          number<settings>(
+              "redis.min_retry_backoff", "integer, ms", "seed",
+              [](auto& s) -> auto& { return s.redis.min_retry_backoff_ms; }, 0, no_max,
+              "Smallest wait before a Redis retry."),
+          number<settings>(
+              "redis.max_retry_backoff", "integer, ms", "seed",
+              [](auto& s) -> auto& { return s.redis.max_retry_backoff_ms; }, 0, no_max,
+              "Largest wait before a Redis retry."),
+          number<settings>(
+              "redis.read_timeout", "integer, s", "seed",
+              [](auto& s) -> auto& { return s.redis.read_timeout_ms; }, 1, no_max,
+              "A Redis reply must arrive within this many seconds.", 1000),
+          number<settings>(
+              "redis.write_timeout", "integer, s", "seed",
+              [](auto& s) -> auto& { return s.redis.write_timeout_ms; }, 1, no_max,
+              "A Redis request must be written within this many seconds.", 1000),
+          custom<settings>("command_list", "list of files", "seed", "[]", false,
+                           "Command files, relative to CONFIG_DIR, else to CONFIG_DIR/commands, "
+                           "or absolute.",
+                           read_command_list),
+          // dmq's own keys.
+          text<settings>(
+              "http.listen", "dmq", [](auto& s) -> auto& { return s.http.listen; }, false,
+              "Address the ingest API listens on (0.0.0.0 or :: for all).", check_ip),
+          number<settings>(
+              "http.read_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.http.read_timeout_ms; }, 1, no_max,
+              "A request must arrive whole within this time."),
+          number<settings>(
+              "http.idle_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.http.idle_timeout_ms; }, 1, no_max,
+              "Keep-alive connections idle longer are closed."),
+          number<settings>(
+              "http.shutdown_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.http.shutdown_timeout_ms; }, 0, no_max,
+              "On SIGTERM/SIGINT, requests in flight get this long."),
+          number<settings>(
+              "http.max_connections", "integer", "dmq",
+              [](auto& s) -> auto& { return s.http.max_connections; }, 1, no_max,
+              "Connections served at once; more wait to be accepted."),
+          ip_list<settings>(
+              "trusted_proxies", "dmq", [](auto& s) -> auto& { return s.http.trusted_proxies; },
+              "Peers whose X-Forwarded-For / X-Real-Ip are believed; from others "
+              "the caller is the peer address."),
+          number<settings>(
+              "redis.connect_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.redis.connect_timeout_ms; }, 1, no_max,
+              "A Redis connection must be made within this time."),
+          flag<settings>(
+              "redis.embedded", "dmq", [](auto& s) -> auto& { return s.redis.embedded; },
+              "true: dmq runs its own redis-server child on 127.0.0.1:redis.port, "
+              "data in redis.data_dir."),
+          location<settings>(
+              "redis.data_dir", [](auto& s) -> auto& { return s.redis.data_dir; }, false,
+              "Data (AOF) and log of the embedded redis-server; relative to "
+              "CONFIG_DIR."),
+          choice<settings>(
+              "redis.appendfsync", [](auto& s) -> auto& { return s.redis.appendfsync; },
+              {"always", "everysec", "no"},
+              "fsync policy of the embedded redis-server's append-only file: always, "
+              "everysec or no."),
+          text<settings>(
+              "redis.server_path", "dmq", [](auto& s) -> auto& { return s.redis.server_path; },
+              false, "The redis-server binary for redis.embedded (searched in PATH).",
+              [](const std::string& v) {
+                return v.empty() ? std::string("must not be empty") : std::string();
+              }),
+          text<settings>(
+              "redis.key_prefix", "dmq", [](auto& s) -> auto& { return s.redis.key_prefix; }, false,
+              "First part of every Redis key dmq writes; no '{', '}', ':' or spaces.",
+              check_key_prefix),
+          number<settings>(
+              "limits.max_body_bytes", "integer, bytes", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_body_bytes; }, 1, no_max,
+              "Largest request body the API reads."),
+          number<settings>(
+              "limits.max_batch_items", "integer", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_batch_items; }, 1, no_max,
+              "Most messages in one /api/message/batch request."),
+          number<settings>(
+              "limits.max_params_bytes", "integer, bytes", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_params_bytes; }, 1, no_max,
+              "Largest params of one message."),
+          number<settings>(
+              "limits.max_field_bytes", "integer, bytes", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_field_bytes; }, 1, no_max,
+              "Longest project, cmd, bucket or request_id."),
+          number<settings>(
+              "limits.max_solved_ids", "integer", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_solved_ids; }, 1, no_max,
+              "Most msg_ids in one /api/message/solved request."),
+          number<settings>(
+              "limits.max_pending_list", "integer", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_pending_list; }, 1, no_max,
+              "Most ids one /api/message/pending call returns."),
+          location<settings>(
+              "log.dir", [](auto& s) -> auto& { return s.log.dir; }, true,
+              "Directory of the log files, relative to CONFIG_DIR; empty: log to "
+              "stderr only."),
+          choice<settings>(
+              "log.rotate", [](auto& s) -> auto& { return s.log.rotate; },
+              {"hourly", "daily", "size"},
+              "When a new log file is started: hourly, daily or size (at "
+              "log.max_size_mb)."),
+          number<settings>(
+              "log.max_files", "integer", "dmq", [](auto& s) -> auto& { return s.log.max_files; },
+              0, 65535, "Rotated log files kept; 0 keeps all."),
+          number<settings>(
+              "log.max_size_mb", "integer, MB", "dmq",
+              [](auto& s) -> auto& { return s.log.max_size_mb; }, 1, 1 << 20,
+              "Size of a log file before rotation, for log.rotate: size."),
+          choice<settings>(
+              "log.level", [](auto& s) -> auto& { return s.log.level; },
+              {"trace", "debug", "info", "warn", "error", "critical", "off"},
+              "Least severe level logged: trace, debug, info, warn, error, critical or "
+              "off."),
+      },
+      {
+          {"get_point_sleep", "dmq wakes on the earliest due message instead of polling"},
+          {"msg_point_chan_len", "dmq has no internal Go channels to size"},
+          {"msg_bucket_chan_len", "dmq has no internal Go channels to size"},
+          {"msg_detail_chan_len", "dmq has no internal Go channels to size"},
+          {"bucket_coroutine_count",
+           "dmq runs on an event loop with asynchronous I/O, not on a fixed count of coroutines"},
+          {"msg_coroutine_count",
+           "dmq runs on an event loop with asynchronous I/O, not on a fixed count of coroutines"},
+          {"work_pool_size", "dmq delivers asynchronously: a waiting delivery holds no worker"},
+          {"redis.min_idle_conns", "dmq keeps its redis.pool_size connections open"},
+          {"redis.pool_timeout",
+           "dmq pipelines on open connections and never waits for a free one"},
+      }};
+  return t;
+}
+
+// ---- the lists: product_list, command_list and the command files ----
+
+// read_products reads product_list and refuses a project listed twice.
+void read_products(const reader& r, const YAML::Node& n, const std::string& shown, settings& s) {
+  read_items(r, n, shown, producer_table(), s.producers);
+  std::map<std::string, std::size_t> first;
+  for (std::size_t i = 0; i < s.producers.size(); ++i) {
+    const auto& project = s.producers[i].project;
+    if (project.empty()) continue;
+    auto [it, fresh] = first.emplace(project, i);
+    if (!fresh)
+      r.fail(indexed(shown, i) + ".project",
+             "duplicate project '" + project + "' (also " + indexed(shown, it->second) + ")");
+  }
+}
+
+// relative_name names file relative to CONFIG_DIR, or absolutely when it lies outside.
+std::string relative_name(const fs::path& dir, const fs::path& file) {
+  auto rel = file.lexically_relative(dir);
+  if (rel.empty() || *rel.begin() == "..") return file.string();
+  return rel.string();
+}
+
+// find_command_file resolves a command_list entry: CONFIG_DIR/name, then
+// CONFIG_DIR/commands/name; nullopt if neither is a file.
+std::optional<fs::path> find_command_file(const fs::path& dir, const std::string& name) {
+  fs::path p(name);
+  std::vector<fs::path> tries;
+  if (p.is_absolute())
+    tries = {p};
+  else
+    tries = {dir / p, dir / "commands" / p};
+  for (const auto& t : tries) {
+    std::error_code ec;
+    if (fs::is_regular_file(t, ec)) return t.lexically_normal();
+  }
+  return std::nullopt;
+}
+
+// parse_file parses a YAML file; nullopt (and a problem) if it cannot be read or parsed.
+std::optional<YAML::Node> parse_file(const reader& r, const fs::path& file) {
+  try {
+    return YAML::LoadFile(file.string());
+  } catch (const YAML::BadFile&) {
+    r.fail("", "cannot be read");
+  } catch (const YAML::Exception& e) {
+    r.fail("", "bad YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
+                   std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  return std::nullopt;
+}
+
+// read_command_file reads one command file into s.commands.
+void read_command_file(const reader& base, const fs::path& file, settings& s) {
+  reader r = base;
+  r.file = relative_name(base.dir, file);
+  auto doc = parse_file(r, file);
+  if (!doc) return;
+  command c;
+  c.file = r.file;
+  read_map(r, *doc, "", command_table(), c);
+  for (const auto& x : c.consumers) c.consumer_names.push_back(x.name);
+  s.commands.push_back(std::move(c));
+}
+
+// read_command_list resolves each command_list entry and reads its file.
+void read_command_list(const reader& r, const YAML::Node& n, const std::string& shown,
+                       settings& s) {
+  if (!read_list(r, n, shown)) return;
+  std::map<fs::path, std::string> listed;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    auto key = indexed(shown, i);
+    auto name = read_string(r, n[i], key);
+    if (!name) continue;
+    if (name->empty()) {
+      r.fail(key, "must not be empty");
+      continue;
+    }
+    auto file = find_command_file(r.dir, *name);
+    if (!file) {
+      r.fail(key, "command file '" + *name + "' not found (looked in " + r.dir.string() + " and " +
+                      (r.dir / "commands").string() + ")");
+      continue;
+    }
+    auto [it, fresh] = listed.emplace(*file, key);
+    if (!fresh) {
+      r.fail(key, "lists " + relative_name(r.dir, *file) + " again (also " + it->second + ")");
+      continue;
+    }
+    read_command_file(r, *file, s);
+  }
+}
+
+// ---- checks across keys and files ----
+
+// check_commands refuses commands of unknown projects and a cmd defined twice.
+void check_commands(std::vector<problem>& out, const settings& s) {
+  std::map<std::string, const command*> by_cmd;
+  for (const auto& c : s.commands) {
+    if (!c.project.empty() && !s.find_producer(c.project))
+      out.push_back(
+          {c.file, "project", "project '" + c.project + "' is not in product_list of config.yaml"});
+    if (c.cmd.empty()) continue;
+    auto [it, fresh] = by_cmd.emplace(c.cmd, &c);
+    if (!fresh)
+      out.push_back({c.file, "command",
+                     "duplicate command '" + c.cmd + "' (also in " + it->second->file + ")"});
+  }
+}
+
+// check_consumer_names refuses a consumer name used twice, in any files.
+void check_consumer_names(std::vector<problem>& out, const settings& s) {
+  std::map<std::string, std::string> first;  // name -> "file consumer_list[i].name"
+  for (const auto& c : s.commands) {
+    for (std::size_t i = 0; i < c.consumers.size(); ++i) {
+      const auto& name = c.consumers[i].name;
+      if (name.empty()) continue;
+      auto key = indexed("consumer_list", i) + ".name";
+      auto [it, fresh] = first.emplace(name, c.file + " " + key);
+      if (!fresh)
+        out.push_back(
+            {c.file, key, "duplicate consumer name '" + name + "' (also " + it->second + ")"});
+    }
+  }
+}
+
+// check_settings runs the checks that span several keys or files.
+void check_settings(std::vector<problem>& out, const settings& s) {
+  if (s.redis.max_retry_backoff_ms < s.redis.min_retry_backoff_ms)
+    out.push_back({"config.yaml", "redis.max_retry_backoff", "must be >= redis.min_retry_backoff"});
+  check_commands(out, s);
+  check_consumer_names(out, s);
+}
+
+// defaults returns the settings of an empty config.yaml, with paths still relative.
+settings defaults() {
+  settings s;
+  s.redis.data_dir = "data/redis";
+  return s;
+}
+
+// absolute_dir returns dir absolute and without a trailing separator.
+fs::path absolute_dir(const fs::path& dir) {
+  auto p = fs::absolute(dir).lexically_normal();
+  return p.has_filename() ? p : p.parent_path();
+}
+
+// under returns p resolved against dir unless it is absolute.
+fs::path under(const fs::path& dir, const fs::path& p) {
+  return p.is_absolute() ? p.lexically_normal() : (dir / p).lexically_normal();
+}
+
+// load_settings does all of load() but may throw.
+load_result load_settings(const fs::path& config_dir) {
+  load_result out;
+  settings s = defaults();
+  s.dir = absolute_dir(config_dir);
+  reader r{"config.yaml", s.dir, &out.problems, &out.notes};
+  auto file = s.dir / "config.yaml";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    r.fail("", "not found in " + s.dir.string());
+    return out;
+  }
+  auto doc = parse_file(r, file);
+  if (!doc) return out;
+  read_map(r, *doc, "", settings_table(), s);
+  s.redis.data_dir = under(s.dir, s.redis.data_dir);
+  if (!s.log.dir.empty()) s.log.dir = under(s.dir, s.log.dir);
+  check_settings(out.problems, s);
+  if (out.problems.empty()) out.cfg = std::move(s);
+  return out;
+}
+
+// ---- reference ----
+
+// reference_row: one line of reference().
+struct reference_row {
+  std::string key, type, value, origin, description;
+};
+
+// add_rows appends the reference rows of t, showing the values of defaults.
+template <class T>
+void add_rows(std::vector<reference_row>& rows, const table<T>& t, const T& defaults,
+              std::string_view prefix) {
+  for (const auto& p : t.props)
+    rows.push_back({std::string(prefix) + std::string(p.key), std::string(p.type), p.show(defaults),
+                    std::string(p.origin), std::string(p.description)});
+}
+
+// format_rows lays rows out in aligned columns under a header line.
+std::string format_rows(const std::vector<reference_row>& rows) {
+  std::size_t w[4] = {3, 4, 7, 6};
+  for (const auto& r : rows) {
+    w[0] = std::max(w[0], r.key.size());
+    w[1] = std::max(w[1], r.type.size());
+    w[2] = std::max(w[2], r.value.size());
+  }
+  auto pad = [](std::string s, std::size_t n) { return s.append(n + 2 - s.size(), ' '); };
+  std::string out = pad("KEY", w[0]) + pad("TYPE", w[1]) + pad("DEFAULT", w[2]) +
+                    pad("ORIGIN", w[3]) + "DESCRIPTION\n";
+  for (const auto& r : rows)
+    out += pad(r.key, w[0]) + pad(r.type, w[1]) + pad(r.value, w[2]) + pad(r.origin, w[3]) +
+           r.description + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string problem::to_string() const {
+  if (key.empty()) return file + ": " + reason;
+  return file + ": " + key + ": " + reason;
+}
+
+const producer* settings::find_producer(std::string_view project) const {
+  for (const auto& p : producers)
+    if (p.project == project) return &p;
+  return nullptr;
+}
+
+const command* settings::find_command(std::string_view cmd) const {
+  for (const auto& c : commands)
+    if (c.cmd == cmd) return &c;
+  return nullptr;
+}
+
+std::pair<const command*, const consumer*> settings::find_consumer(std::string_view name) const {
+  for (const auto& c : commands)
+    for (const auto& x : c.consumers)
+      if (x.name == name) return {&c, &x};
+  return {nullptr, nullptr};
+}
+
+load_result load(const fs::path& dir) {
+  try {
+    return load_settings(dir);
+  } catch (const std::exception& e) {
+    // A bug, not a configuration mistake; still reported as a problem, never thrown.
+    load_result out;
+    out.problems.push_back({"config.yaml", "", std::string("cannot be loaded: ") + e.what()});
+    return out;
+  }
+}
+
+std::string reference() {
+  std::vector<reference_row> rows;
+  add_rows(rows, settings_table(), defaults(), "");
+  add_rows(rows, producer_table(), producer{}, "product_list[].");
+  std::ostringstream out;
+  out << "# CONFIG_DIR/config.yaml (ORIGIN seed: the original dmq's key; dmq: dmq's own)\n"
+      << format_rows(rows);
+  rows.clear();
+  add_rows(rows, command_table(), command{}, "");
+  add_rows(rows, consumer_table(), consumer{}, "consumer_list[].");
+  out << "\n# command files (each entry of command_list)\n" << format_rows(rows);
+  out << "\n# seed keys read past on purpose (one note each when present)\n";
+  for (const auto& i : settings_table().ignored) out << i.key << ": " << i.reason << "\n";
+  return out.str();
+}
+
+}  // namespace dmq::config

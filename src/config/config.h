@@ -1,0 +1,131 @@
+// config: the configuration of dmq, loaded from CONFIG_DIR/config.yaml and the
+// command files it lists, in the seed's format plus dmq's own keys.
+//
+// Every key is declared once in config.cc (name, default, description); the
+// table is what `dmq config-reference` prints and what config/config.yaml documents.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/ip_range.h"
+
+namespace dmq::config {
+
+// consumer: one downstream endpoint of a command (seed: an entry of consumer_list).
+struct consumer {
+  std::string name;  // global across all command files
+  std::string host;  // "127.0.0.1:8959", may carry http:// or https://
+  std::string path;  // "/api/x", may carry a query
+  int timeout_ms = 600;
+  int retry_times = 0;
+  int interval_ms = 0;
+};
+
+// command: a cmd string, the project it belongs to and its consumers.
+struct command {
+  std::string project;
+  std::string cmd;
+  std::vector<consumer> consumers;
+  std::vector<std::string> consumer_names;  // the names of consumers, in order (load fills it)
+  std::string file;  // the command file it came from, for messages
+};
+
+// producer: a project allowed to send messages, and from where.
+struct producer {
+  std::string project;
+  std::vector<util::ip_range> allow_ip;  // exact addresses or CIDR ranges
+};
+
+struct redis_settings {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;
+  int db = 0;
+  int pool_size = 4;  // dmq pipelines: a few connections carry everything
+  int max_retries = 3;
+  int min_retry_backoff_ms = 8;
+  int max_retry_backoff_ms = 400;
+  int read_timeout_ms = 1000;   // seed: read_timeout in seconds
+  int write_timeout_ms = 2000;  // seed: write_timeout in seconds
+  int connect_timeout_ms = 2000;
+  // dmq's own: a private redis-server child.
+  bool embedded = false;
+  std::filesystem::path data_dir;  // absolute after load (default CONFIG_DIR/data/redis)
+  std::string appendfsync = "everysec";  // always | everysec | no
+  std::string server_path = "redis-server";
+  std::string key_prefix = "dmq";
+};
+
+struct http_settings {
+  std::string listen = "0.0.0.0";
+  int port = 8989;                   // seed: http_port
+  int read_timeout_ms = 10000;       // a request must arrive whole within this
+  int idle_timeout_ms = 60000;       // keep-alive connections idle longer are closed
+  int shutdown_timeout_ms = 10000;   // SIGTERM: requests in flight get this long
+  int max_connections = 10000;
+  std::vector<util::ip_range> trusted_proxies;
+};
+
+struct limit_settings {
+  std::size_t max_body_bytes = 4 << 20;
+  int max_batch_items = 1000;
+  std::size_t max_params_bytes = 64 << 10;
+  std::size_t max_field_bytes = 256;  // project, cmd, bucket, request_id
+  int max_solved_ids = 150;           // seed: 150
+  int max_pending_list = 10000;       // ids returned by one /pending call
+};
+
+struct log_settings {
+  std::filesystem::path dir;  // empty: log to stderr only; else absolute after load
+  std::string rotate = "hourly";  // hourly | daily | size
+  int max_files = 72;             // rotated files kept (0 = keep all)
+  int max_size_mb = 100;          // for rotate: size
+  std::string level = "info";
+  bool disable_success_log = true;  // seed: disable_success_log
+};
+
+// settings: everything dmq reads from CONFIG_DIR.
+struct settings {
+  std::filesystem::path dir;  // CONFIG_DIR, absolute
+  http_settings http;
+  redis_settings redis;
+  limit_settings limits;
+  log_settings log;
+  int msg_save_days = 4;
+  std::string request_trace_id_key = "Request-Id";
+  std::vector<producer> producers;
+  std::vector<command> commands;
+
+  // find_producer returns the producer of project, or nullptr.
+  const producer* find_producer(std::string_view project) const;
+  // find_command returns the command named cmd, or nullptr.
+  const command* find_command(std::string_view cmd) const;
+  // find_consumer returns the consumer named name and its command, or {nullptr, nullptr}.
+  std::pair<const command*, const consumer*> find_consumer(std::string_view name) const;
+};
+
+// problem: one thing wrong with the configuration: where, which key, why.
+struct problem {
+  std::string file;  // path relative to CONFIG_DIR
+  std::string key;   // dotted path, "product_list[1].allow_ip[0]"
+  std::string reason;
+  std::string to_string() const;  // "config.yaml: redis.port: must be 1..65535"
+};
+
+struct load_result {
+  std::optional<settings> cfg;    // set only when problems is empty
+  std::vector<problem> problems;  // every problem found, not just the first
+  std::vector<std::string> notes; // keys knowingly ignored, one line each
+};
+
+// load reads CONFIG_DIR/config.yaml and its command files and validates all of it.
+load_result load(const std::filesystem::path& dir);
+
+// reference returns the documentation of every key: "key  default  description" lines.
+std::string reference();
+
+}  // namespace dmq::config

@@ -1,0 +1,35 @@
+// message: the HTTP request and response as handlers see them, free of Beast, so that
+// handlers compile without it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/ip_range.h"
+
+namespace dmq::http {
+
+struct request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string body;
+  std::string content_type;
+  std::string forwarded_for;  // X-Forwarded-For, as sent
+  std::string real_ip;        // X-Real-Ip, as sent
+  util::ip_address peer{};    // the socket's peer
+  std::string peer_text;
+
+  // path returns target without its query.
+  std::string_view path() const;
+  // query_param returns the decoded value of name in the query; empty if absent.
+  // present, if given, is set to whether it was there at all.
+  std::string query_param(std::string_view name, bool* present = nullptr) const;
+};
+
+struct response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+};
+
+}  // namespace dmq::http

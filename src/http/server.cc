@@ -1,0 +1,201 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <list>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace dmq::http {
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+util::ip_address to_ip(const asio::ip::address& a) {
+  if (a.is_v4()) return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
+  return a.to_v6().to_bytes();
+}
+
+std::string header(const bhttp::request<bhttp::string_body>& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string{} : std::string(it->value());
+}
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  struct session_state {
+    beast::tcp_stream* stream;
+    bool busy = false;
+  };
+
+  impl(asio::any_io_executor e, server_options o, handler h)
+      : ex(e), opt(std::move(o)), handle(std::move(h)), acceptor(e) {}
+
+  asio::any_io_executor ex;
+  server_options opt;
+  handler handle;
+  tcp::acceptor acceptor;
+  std::list<session_state> sessions;
+  bool stopping = false;
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopping) {
+      auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      if (ec) {  // EMFILE and the like: wait a little rather than spin
+        spdlog::warn("http: accept failed: {}", ec.message());
+        asio::steady_timer t(ex, 50ms);
+        co_await t.async_wait(use_tuple);
+        continue;
+      }
+      if (static_cast<int>(sessions.size()) >= opt.max_connections) {
+        spdlog::warn("http: {} connections open, refusing one", sessions.size());
+        continue;  // sock closes as it goes out of scope
+      }
+      asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  response call_handler_failed(const char* what) {
+    spdlog::error("http: handler failed: {}", what);
+    return {500, R"({"code":100,"message":"internal error","data":null})"};
+  }
+
+  asio::awaitable<response> run_handler(request& r) {
+    try {
+      co_return co_await handle(r);
+    } catch (const std::exception& e) {
+      co_return call_handler_failed(e.what());
+    }
+  }
+
+  asio::awaitable<void> write(beast::tcp_stream& stream, const response& resp, unsigned version,
+                              bool keep_alive) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
+    res.set(bhttp::field::server, "dmq");
+    res.set(bhttp::field::content_type, resp.content_type);
+    res.keep_alive(keep_alive);
+    res.body() = resp.body;
+    res.prepare_payload();
+    co_await bhttp::async_write(stream, res, use_tuple);
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(sock));
+    auto me = sessions.insert(sessions.end(), {&stream, false});
+    boost::system::error_code pec;
+    auto peer = stream.socket().remote_endpoint(pec);
+    beast::flat_buffer buf;
+    while (!stopping) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(opt.max_body_bytes);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(opt.idle_timeout);
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
+      if (ec) break;
+      me->busy = true;
+      stream.expires_after(opt.read_timeout);
+      unsigned version = parser.get().version();
+      if (!parser.is_done()) {
+        if (parser.get()[bhttp::field::expect] == "100-continue") {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+          co_await bhttp::async_write(stream, cont, use_tuple);
+        }
+        auto [rec, rn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+        if (rec == bhttp::error::body_limit) {
+          auto resp = opt.too_large ? opt.too_large() : response{};
+          resp.status = 413;
+          co_await write(stream, resp, version, false);
+          break;
+        }
+        if (rec) break;
+      }
+      auto req = parser.release();
+      request r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      r.content_type = header(req, "Content-Type");
+      r.forwarded_for = header(req, "X-Forwarded-For");
+      r.real_ip = header(req, "X-Real-Ip");
+      r.body = std::move(req.body());
+      if (!pec) {
+        r.peer = to_ip(peer.address());
+        r.peer_text = peer.address().to_string();
+      }
+      auto resp = co_await run_handler(r);
+      bool keep_alive = req.keep_alive() && !stopping;
+      stream.expires_after(opt.read_timeout);
+      co_await write(stream, resp, version, keep_alive);
+      me->busy = false;
+      if (!keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+    sessions.erase(me);
+  }
+};
+
+server::server(asio::any_io_executor ex, server_options opt, handler h)
+    : impl_(std::make_shared<impl>(ex, std::move(opt), std::move(h))) {}
+
+server::~server() = default;
+
+std::error_code server::listen() {
+  auto& i = *impl_;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(i.opt.listen, ec);
+  if (ec) return ec;
+  tcp::endpoint ep(addr, static_cast<unsigned short>(i.opt.port));
+  i.acceptor.open(ep.protocol(), ec);
+  if (!ec) i.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) i.acceptor.bind(ep, ec);
+  if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  asio::co_spawn(i.ex, i.accept_loop(), asio::detached);
+  return {};
+}
+
+int server::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+asio::awaitable<void> server::shutdown(std::chrono::milliseconds deadline) {
+  auto self = impl_;
+  auto& i = *impl_;
+  i.stopping = true;
+  boost::system::error_code ignored;
+  i.acceptor.close(ignored);
+  for (auto& s : i.sessions)
+    if (!s.busy) s.stream->cancel();  // idle keep-alive connections end now
+  auto until = std::chrono::steady_clock::now() + deadline;
+  asio::steady_timer t(i.ex);
+  while (!i.sessions.empty() && std::chrono::steady_clock::now() < until) {
+    t.expires_after(5ms);
+    co_await t.async_wait(use_tuple);
+  }
+  if (!i.sessions.empty()) {
+    spdlog::warn("http: {} requests still running after {} ms, closing them", i.sessions.size(),
+                 deadline.count());
+    for (auto& s : i.sessions) s.stream->socket().close(ignored);
+  }
+}
+
+}  // namespace dmq::http

@@ -1,0 +1,51 @@
+// server: the asynchronous HTTP/1.1 server (Boost.Beast, C++20 coroutines) that carries
+// dmq's API. One coroutine per connection: read a request within the read timeout and
+// the body limit, hand it to the handler, write the answer, keep the connection alive.
+//
+// shutdown() stops accepting, closes idle connections, lets requests in flight finish
+// within a deadline, and returns when no connection is left.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "http/message.h"
+
+namespace dmq::http {
+
+struct server_options {
+  std::string listen = "0.0.0.0";
+  int port = 8989;  // 0: any free port, see server::port()
+  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  int max_connections = 10000;
+  // too_large builds the answer to a body over max_body_bytes (status set by the server).
+  std::function<response()> too_large;
+};
+
+using handler = std::function<boost::asio::awaitable<response>(request&)>;
+
+class server {
+ public:
+  server(boost::asio::any_io_executor ex, server_options opt, handler h);
+  ~server();
+
+  // listen binds and starts accepting; returns the error if it cannot bind.
+  std::error_code listen();
+  // port returns the bound port.
+  int port() const;
+  // shutdown stops accepting and waits for connections to finish, at most deadline.
+  boost::asio::awaitable<void> shutdown(std::chrono::milliseconds deadline);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dmq::http

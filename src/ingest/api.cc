@@ -1,0 +1,274 @@
+#include "ingest/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <limits>
+#include <optional>
+
+#include "ingest/caller_ip.h"
+#include "ingest/envelope.h"
+#include "ingest/validate.h"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace dmq::ingest {
+
+namespace {
+
+// parse_body parses a request body as JSON; nullopt (and why) if it is not JSON.
+std::optional<json::value> parse_body(const std::string& body, std::string& why) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec) {
+    why = "invalid JSON: " + ec.message();
+    return std::nullopt;
+  }
+  return v;
+}
+
+struct consumer_ref {
+  const config::command* command = nullptr;
+  const config::consumer* consumer = nullptr;
+};
+
+// find_consumer reads the "consumer" query parameter or body field.
+std::variant<consumer_ref, refusal> find_consumer(const config::settings& cfg,
+                                                  const std::string& name, bool present) {
+  if (!present || name.empty()) return refusal{errc::invalid, "consumer: is required"};
+  auto [cmd, c] = cfg.find_consumer(name);
+  if (!c) return refusal{errc::invalid, "consumer: '" + name + "' is not configured"};
+  return consumer_ref{cmd, c};
+}
+
+// query_int reads an optional integer query parameter.
+std::optional<std::int64_t> query_int(const http::request& req, std::string_view name,
+                                      std::int64_t fallback, bool& ok) {
+  bool present = false;
+  auto text = req.query_param(name, &present);
+  ok = true;
+  if (!present || text.empty()) return fallback;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    ok = false;
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+api::api(const config::settings& cfg, storage::store& store, storage::id_source& ids,
+         redis::connection& conn)
+    : cfg_(cfg), store_(store), ids_(ids), conn_(conn) {}
+
+asio::awaitable<http::response> api::handle(http::request& req) {
+  struct route {
+    std::string_view path;
+    std::string_view method;
+    asio::awaitable<http::response> (api::*fn)(http::request&);
+  };
+  static constexpr route routes[] = {
+      {"/api/message/single", "POST", &api::single},
+      {"/api/message/batch", "POST", &api::batch},
+      {"/api/message/status", "GET", &api::status},
+      {"/api/message/detail", "GET", &api::detail},
+      {"/api/message/pending", "GET", &api::pending},
+      {"/api/message/solved", "POST", &api::solved},
+  };
+  auto path = req.path();
+  if (path == "/healthz") {
+    if (req.method != "GET" && req.method != "HEAD")
+      co_return fail(errc::method_not_allowed, "/healthz: use GET", 405);
+    co_return healthz();
+  }
+  for (const auto& r : routes) {
+    if (r.path != path) continue;
+    if (req.method != r.method)
+      co_return fail(errc::method_not_allowed,
+                     std::string(path) + ": use " + std::string(r.method), 405);
+    co_return co_await (this->*r.fn)(req);
+  }
+  co_return fail(errc::not_found, "no such path: " + std::string(path), 404);
+}
+
+http::response api::healthz() const {
+  json::object data{{"redis", conn_.ready() ? "up" : "down"}, {"id_node", ids_.node()}};
+  if (!conn_.ready()) return reply(errc::unhealthy, "redis is down", data, 503);
+  return ok(data);
+}
+
+// save_all assigns ids to the accepted messages and saves them in one round trip.
+// Returns, per message, its id or json false when saving failed.
+static asio::awaitable<std::vector<json::value>> save_all(std::vector<accepted>& items,
+                                                          storage::store& store,
+                                                          storage::id_source& ids) {
+  std::vector<json::value> out(items.size(), json::value(false));
+  std::vector<storage::to_save> batch;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto id = ids.next();
+    if (!id) continue;  // no id lease: Redis has been unreachable; reported as false
+    items[i].msg.id = *id;
+    batch.push_back({&items[i].msg, items[i].command->consumer_names});
+    where.push_back(i);
+  }
+  if (batch.size() < items.size())
+    spdlog::warn("save: no message id available (redis unreachable), {} refused",
+                 items.size() - batch.size());
+  if (batch.empty()) co_return out;
+  auto errors = co_await store.save(batch);
+  for (std::size_t k = 0; k < batch.size(); ++k) {
+    if (errors[k]) {
+      spdlog::error("save: message {} not saved: {}", batch[k].msg->id, errors[k].message());
+      continue;
+    }
+    out[where[k]] = batch[k].msg->id;
+  }
+  co_return out;
+}
+
+asio::awaitable<http::response> api::single(http::request& req) {
+  std::string why;
+  auto body = parse_body(req.body, why);
+  if (!body) co_return reply(errc::bad_json, why, nullptr);
+  auto from = caller_ip(req, cfg_.http.trusted_proxies);
+  if (!from) co_return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
+  auto v = validate_message(*body, cfg_, *from, storage::now_ms());
+  if (auto* r = std::get_if<refusal>(&v)) co_return fail(r->code, r->text);
+  std::vector<accepted> items{std::move(std::get<accepted>(v))};
+  auto saved = co_await save_all(items, store_, ids_);
+  if (saved[0].is_bool()) co_return reply(errc::save_failed, "redis save failed", false);
+  co_return ok(saved[0]);
+}
+
+asio::awaitable<http::response> api::batch(http::request& req) {
+  std::string why;
+  auto body = parse_body(req.body, why);
+  if (!body) co_return reply(errc::bad_json, why, nullptr);
+  if (!body->is_array()) co_return fail(errc::bad_json, "batch: body must be a JSON array");
+  const auto& arr = body->get_array();
+  if (arr.empty()) co_return fail(errc::invalid, "batch: must hold at least one message");
+  if (arr.size() > static_cast<std::size_t>(cfg_.limits.max_batch_items))
+    co_return fail(errc::invalid, "batch: holds " + std::to_string(arr.size()) +
+                                      " messages, the limit is " +
+                                      std::to_string(cfg_.limits.max_batch_items));
+  auto from = caller_ip(req, cfg_.http.trusted_proxies);
+  if (!from) co_return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
+
+  auto now = storage::now_ms();
+  json::array data(arr.size());
+  std::vector<accepted> items;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto v = validate_message(arr[i], cfg_, *from, now);
+    if (auto* r = std::get_if<refusal>(&v)) {
+      data[i] = json::string(r->text);
+      continue;
+    }
+    items.push_back(std::move(std::get<accepted>(v)));
+    where.push_back(i);
+  }
+  auto saved = co_await save_all(items, store_, ids_);
+  for (std::size_t k = 0; k < items.size(); ++k) data[where[k]] = saved[k];
+  co_return ok(data);
+}
+
+asio::awaitable<http::response> api::status(http::request& req) {
+  bool present = false;
+  auto name = req.query_param("consumer", &present);
+  auto c = find_consumer(cfg_, name, present);
+  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto id = parse_id_text(req.query_param("msg_id"));
+  if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
+  auto [ec, st] = co_await store_.status(std::get<consumer_ref>(c).command->project, id, name);
+  if (ec) co_return reply(errc::status_failed, "get status failed: " + ec.message(), false);
+  co_return ok(json::string(st ? *st : "unknown"));
+}
+
+asio::awaitable<http::response> api::detail(http::request& req) {
+  bool present = false;
+  auto name = req.query_param("consumer", &present);
+  auto c = find_consumer(cfg_, name, present);
+  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto id = parse_id_text(req.query_param("msg_id"));
+  if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
+  auto [ec, m] = co_await store_.detail(std::get<consumer_ref>(c).command->project, id);
+  if (ec) co_return reply(errc::message_failed, "get message failed: " + ec.message(), nullptr);
+  if (!m) co_return reply(errc::message_failed, "message not found (unknown or expired)", nullptr);
+  json::object data{{"id", m->id},
+                    {"cmd", m->cmd},
+                    {"timestamp", m->timestamp()},
+                    {"params", m->params},
+                    {"project", m->project},
+                    {"bucket", m->bucket},
+                    {"create_time", m->create_ms / 1000},
+                    {"request_id", m->request_id},
+                    {"due_ms", m->due_ms},
+                    {"create_time_ms", m->create_ms}};
+  co_return ok(data);
+}
+
+asio::awaitable<http::response> api::pending(http::request& req) {
+  bool present = false;
+  auto name = req.query_param("consumer", &present);
+  auto c = find_consumer(cfg_, name, present);
+  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  bool ok_start = true, ok_end = true, ok_limit = true;
+  auto start = query_int(req, "start", 0, ok_start);
+  auto end = query_int(req, "end", std::numeric_limits<std::int64_t>::max() / 1000, ok_end);
+  auto limit = query_int(req, "limit", cfg_.limits.max_pending_list, ok_limit);
+  if (!ok_start) co_return fail(errc::invalid, "start: must be an integer (unix seconds)");
+  if (!ok_end) co_return fail(errc::invalid, "end: must be an integer (unix seconds)");
+  if (!ok_limit || *limit < 1 || *limit > cfg_.limits.max_pending_list)
+    co_return fail(errc::invalid, "limit: must be 1.." +
+                                      std::to_string(cfg_.limits.max_pending_list));
+  auto [ec, page] = co_await store_.pending(std::get<consumer_ref>(c).command->project, name,
+                                            *start, *end, static_cast<int>(*limit));
+  if (ec) co_return reply(errc::pending_failed, "get pending failed: " + ec.message(), nullptr);
+  json::array list;
+  for (auto& e : page.list) list.push_back(json::object{{"Score", e.score}, {"Member", e.member}});
+  co_return ok(json::object{{"count", page.count}, {"list", std::move(list)}});
+}
+
+asio::awaitable<http::response> api::solved(http::request& req) {
+  std::string why;
+  auto body = parse_body(req.body, why);
+  if (!body) co_return reply(errc::bad_json, why, nullptr);
+  if (!body->is_object()) co_return fail(errc::bad_json, "body: must be a JSON object");
+  const auto& o = body->get_object();
+  auto* cv = o.if_contains("consumer");
+  if (cv && !cv->is_string()) co_return fail(errc::invalid, "consumer: must be a string");
+  std::string name = cv ? std::string(cv->get_string()) : std::string{};
+  auto c = find_consumer(cfg_, name, cv != nullptr);
+  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto* ids_v = o.if_contains("msg_ids");
+  if (!ids_v || !ids_v->is_array() || ids_v->get_array().empty())
+    co_return fail(errc::invalid, "msg_ids: must be a non-empty array of message ids");
+  const auto& arr = ids_v->get_array();
+  if (arr.size() > static_cast<std::size_t>(cfg_.limits.max_solved_ids))
+    co_return fail(errc::invalid, "msg_ids: holds " + std::to_string(arr.size()) +
+                                      " ids, the limit is " +
+                                      std::to_string(cfg_.limits.max_solved_ids));
+  std::vector<std::uint64_t> ids;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto id = parse_id(arr[i]);
+    if (id == 0)
+      co_return fail(errc::invalid,
+                     "msg_ids[" + std::to_string(i) + "]: must be a positive integer message id");
+    ids.push_back(id);
+  }
+  auto [ec, done] = co_await store_.solved(std::get<consumer_ref>(c).command->project, name, ids);
+  if (ec) co_return reply(errc::solved_failed, "solved failed: " + ec.message(), nullptr);
+  json::object data;
+  for (std::size_t i = 0; i < ids.size(); ++i) data[std::to_string(ids[i])] = done[i];
+  co_return ok(data);
+}
+
+}  // namespace dmq::ingest

@@ -1,0 +1,25 @@
+// errc: the API's error codes, as the envelope's "code". 0 and 100-116 are the seed's
+// (NOTES.md); 120 and up are dmq's own. Documented in README.md ("Error codes").
+#pragma once
+
+namespace dmq::ingest {
+
+enum class errc : int {
+  ok = 0,
+  internal = 100,          // seed: default
+  bad_json = 101,          // seed: parse params failed
+  invalid = 102,           // seed: validation failed (which field, why)
+  unknown_producer = 103,  // seed: project not listed, or caller not allowed
+  unknown_command = 104,   // seed: cmd not configured, or of another project
+  save_failed = 106,       // seed: redis save
+  status_failed = 113,     // seed: get status failed
+  message_failed = 114,    // seed: get message failed (also: no such message)
+  pending_failed = 116,    // seed: get pending failed
+  not_found = 120,         // no such path
+  method_not_allowed = 121,
+  body_too_large = 122,
+  solved_failed = 123,     // redis failed during /solved
+  unhealthy = 124,         // /healthz: redis is down
+};
+
+}  // namespace dmq::ingest

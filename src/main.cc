@@ -1,0 +1,90 @@
+// dmq: a delayed message queue on Redis. Subcommands:
+//   dmq client CONFIG_DIR   the producers' HTTP API (the seed's "client")
+//   dmq server CONFIG_DIR   the dispatcher (the seed's "server")
+//   dmq run CONFIG_DIR      both in one process
+//   dmq check CONFIG_DIR    validate a configuration and exit
+//   dmq config-reference    print every configuration key with its default
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/logging.h"
+#include "app/run.h"
+#include "config/config.h"
+
+namespace {
+
+// load_or_report loads CONFIG_DIR, printing every problem; nullopt if there were any.
+std::optional<dmq::config::settings> load_or_report(const std::string& dir) {
+  auto r = dmq::config::load(dir);
+  if (!r.problems.empty()) {
+    std::cerr << "dmq: configuration " << dir << " has " << r.problems.size()
+              << " problem(s):\n";
+    for (const auto& p : r.problems) std::cerr << "  " << p.to_string() << "\n";
+    return std::nullopt;
+  }
+  for (const auto& n : r.notes) spdlog::info("config: {}", n);
+  return std::move(r.cfg);
+}
+
+int serve(const std::string& dir, dmq::app::role role, const char* name) {
+  auto cfg = load_or_report(dir);
+  if (!cfg) return 2;
+  if (auto err = dmq::app::setup_logging(cfg->log, name); !err.empty()) {
+    std::cerr << "dmq: " << err << "\n";
+    return 2;
+  }
+  return dmq::app::run(*cfg, role);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dmq: a delayed message queue on Redis, compatible with the seed dmq's API"};
+  app.require_subcommand(1);
+  std::string dir;
+
+  auto* client = app.add_subcommand(
+      "client", "Serve the producers' HTTP API (single, batch, status, detail, pending, solved)");
+  client->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+
+  auto* server = app.add_subcommand(
+      "server", "Deliver due messages to their consumers, with retries (the dispatcher)");
+  server->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+
+  auto* run = app.add_subcommand("run", "Run the API and the dispatcher in one process");
+  run->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+
+  auto* check = app.add_subcommand("check", "Validate a configuration, list every problem, exit");
+  check->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+
+  auto* reference =
+      app.add_subcommand("config-reference", "Print every configuration key with its default");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*reference) {
+    std::cout << dmq::config::reference();
+    return 0;
+  }
+  if (*check) {
+    auto r = dmq::config::load(dir);
+    for (const auto& n : r.notes) std::cout << "note: " << n << "\n";
+    if (!r.problems.empty()) {
+      for (const auto& p : r.problems) std::cerr << "problem: " << p.to_string() << "\n";
+      std::cerr << r.problems.size() << " problem(s) in " << dir << "\n";
+      return 2;
+    }
+    std::cout << dir << ": configuration OK (" << r.cfg->producers.size() << " producers, "
+              << r.cfg->commands.size() << " commands)\n";
+    return 0;
+  }
+  if (*server) {
+    std::cerr << "dmq server: the dispatcher is not built yet (issue 3); "
+                 "`dmq client` serves the API\n";
+    return 3;
+  }
+  if (*client) return serve(dir, dmq::app::role::client, "client");
+  return serve(dir, dmq::app::role::all, "run");
+}

@@ -1,0 +1,353 @@
+#include "redis/connection.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace dmq::redis {
+
+namespace {
+
+struct category_impl : std::error_category {
+  const char* name() const noexcept override { return "redis"; }
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::not_connected: return "redis is not connected";
+      case errc::timeout: return "redis did not answer in time";
+      case errc::connection_lost: return "connection to redis lost";
+      case errc::protocol: return "redis protocol error";
+      case errc::stopped: return "redis connection stopped";
+      case errc::server_error: return "redis answered with an error";
+    }
+    return "redis error";
+  }
+};
+
+reply convert(const redisReply* r) {
+  reply out;
+  switch (r->type) {
+    case REDIS_REPLY_INTEGER:
+      out.type = reply::kind::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = reply::kind::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = reply::kind::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = reply::kind::error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = reply::kind::array;
+      out.elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = reply::kind::nil;
+  }
+  return out;
+}
+
+using handler_t = asio::any_completion_handler<void(std::error_code, replies)>;
+using clock = std::chrono::steady_clock;
+
+}  // namespace
+
+const std::error_category& error_category() {
+  static category_impl c;
+  return c;
+}
+std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }
+
+struct connection::impl : std::enable_shared_from_this<impl> {
+  enum class state { down, handshake, ready, stopped };
+
+  struct pending {
+    std::size_t expected;
+    replies got;
+    handler_t handler;
+    clock::time_point deadline;
+  };
+
+  impl(asio::any_io_executor e, options o)
+      : ex(e), opt(std::move(o)), sock(e), write_signal(e), broken_signal(e), watchdog(e) {}
+  ~impl() {
+    if (reader) redisReaderFree(reader);
+  }
+
+  asio::any_io_executor ex;
+  options opt;
+  tcp::socket sock;
+  asio::steady_timer write_signal;
+  asio::steady_timer broken_signal;
+  asio::steady_timer watchdog;
+  redisReader* reader = nullptr;
+  std::deque<pending> queue;
+  std::string out;
+  std::vector<char> rbuf = std::vector<char>(64 * 1024);
+  state st = state::down;
+  std::uint64_t generation = 0;
+  std::error_code broken_reason;
+  on_connect_fn on_connect;
+
+  void complete(pending& p, std::error_code ec) {
+    asio::post(ex, [h = std::move(p.handler), ec, r = std::move(p.got)]() mutable {
+      std::move(h)(ec, std::move(r));
+    });
+  }
+
+  void submit(std::string bytes, std::size_t n, handler_t h) {
+    pending p{n, {}, std::move(h), clock::now() + std::chrono::milliseconds(opt.request_timeout_ms)};
+    if (st == state::down || st == state::stopped || n == 0) {
+      std::error_code ec = n == 0 ? std::error_code{}
+                           : st == state::stopped ? make_error_code(errc::stopped)
+                                                  : make_error_code(errc::not_connected);
+      complete(p, ec);
+      return;
+    }
+    out.append(bytes);
+    queue.push_back(std::move(p));
+    write_signal.cancel();
+  }
+
+  void fail_all(std::error_code ec) {
+    for (auto& p : queue) complete(p, ec);
+    queue.clear();
+    out.clear();
+  }
+
+  // mark_broken ends the current connection; run() notices and reconnects.
+  void mark_broken(std::error_code ec) {
+    if (st == state::down || st == state::stopped) return;
+    broken_reason = ec;
+    ++generation;
+    st = state::down;
+    boost::system::error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_both, ignored);
+    sock.close(ignored);
+    fail_all(ec);
+    broken_signal.cancel();
+    write_signal.cancel();
+  }
+
+  asio::awaitable<void> write_loop(std::uint64_t gen) {
+    auto self = shared_from_this();
+    std::string buf;
+    while (gen == generation) {
+      if (out.empty()) {
+        write_signal.expires_at(clock::time_point::max());
+        co_await write_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      buf.clear();
+      buf.swap(out);
+      auto [ec, n] = co_await asio::async_write(sock, asio::buffer(buf),
+                                                asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (gen == generation) mark_broken(make_error_code(errc::connection_lost));
+        co_return;
+      }
+    }
+  }
+
+  asio::awaitable<void> read_loop(std::uint64_t gen) {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, n] =
+          co_await sock.async_read_some(asio::buffer(rbuf), asio::as_tuple(asio::use_awaitable));
+      if (gen != generation) co_return;
+      if (ec) {
+        mark_broken(make_error_code(errc::connection_lost));
+        co_return;
+      }
+      redisReaderFeed(reader, rbuf.data(), n);
+      for (;;) {
+        void* r = nullptr;
+        if (redisReaderGetReply(reader, &r) != REDIS_OK || (r && queue.empty())) {
+          if (r) freeReplyObject(r);
+          mark_broken(make_error_code(errc::protocol));
+          co_return;
+        }
+        if (!r) break;
+        auto& front = queue.front();
+        front.got.push_back(convert(static_cast<redisReply*>(r)));
+        freeReplyObject(r);
+        if (front.got.size() == front.expected) {
+          complete(front, {});
+          queue.pop_front();
+        }
+      }
+    }
+  }
+
+  // watch breaks the connection when the oldest request waits past its deadline.
+  asio::awaitable<void> watch() {
+    auto self = shared_from_this();
+    auto period = std::chrono::milliseconds(std::max(5, opt.request_timeout_ms / 4));
+    while (st != state::stopped) {
+      watchdog.expires_after(period);
+      co_await watchdog.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!queue.empty() && queue.front().deadline < clock::now()) {
+        spdlog::warn("{}: no reply within {} ms, reconnecting", opt.name, opt.request_timeout_ms);
+        mark_broken(make_error_code(errc::timeout));
+      }
+    }
+  }
+
+  asio::awaitable<std::error_code> connect_once() {
+    using namespace asio::experimental::awaitable_operators;
+    tcp::resolver resolver(ex);
+    auto [rec, endpoints] = co_await resolver.async_resolve(
+        opt.host, std::to_string(opt.port), asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return rec;
+    asio::steady_timer deadline(ex, std::chrono::milliseconds(opt.connect_timeout_ms));
+    auto result = co_await (
+        asio::async_connect(sock, endpoints, asio::as_tuple(asio::use_awaitable)) ||
+        deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (result.index() == 1) {
+      boost::system::error_code ignored;
+      sock.close(ignored);
+      co_return make_error_code(errc::timeout);
+    }
+    auto [cec, ep] = std::get<0>(result);
+    if (cec) co_return cec;
+    sock.set_option(tcp::no_delay(true));
+    co_return std::error_code{};
+  }
+
+  asio::awaitable<std::error_code> handshake(connection& owner) {
+    command cmd;
+    if (!opt.password.empty()) cmd.push("AUTH", opt.password);
+    if (opt.db != 0) cmd.push("SELECT", opt.db);
+    if (cmd.count() > 0) {
+      auto [ec, r] = co_await owner.exec(std::move(cmd));
+      if (ec) co_return ec;
+      for (auto& x : r)
+        if (x.is_error()) {
+          spdlog::error("{}: handshake refused: {}", opt.name, x.str);
+          co_return make_error_code(errc::protocol);
+        }
+    }
+    if (on_connect) co_return co_await on_connect(owner);
+    co_return std::error_code{};
+  }
+
+  asio::awaitable<void> run(connection& owner) {
+    auto self = shared_from_this();
+    int backoff = opt.min_backoff_ms;
+    bool was_up = false;
+    while (st != state::stopped) {
+      auto ec = co_await connect_once();
+      if (st == state::stopped) co_return;
+      if (!ec) {
+        if (reader) redisReaderFree(reader);
+        reader = redisReaderCreate();
+        st = state::handshake;
+        auto gen = ++generation;
+        asio::co_spawn(ex, read_loop(gen), asio::detached);
+        asio::co_spawn(ex, write_loop(gen), asio::detached);
+        ec = co_await handshake(owner);
+        if (!ec && st == state::handshake) {
+          st = state::ready;
+          backoff = opt.min_backoff_ms;
+          spdlog::info("{}: connected to {}:{}", opt.name, opt.host, opt.port);
+          was_up = true;
+          broken_signal.expires_at(clock::time_point::max());
+          co_await broken_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (st == state::stopped) co_return;
+          ec = broken_reason;
+        } else {
+          if (!ec) ec = broken_reason;
+          mark_broken(ec);
+        }
+      }
+      if (was_up) spdlog::warn("{}: {} ({}), retrying in {} ms", opt.name, ec.message(),
+                               opt.host + ":" + std::to_string(opt.port), backoff);
+      was_up = false;
+      asio::steady_timer pause(ex, std::chrono::milliseconds(backoff));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      backoff = std::min(backoff * 2, opt.max_backoff_ms);
+    }
+  }
+};
+
+connection::connection(asio::any_io_executor ex, options opt)
+    : impl_(std::make_shared<impl>(ex, std::move(opt))) {}
+
+connection::~connection() { stop(); }
+
+void connection::set_on_connect(on_connect_fn fn) { impl_->on_connect = std::move(fn); }
+
+void connection::start() {
+  asio::co_spawn(impl_->ex, impl_->run(*this), asio::detached);
+  asio::co_spawn(impl_->ex, impl_->watch(), asio::detached);
+}
+
+void connection::stop() {
+  auto& i = *impl_;
+  if (i.st == impl::state::stopped) return;
+  i.mark_broken(make_error_code(errc::stopped));
+  i.st = impl::state::stopped;
+  i.broken_signal.cancel();
+  i.watchdog.cancel();
+  boost::system::error_code ignored;
+  i.sock.close(ignored);
+}
+
+bool connection::ready() const { return impl_->st == impl::state::ready; }
+
+asio::awaitable<bool> connection::wait_ready(std::chrono::milliseconds bound) {
+  auto until = clock::now() + bound;
+  asio::steady_timer t(impl_->ex);
+  while (!ready() && clock::now() < until && impl_->st != impl::state::stopped) {
+    t.expires_after(10ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return ready();
+}
+
+namespace {
+// submit_op starts one exec. It is trivially destructible on purpose: GCC 12 destroys some
+// temporaries of a co_await expression twice (a capturing lambda or a shared_ptr here).
+struct submit_op {
+  connection::impl* self;
+  std::string* bytes;
+  std::size_t n;
+  template <class Handler>
+  void operator()(Handler&& h) const {
+    self->submit(std::move(*bytes), n, handler_t(std::forward<Handler>(h)));
+  }
+};
+}  // namespace
+
+asio::awaitable<exec_result> connection::exec(command cmd) {
+  auto n = cmd.count();
+  std::string bytes = cmd.take();
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto result = co_await asio::async_initiate<decltype(token), void(std::error_code, replies)>(
+      submit_op{impl_.get(), &bytes, n}, token);
+  co_return exec_result{std::get<0>(result), std::move(std::get<1>(result))};
+}
+
+}  // namespace dmq::redis

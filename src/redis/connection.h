@@ -1,0 +1,78 @@
+// connection: one pipelined, self-reconnecting connection to Redis, native to Asio.
+//
+// Any number of coroutines may call exec() at once: their commands are appended to one
+// write buffer and their replies matched in order (auto-pipelining), so concurrent
+// requests share round trips. Replies are parsed by hiredis's redisReader.
+// Failures are values: exec() never hangs past options::request_timeout_ms, and while
+// Redis is unreachable it fails at once with errc::not_connected while the connection
+// retries in the background with exponential backoff.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "redis/reply.h"
+
+namespace dmq::redis {
+
+enum class errc { not_connected = 1, timeout, connection_lost, protocol, stopped, server_error };
+const std::error_category& error_category();
+std::error_code make_error_code(errc e);
+
+struct options {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;
+  int db = 0;
+  int connect_timeout_ms = 2000;
+  int request_timeout_ms = 1000;  // a reply later than this breaks the connection
+  int min_backoff_ms = 8;
+  int max_backoff_ms = 400;
+  std::string name = "redis";  // for log lines
+};
+
+using replies = std::vector<reply>;
+using exec_result = std::pair<std::error_code, replies>;
+
+class connection {
+ public:
+  // on_connect_fn runs after each (re)connect, before the connection is marked ready
+  // (AUTH and SELECT are already done): the place to SCRIPT LOAD.
+  using on_connect_fn = std::function<boost::asio::awaitable<std::error_code>(connection&)>;
+
+  connection(boost::asio::any_io_executor ex, options opt);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void set_on_connect(on_connect_fn fn);
+  // start begins connecting, and reconnecting whenever the connection breaks.
+  void start();
+  // stop closes the connection; pending and later requests fail with errc::stopped.
+  void stop();
+  // ready says whether the connection is up and its handshake is done.
+  bool ready() const;
+  // wait_ready waits until ready() or bound passes; returns ready().
+  boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound);
+
+  // exec sends every command in cmd and returns their replies, in order.
+  // Redis error replies are replies (reply::is_error); the error code is for transport.
+  boost::asio::awaitable<exec_result> exec(command cmd);
+
+ struct impl;  // public only so the .cc's helpers can name it
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dmq::redis
+
+template <>
+struct std::is_error_code_enum<dmq::redis::errc> : std::true_type {};

@@ -1,0 +1,93 @@
+#include "storage/id_source.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace dmq::storage {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+id_source::id_source(asio::any_io_executor ex, redis::connection& conn, const keys& k,
+                     const script_set& scripts)
+    : conn_(conn), keys_(k), scripts_(scripts), timer_(ex) {
+  std::random_device rd;
+  instance_ = fmt::format("{:016x}{:016x}", (std::uint64_t{rd()} << 32) | rd(),
+                          (std::uint64_t{rd()} << 32) | rd());
+}
+
+std::optional<std::uint64_t> id_source::next() {
+  if (gen_.node() < 0 || std::chrono::steady_clock::now() - renewed_at_ > usable_for)
+    return std::nullopt;
+  return gen_.next(now_ms());
+}
+
+int id_source::node() const { return gen_.node(); }
+
+void id_source::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<bool> id_source::acquire() {
+  redis::command cmd;
+  scripts_.get("node_acquire-0")
+      .call(cmd, 0,
+            {keys_.prefix(), instance_, std::to_string(lease_time.count()),
+             std::to_string(model::id_generator::nodes)});
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (ec || r.empty() || !r[0].is_array() || r[0].elements.size() != 2) co_return false;
+  auto n = r[0].elements[0].as_int().value_or(-1);
+  if (n < 0) {
+    spdlog::error("ids: all {} generator nodes are leased by other dmq processes",
+                  model::id_generator::nodes);
+    co_return false;
+  }
+  // The previous holder stopped issuing ids at most usable_for after its last renewal.
+  auto clock = r[0].elements[1].as_int().value_or(0);
+  gen_.set_node(static_cast<int>(n), clock ? clock + usable_for.count() : 0);
+  renewed_at_ = std::chrono::steady_clock::now();
+  spdlog::info("ids: leased generator node {}", n);
+  co_return true;
+}
+
+asio::awaitable<bool> id_source::renew() {
+  redis::command cmd;
+  int n = gen_.node();
+  scripts_.get("node_renew-2")
+      .call(cmd, 2,
+            {keys_.node(n), keys_.node_clock(n), instance_, std::to_string(lease_time.count()),
+             std::to_string(now_ms())});
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (ec || r.empty()) co_return false;  // unknown: keep the node, next() checks its age
+  if (r[0].as_int().value_or(0) == 1) {
+    renewed_at_ = std::chrono::steady_clock::now();
+    co_return true;
+  }
+  spdlog::warn("ids: lease on generator node {} was lost", n);
+  gen_.clear_node();
+  co_return false;
+}
+
+asio::awaitable<void> id_source::run() {
+  while (!stopped_) {
+    bool ok = false;
+    if (gen_.node() < 0)
+      ok = co_await acquire();
+    else
+      ok = co_await renew();
+    timer_.expires_after(ok ? renew_every : 200ms);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace dmq::storage

@@ -1,0 +1,58 @@
+// id_source: message ids for this process: an id_generator whose node number is leased
+// from Redis and renewed in the background, so no two live processes share a node.
+//
+// Ids are issued only while the lease is known to be held (renewed within the last
+// lease_ms - margin); when Redis is unreachable for that long, next() returns nullopt
+// and saving fails with an error, which it would anyway without Redis.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/id_generator.h"
+#include "redis/connection.h"
+#include "storage/keys.h"
+#include "storage/scripts.h"
+
+namespace dmq::storage {
+
+class id_source {
+ public:
+  static constexpr std::chrono::milliseconds lease_time{30000};
+  static constexpr std::chrono::milliseconds renew_every{5000};
+  static constexpr std::chrono::milliseconds usable_for{20000};  // after the last renewal
+
+  id_source(boost::asio::any_io_executor ex, redis::connection& conn, const keys& k,
+            const script_set& scripts);
+
+  // run acquires a node and keeps renewing it until stop(); spawn it once.
+  boost::asio::awaitable<void> run();
+  void stop();
+
+  // next returns a new id, or nullopt while no node lease is held.
+  std::optional<std::uint64_t> next();
+  // node returns the leased node number, or -1.
+  int node() const;
+
+ private:
+  boost::asio::awaitable<bool> acquire();
+  boost::asio::awaitable<bool> renew();
+
+  redis::connection& conn_;
+  const keys& keys_;
+  const script_set& scripts_;
+  boost::asio::steady_timer timer_;
+  model::id_generator gen_;
+  std::string instance_;
+  std::chrono::steady_clock::time_point renewed_at_{};
+  bool stopped_ = false;
+};
+
+// now_ms returns the wall-clock time in milliseconds since the Unix epoch.
+std::int64_t now_ms();
+
+}  // namespace dmq::storage

@@ -1,0 +1,47 @@
+// keys: the only place Redis key names are built. The schema is in docs/storage.md.
+//
+// Every key of a project carries the Redis Cluster hash tag {project}, so one
+// project's keys live in one slot and each Lua script touches a single slot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dmq::storage {
+
+class keys {
+ public:
+  explicit keys(std::string prefix = "dmq") : prefix_(std::move(prefix)) {}
+
+  // base returns "<prefix>:{<project>}:", the start of every key of project.
+  std::string base(std::string_view project) const;
+  // message returns the HASH holding a message's data: <base>m:<id>.
+  std::string message(std::string_view project, std::uint64_t id) const;
+  // status returns the HASH of per-consumer status of a message: <base>s:<id>.
+  std::string status(std::string_view project, std::uint64_t id) const;
+  // queue returns the ZSET of deliveries "<id>:<consumer>" scored by next attempt (ms).
+  std::string queue(std::string_view project) const;
+  // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
+  std::string pending(std::string_view project, std::string_view consumer) const;
+  // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.
+  std::string wake_channel(std::string_view project) const;
+  // node returns the lease key of id-generator node n (global, not per project).
+  std::string node(int n) const;
+  // node_clock returns the key remembering the last time node n issued ids.
+  std::string node_clock(int n) const;
+
+  // delivery returns the queue member of (id, consumer): "<id>:<consumer>".
+  static std::string delivery(std::uint64_t id, std::string_view consumer);
+
+  // Suffixes of the keys built inside Lua scripts from base(); keep in step with the above.
+  static constexpr std::string_view message_suffix = "m:";
+  static constexpr std::string_view status_suffix = "s:";
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace dmq::storage

@@ -1,0 +1,201 @@
+#include "storage/store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+namespace asio = boost::asio;
+
+namespace dmq::storage {
+
+namespace {
+
+constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
+
+std::error_code server_error() { return make_error_code(redis::errc::server_error); }
+
+// first_error returns the transport error, or server_error if the reply is an error.
+std::error_code first_error(std::error_code ec, const redis::replies& r) {
+  if (ec) return ec;
+  for (const auto& x : r)
+    if (x.is_error()) {
+      spdlog::error("redis: {}", x.str);
+      return server_error();
+    }
+  return {};
+}
+
+std::string field(const redis::reply& hash, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
+    if (hash.elements[i].str == name) return hash.elements[i + 1].str;
+  return {};
+}
+
+std::int64_t to_int(const std::string& s) {
+  redis::reply r{redis::reply::kind::string, 0, s, {}};
+  return r.as_int().value_or(0);
+}
+
+}  // namespace
+
+store::store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days)
+    : conn_(conn),
+      keys_(k),
+      scripts_(scripts),
+      data_ttl_ms_(msg_save_days * day_ms),
+      status_ttl_ms_(2 * msg_save_days * day_ms) {}
+
+asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn,
+                                                     script_set& scripts) {
+  redis::command cmd;
+  for (auto& s : scripts.all()) cmd.push("SCRIPT", "LOAD", s.text);
+  auto [ec, r] = co_await conn.exec(std::move(cmd));
+  if (auto e = first_error(ec, r)) co_return e;
+  for (std::size_t i = 0; i < r.size(); ++i) scripts.all()[i].sha = r[i].str;
+  co_return std::error_code{};
+}
+
+asio::awaitable<result<redis::reply>> store::run_script(std::string_view name,
+                                                        std::size_t numkeys,
+                                                        const std::vector<std::string>& args) {
+  const auto& s = scripts_.get(name);
+  redis::command cmd;
+  s.call(cmd, numkeys, args);
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (!ec && !r.empty() && is_noscript(r[0])) {
+    redis::command again;
+    s.call_eval(again, numkeys, args);
+    std::tie(ec, r) = co_await conn_.exec(std::move(again));
+  }
+  if (auto e = first_error(ec, r)) co_return result<redis::reply>{e, {}};
+  co_return result<redis::reply>{{}, std::move(r[0])};
+}
+
+asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_save> msgs) {
+  // One save-1 call per project and chunk of max_per_script messages, all in one pipeline.
+  std::map<std::string_view, std::vector<std::size_t>> by_project;
+  for (std::size_t i = 0; i < msgs.size(); ++i) by_project[msgs[i].msg->project].push_back(i);
+
+  struct call {
+    std::vector<std::size_t> items;
+    std::vector<std::string> args;
+  };
+  std::vector<call> calls;
+  for (auto& [project, items] : by_project) {
+    for (std::size_t from = 0; from < items.size(); from += max_per_script) {
+      call c;
+      c.items.assign(items.begin() + from,
+                     items.begin() + std::min(items.size(), from + max_per_script));
+      c.args = {keys_.queue(project), keys_.base(project), keys_.wake_channel(project)};
+      for (auto i : c.items) {
+        const auto& m = *msgs[i].msg;
+        auto expire_from = std::max(m.due_ms, m.create_ms);
+        c.args.insert(c.args.end(),
+                      {std::to_string(m.id), std::to_string(m.due_ms), std::to_string(m.create_ms),
+                       m.cmd, m.params, m.bucket, m.request_id,
+                       std::to_string(expire_from + data_ttl_ms_),
+                       std::to_string(expire_from + status_ttl_ms_),
+                       std::to_string(msgs[i].consumers.size())});
+        for (const auto& consumer : msgs[i].consumers) c.args.push_back(consumer);
+      }
+      calls.push_back(std::move(c));
+    }
+  }
+
+  const auto& s = scripts_.get("save-1");
+  redis::command cmd;
+  for (auto& c : calls) s.call(cmd, 1, c.args);
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+
+  std::vector<std::error_code> out(msgs.size(), ec);
+  if (ec) co_return out;
+  // Redis may have lost its script cache (SCRIPT FLUSH, a restart): EVAL the calls that failed.
+  redis::command again;
+  std::vector<std::size_t> retried;
+  for (std::size_t k = 0; k < calls.size(); ++k)
+    if (is_noscript(r[k])) {
+      s.call_eval(again, 1, calls[k].args);
+      retried.push_back(k);
+    }
+  if (!retried.empty()) {
+    auto [ec2, r2] = co_await conn_.exec(std::move(again));
+    for (std::size_t j = 0; j < retried.size(); ++j)
+      r[retried[j]] = ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}}
+                          : std::move(r2[j]);
+  }
+  for (std::size_t k = 0; k < calls.size(); ++k) {
+    std::error_code e;
+    if (r[k].is_error()) {
+      spdlog::error("save: redis refused a batch of {} messages: {}", calls[k].items.size(),
+                    r[k].str);
+      e = server_error();
+    }
+    for (auto i : calls[k].items) out[i] = e;
+  }
+  co_return out;
+}
+
+asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,
+                                                                   std::uint64_t id,
+                                                                   std::string_view consumer) {
+  redis::command cmd;
+  cmd.push("HGET", keys_.status(project, id), consumer);
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (auto e = first_error(ec, r)) co_return result<std::optional<std::string>>{e, {}};
+  if (r[0].is_nil()) co_return result<std::optional<std::string>>{{}, std::nullopt};
+  co_return result<std::optional<std::string>>{{}, std::move(r[0].str)};
+}
+
+asio::awaitable<result<std::optional<model::message>>> store::detail(std::string_view project,
+                                                                     std::uint64_t id) {
+  redis::command cmd;
+  cmd.push("HGETALL", keys_.message(project, id));
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (auto e = first_error(ec, r)) co_return result<std::optional<model::message>>{e, {}};
+  const auto& h = r[0];
+  if (h.elements.empty()) co_return result<std::optional<model::message>>{{}, std::nullopt};
+  model::message m;
+  m.id = id;
+  m.project = project;
+  m.cmd = field(h, "cmd");
+  m.params = field(h, "params");
+  m.bucket = field(h, "bucket");
+  m.request_id = field(h, "rid");
+  m.due_ms = to_int(field(h, "due"));
+  m.create_ms = to_int(field(h, "ct"));
+  co_return result<std::optional<model::message>>{{}, std::move(m)};
+}
+
+asio::awaitable<result<pending_page>> store::pending(std::string_view project,
+                                                     std::string_view consumer,
+                                                     std::int64_t start_s, std::int64_t end_s,
+                                                     int limit) {
+  auto key = keys_.pending(project, consumer);
+  redis::command cmd;
+  cmd.push("ZCARD", key);
+  cmd.push("ZRANGE", key, start_s, end_s, "BYSCORE", "WITHSCORES", "LIMIT", 0, limit);
+  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  if (auto e = first_error(ec, r)) co_return result<pending_page>{e, {}};
+  pending_page page;
+  page.count = r[0].integer;
+  const auto& items = r[1].elements;
+  for (std::size_t i = 0; i + 1 < items.size(); i += 2)
+    page.list.push_back({to_int(items[i + 1].str), items[i].str});
+  co_return result<pending_page>{{}, std::move(page)};
+}
+
+asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view project,
+                                                         std::string_view consumer,
+                                                         std::span<const std::uint64_t> ids) {
+  std::vector<std::string> args{keys_.pending(project, consumer), keys_.base(project),
+                                std::string(consumer)};
+  for (auto id : ids) args.push_back(std::to_string(id));
+  auto [ec, r] = co_await run_script("solved-1", 1, args);
+  if (ec) co_return result<std::vector<bool>>{ec, {}};
+  std::vector<bool> out;
+  for (const auto& x : r.elements) out.push_back(x.integer == 1);
+  co_return result<std::vector<bool>>{{}, std::move(out)};
+}
+
+}  // namespace dmq::storage

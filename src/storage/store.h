@@ -1,0 +1,86 @@
+// store: every read and write of messages in Redis, as Lua scripts and plain commands
+// over one pipelined connection. Key names come from keys.h; the schema is docs/storage.md.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "model/message.h"
+#include "redis/connection.h"
+#include "storage/keys.h"
+#include "storage/scripts.h"
+
+namespace dmq::storage {
+
+// to_save: a message and the consumers it is to be delivered to.
+struct to_save {
+  const model::message* msg;
+  std::span<const std::string> consumers;
+};
+
+struct pending_entry {
+  std::int64_t score;  // the message's timestamp, seconds
+  std::string member;  // the message id
+};
+
+struct pending_page {
+  std::int64_t count = 0;  // size of the whole pending list
+  std::vector<pending_entry> list;
+};
+
+template <class T>
+using result = std::pair<std::error_code, T>;
+
+class store {
+ public:
+  // max_per_script bounds how many messages one save script stores, so Redis stays responsive.
+  static constexpr std::size_t max_per_script = 100;
+
+  store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days);
+
+  // load_scripts SCRIPT LOADs every script; use as the connection's on_connect.
+  static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
+                                                              script_set& scripts);
+
+  // save stores msgs (any projects) in one round trip; returns one error code per message.
+  boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
+
+  // status returns a consumer's status of a message, nullopt if there is none.
+  boost::asio::awaitable<result<std::optional<std::string>>> status(std::string_view project,
+                                                                     std::uint64_t id,
+                                                                     std::string_view consumer);
+  // detail returns the stored message, nullopt if there is none (unknown or expired).
+  boost::asio::awaitable<result<std::optional<model::message>>> detail(std::string_view project,
+                                                                       std::uint64_t id);
+  // pending returns up to limit ids of a consumer's failed messages with timestamps in
+  // [start_s, end_s], oldest first, and the size of the whole list.
+  boost::asio::awaitable<result<pending_page>> pending(std::string_view project,
+                                                       std::string_view consumer,
+                                                       std::int64_t start_s, std::int64_t end_s,
+                                                       int limit);
+  // solved marks failed messages done and removes them from the pending list;
+  // returns per id whether it was pending (or failed) and is now solved.
+  boost::asio::awaitable<result<std::vector<bool>>> solved(std::string_view project,
+                                                           std::string_view consumer,
+                                                           std::span<const std::uint64_t> ids);
+
+ private:
+  // run_script calls one script; on NOSCRIPT it retries with EVAL.
+  boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
+                                                          std::size_t numkeys,
+                                                          const std::vector<std::string>& args);
+
+  redis::connection& conn_;
+  const keys& keys_;
+  script_set& scripts_;
+  std::int64_t data_ttl_ms_;
+  std::int64_t status_ttl_ms_;
+};
+
+}  // namespace dmq::storage

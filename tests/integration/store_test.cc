@@ -1,0 +1,220 @@
+// store_test: the Redis connection and the store against a real redis-server on a free port.
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "storage/id_source.h"
+#include "support/ports.h"
+#include "support/redis_server.h"
+
+namespace asio = boost::asio;
+using namespace dmq;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct store_test : ::testing::Test {
+  test::redis_server redis;
+  asio::io_context ioc;
+  storage::keys keys{"t" + std::to_string(::testing::UnitTest::GetInstance()->random_seed())};
+  storage::script_set scripts;
+  redis::connection conn{ioc.get_executor(), options(redis.port())};
+  storage::store store{conn, keys, scripts, 4};
+  std::vector<std::string> consumers{"dgfa", "fghyds"};
+
+  static redis::options options(int port) {
+    redis::options o;
+    o.port = port;
+    o.request_timeout_ms = 300;
+    o.min_backoff_ms = 5;
+    o.max_backoff_ms = 50;
+    return o;
+  }
+
+  store_test() {
+    conn.set_on_connect([this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
+    conn.start();
+    EXPECT_TRUE(run(conn.wait_ready(5s)));
+  }
+  ~store_test() override { conn.stop(); }
+
+  // run drives the io_context until the awaitable completes (bounded) and returns its value.
+  template <class T>
+  T run(asio::awaitable<T> a, std::chrono::milliseconds bound = 10s) {
+    auto f = asio::co_spawn(ioc, std::move(a), asio::use_future);
+    auto until = std::chrono::steady_clock::now() + bound;
+    while (f.wait_for(0s) != std::future_status::ready) {
+      if (std::chrono::steady_clock::now() > until) throw std::runtime_error("run: timed out");
+      ioc.run_for(5ms);
+    }
+    return f.get();
+  }
+
+  model::message msg(std::uint64_t id, std::string project = "sds", std::int64_t due = 0) {
+    model::message m;
+    m.id = id;
+    m.project = std::move(project);
+    m.cmd = m.project + ":create:order";
+    m.params = R"({"order_id":1})";
+    m.bucket = "order:{1}* x";
+    m.request_id = "rid-1";
+    m.create_ms = storage::now_ms();
+    m.due_ms = due ? due : m.create_ms + 60000;
+    return m;
+  }
+
+  std::vector<std::error_code> save(const std::vector<model::message>& ms) {
+    std::vector<storage::to_save> v;
+    for (const auto& m : ms) v.push_back({&m, consumers});
+    return run(store.save(v));
+  }
+};
+
+}  // namespace
+
+TEST_F(store_test, save_stores_message_statuses_and_deliveries_atomically) {
+  auto m = msg(1001);
+  auto errs = save({m});
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_FALSE(errs[0]) << errs[0].message();
+  EXPECT_EQ(redis.cmd({"HGET", keys.message("sds", 1001), "params"}).str, m.params);
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "dgfa"}).str, "waiting");
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "fghyds"}).str, "waiting");
+  EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds"), "1001:dgfa"}).as_int(), m.due_ms);
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds")}).integer, 2);
+}
+
+TEST_F(store_test, data_expires_after_msg_save_days_and_status_after_twice_that) {
+  auto m = msg(1002);
+  save({m});
+  auto day = 24LL * 3600 * 1000;
+  auto data_ttl = redis.cmd({"PTTL", keys.message("sds", 1002)}).integer;
+  auto status_ttl = redis.cmd({"PTTL", keys.status("sds", 1002)}).integer;
+  auto due_in = m.due_ms - storage::now_ms();
+  EXPECT_NEAR(static_cast<double>(data_ttl), static_cast<double>(4 * day + due_in), 5000);
+  EXPECT_NEAR(static_cast<double>(status_ttl), static_cast<double>(8 * day + due_in), 5000);
+}
+
+TEST_F(store_test, detail_and_status_read_back_what_was_saved) {
+  auto m = msg(1003);
+  save({m});
+  auto [ec, d] = run(store.detail("sds", 1003));
+  ASSERT_FALSE(ec);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->cmd, m.cmd);
+  EXPECT_EQ(d->bucket, m.bucket);
+  EXPECT_EQ(d->params, m.params);
+  EXPECT_EQ(d->request_id, m.request_id);
+  EXPECT_EQ(d->due_ms, m.due_ms);
+  EXPECT_EQ(d->create_ms, m.create_ms);
+  auto [ec2, st] = run(store.status("sds", 1003, "fghyds"));
+  EXPECT_EQ(st.value_or(""), "waiting");
+  auto [ec3, none] = run(store.status("sds", 99999, "fghyds"));
+  EXPECT_FALSE(ec3);
+  EXPECT_FALSE(none.has_value());
+  auto [ec4, nod] = run(store.detail("sds", 99999));
+  EXPECT_FALSE(nod.has_value());
+}
+
+TEST_F(store_test, a_batch_is_one_script_call_per_project) {
+  redis.cmd({"CONFIG", "RESETSTAT"});
+  std::vector<model::message> ms;
+  for (int i = 0; i < 50; ++i) ms.push_back(msg(2000 + i, i % 2 ? "sds" : "svs"));
+  auto errs = save(ms);
+  for (auto& e : errs) EXPECT_FALSE(e);
+  auto info = redis.cmd({"INFO", "commandstats"}).str;
+  EXPECT_NE(info.find("cmdstat_evalsha:calls=2,"), std::string::npos) << info;
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds")}).integer, 50);
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("svs")}).integer, 50);
+}
+
+TEST_F(store_test, save_publishes_a_wakeup_only_when_the_earliest_due_time_moves_earlier) {
+  auto later = msg(3001, "sds", storage::now_ms() + 100000);
+  save({later});
+  redis.cmd({"CONFIG", "RESETSTAT"});
+  save({msg(3002, "sds", storage::now_ms() + 200000)});  // not earlier: no publish
+  EXPECT_EQ(redis.cmd({"INFO", "commandstats"}).str.find("cmdstat_publish"), std::string::npos);
+  save({msg(3003, "sds", storage::now_ms() + 1000)});  // earlier: publish
+  EXPECT_NE(redis.cmd({"INFO", "commandstats"}).str.find("cmdstat_publish:calls=1,"),
+            std::string::npos);
+}
+
+TEST_F(store_test, save_survives_redis_losing_its_script_cache) {
+  redis.cmd({"SCRIPT", "FLUSH"});
+  auto errs = save({msg(4001)});
+  EXPECT_FALSE(errs[0]) << errs[0].message();
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.message("sds", 4001)}).integer, 1);
+}
+
+TEST_F(store_test, pending_and_solved_follow_the_seed) {
+  save({msg(5001), msg(5002), msg(5003)});
+  auto pkey = keys.pending("sds", "dgfa");
+  redis.cmd({"ZADD", pkey, "1597360839", "5001", "1597360900", "5002"});
+  redis.cmd({"HSET", keys.status("sds", 5001), "dgfa", "failure"});
+  redis.cmd({"HSET", keys.status("sds", 5002), "dgfa", "failure"});
+
+  auto [ec, page] = run(store.pending("sds", "dgfa", 1597360800, 1597360850, 100));
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(page.count, 2);
+  ASSERT_EQ(page.list.size(), 1u);
+  EXPECT_EQ(page.list[0].member, "5001");
+  EXPECT_EQ(page.list[0].score, 1597360839);
+
+  std::vector<std::uint64_t> ids{5001, 5003};
+  auto [ec2, done] = run(store.solved("sds", "dgfa", ids));
+  ASSERT_FALSE(ec2);
+  EXPECT_EQ(done, (std::vector<bool>{true, false}));  // 5003 never failed
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 5001), "dgfa"}).str, "done");
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 5003), "dgfa"}).str, "waiting");
+  EXPECT_EQ(redis.cmd({"ZCARD", pkey}).integer, 1);
+}
+
+TEST_F(store_test, requests_fail_fast_while_redis_is_down_and_work_again_after) {
+  redis.stop();
+  auto t0 = std::chrono::steady_clock::now();
+  auto [ec, st] = run(store.status("sds", 1, "dgfa"));
+  EXPECT_TRUE(ec);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  redis.start();
+  EXPECT_TRUE(run(conn.wait_ready(5s)));
+  auto errs = save({msg(6001)});
+  EXPECT_FALSE(errs[0]) << errs[0].message();
+}
+
+TEST_F(store_test, a_frozen_redis_gives_a_timeout_not_a_hang) {
+  redis.pause();
+  auto t0 = std::chrono::steady_clock::now();
+  auto [ec, st] = run(store.status("sds", 1, "dgfa"));
+  auto took = std::chrono::steady_clock::now() - t0;
+  redis.resume();
+  EXPECT_TRUE(ec);
+  EXPECT_LT(took, 2s);  // request_timeout_ms is 300
+  EXPECT_TRUE(run(conn.wait_ready(5s)));
+}
+
+TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
+  storage::id_source a(ioc.get_executor(), conn, keys, scripts);
+  storage::id_source b(ioc.get_executor(), conn, keys, scripts);
+  asio::co_spawn(ioc, a.run(), asio::detached);
+  asio::co_spawn(ioc, b.run(), asio::detached);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((a.node() < 0 || b.node() < 0) && std::chrono::steady_clock::now() < deadline)
+    ioc.run_for(5ms);
+  ASSERT_GE(a.node(), 0);
+  ASSERT_GE(b.node(), 0);
+  EXPECT_NE(a.node(), b.node());
+  std::set<std::uint64_t> ids;
+  for (int i = 0; i < 1000; ++i) {
+    ids.insert(*a.next());
+    ids.insert(*b.next());
+  }
+  EXPECT_EQ(ids.size(), 2000u);
+  a.stop();
+  b.stop();
+  ioc.run_for(20ms);
+}

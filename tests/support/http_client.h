@@ -1,0 +1,54 @@
+// http_client: a small blocking HTTP/1.1 client over a real loopback socket, able to send
+// raw (malformed) bytes too. For tests only.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dmq::test {
+
+struct http_reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+
+  // json parses the body; a test failure (exception) if it is not JSON.
+  boost::json::value json() const;
+  // code is the envelope's "code"; data its "data".
+  long long code() const;
+  boost::json::value data() const;
+};
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+class http_client {
+ public:
+  explicit http_client(int port);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  // request sends one request on this (keep-alive) connection and reads the answer.
+  http_reply request(const std::string& method, const std::string& target,
+                     const std::string& body = "", const header_list& headers = {});
+  // send_raw writes bytes as they are.
+  void send_raw(const std::string& bytes);
+  // read_reply reads one answer; nullopt if the connection closed or bound passed first.
+  std::optional<http_reply> read_reply(std::chrono::milliseconds bound = std::chrono::seconds(5));
+  // closed says whether the server closed the connection within bound.
+  bool closed(std::chrono::milliseconds bound = std::chrono::seconds(5));
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// call makes one request on a new connection.
+http_reply call(int port, const std::string& method, const std::string& target,
+                const std::string& body = "", const header_list& headers = {});
+
+}  // namespace dmq::test

@@ -1,0 +1,102 @@
+#include "support/redis_server.h"
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "support/ports.h"
+
+namespace dmq::test {
+
+namespace {
+
+redis::reply convert(const redisReply* r) {
+  redis::reply out;
+  switch (r->type) {
+    case REDIS_REPLY_INTEGER: out.type = redis::reply::kind::integer; out.integer = r->integer; break;
+    case REDIS_REPLY_STRING: out.type = redis::reply::kind::string; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_STATUS: out.type = redis::reply::kind::status; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_ERROR: out.type = redis::reply::kind::error; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_ARRAY:
+      out.type = redis::reply::kind::array;
+      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default: break;
+  }
+  return out;
+}
+
+}  // namespace
+
+redis_server::redis_server() : port_(free_port()) {
+  dir_ = (std::filesystem::temp_directory_path() / ("dmq-redis-" + std::to_string(port_))).string();
+  std::filesystem::create_directories(dir_);
+  start();
+}
+
+redis_server::~redis_server() {
+  resume();
+  stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void redis_server::start() {
+  pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    auto port = std::to_string(port_);
+    ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", dir_.c_str(), "--logfile",
+             (dir_ + "/redis.log").c_str(), nullptr);
+    ::_exit(127);
+  }
+  bool up = wait_until([&] { return cmd({"PING"}).str == "PONG"; });
+  if (!up) throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+}
+
+void redis_server::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void redis_server::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+void redis_server::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+redis::reply redis_server::cmd(const std::vector<std::string>& args) const {
+  timeval tv{2, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+  redis::reply out{redis::reply::kind::error, 0, "cannot connect", {}};
+  if (c && !c->err) {
+    redisSetTimeout(c, tv);
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+    if (r) {
+      out = convert(r);
+      freeReplyObject(r);
+    }
+  }
+  if (c) redisFree(c);
+  return out;
+}
+
+}  // namespace dmq::test
