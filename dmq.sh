@@ -27,7 +27,8 @@ Environment:
   DMQ_RUN_DIR        pid file directory (default: ./run)
   DMQ_OUT_DIR        .out file directory (default: ./logs)
 
-Exit codes: 0 ok; 1 failed (start failed, already running, could not stop);
+Exit codes: 0 ok (stop: also when SIGKILL was needed, with a warning);
+            1 failed (start failed, already running, could not stop);
             2 usage error; 3 status: not running.
 EOF
 }
@@ -74,13 +75,14 @@ cd "$ROOT"
 
 # True when PID is a live (non-zombie) process whose command line mentions dmq.
 is_dmq_alive() {
-  local pid="$1" cmdline state
+  local pid="$1" stat state parts=()
   [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+  state="${stat##*) }"
+  state="${state%% *}"
   [[ "$state" != "Z" && "$state" != "X" ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ "$cmdline" == *dmq* ]]
+  { mapfile -d '' -t parts <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+  [[ "${parts[*]}" == *dmq* ]]
 }
 
 # Prints http://ADDR:PORT/healthz from CONFIG_DIR/config.yaml (http_port,
@@ -106,10 +108,17 @@ read_pid() { # prints the pid in the pid file, or nothing
   printf '%s' "$pid"
 }
 
+now_ms() { # wall clock in ms (bash 5 builtin, no fork)
+  local t="${EPOCHREALTIME/[.,]/}"
+  printf '%s' "$((t / 1000))"
+}
+
+# Prints what this start appended to the .out file (its last 20 lines).
 show_out_tail() {
+  local from="${1:-0}"
   if [[ -s "$OUT_FILE" ]]; then
     err "last lines of $OUT_FILE:"
-    tail -n 20 "$OUT_FILE" | sed 's/^/    /' >&2
+    tail -c +"$((from + 1))" "$OUT_FILE" | tail -n 20 | sed 's/^/    /' >&2
   else
     err "$OUT_FILE is empty"
   fi
@@ -151,6 +160,8 @@ do_start() {
   fi
   mkdir -p "$RUN_DIR" "$OUT_DIR"
   printf '\n===== %s dmq.sh start %s %s =====\n' "$(date '+%F %T')" "$ROLE" "$CONFIG_DIR" >>"$OUT_FILE"
+  local out_from
+  out_from=$(stat -c %s "$OUT_FILE")
 
   # setsid: own session, so a Ctrl-C in this terminal never reaches it.
   # (Job control is off in scripts, so setsid execs directly and $! is dmq's pid.)
@@ -158,41 +169,39 @@ do_start() {
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
 
-  # The process must survive ~1 s of startup; the whole wait is bounded.
-  local polls=0 alive_polls=0 max_polls=$((START_TIMEOUT * 10))
-  ((max_polls >= 10)) || max_polls=10
-  while ((polls < max_polls)); do
-    sleep 0.1
-    polls=$((polls + 1))
+  # The process must survive ~1 s of startup; then client/run must answer
+  # /healthz. The whole wait is bounded by DMQ_START_TIMEOUT.
+  local t0 deadline grace_end
+  t0=$(now_ms)
+  grace_end=$((t0 + 1000))
+  deadline=$((t0 + START_TIMEOUT * 1000))
+  ((deadline >= grace_end)) || deadline=$grace_end
+  local url="" code="000"
+  if [[ "$ROLE" != "server" ]] && command -v curl >/dev/null 2>&1; then
+    url=$(health_url) || url=""
+  fi
+  while true; do
     if ! is_dmq_alive "$pid"; then
-      local rc=""
+      local rc
       if wait "$pid" 2>/dev/null; then rc=0; else rc=$?; fi
       rm -f "$PID_FILE"
       err "dmq $ROLE exited during startup (exit code $rc)"
-      show_out_tail
+      show_out_tail "$out_from"
       return 1
     fi
-    alive_polls=$((alive_polls + 1))
-    ((alive_polls >= 10)) && break
-  done
-  say "dmq $ROLE started (pid $pid, config $CONFIG_DIR, output $OUT_FILE)"
-
-  # client/run: wait (within the same bound) for the API to answer /healthz.
-  local url
-  if [[ "$ROLE" != "server" ]] && command -v curl >/dev/null 2>&1 && url=$(health_url); then
-    local code="000"
-    while ((polls < max_polls)); do
+    local now
+    now=$(now_ms)
+    if ((now >= grace_end)); then
+      [[ -z "$url" ]] && break
       code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null) || true
       [[ "$code" == "200" ]] && break
-      if ! is_dmq_alive "$pid"; then
-        rm -f "$PID_FILE"
-        err "dmq $ROLE exited during startup"
-        show_out_tail
-        return 1
-      fi
-      sleep 0.2
-      polls=$((polls + 2))
-    done
+      now=$(now_ms)
+    fi
+    ((now < deadline)) || break
+    sleep 0.1
+  done
+  say "dmq $ROLE started (pid $pid, config $CONFIG_DIR, output $OUT_FILE)"
+  if [[ -n "$url" ]]; then
     if [[ "$code" == "200" ]]; then
       say "dmq $ROLE ready: $url answers 200"
     else

@@ -13,6 +13,7 @@ Builds dmq with scripts/setup.sh --werror into build/ and runs ctest there.
 Options:
   --label L            run only tests with label L (unit | integration | e2e), ctest -L
   --exclude-label L    skip tests with label L, ctest -LE
+  --build-dir DIR      build directory (default: build; the ASan one is DIR-asan)
   --asan               also build build-asan/ (ASan + UBSan) and run the tests there
   --werror             treat warnings as errors (the default)
   --no-werror          do not treat warnings as errors
@@ -32,6 +33,7 @@ bad_usage() {
 
 LABEL=""
 EXCLUDE=""
+BUILD_DIR=""
 ASAN=0
 WERROR=(--werror)
 JOBS="${DMQ_JOBS:-2}"
@@ -51,6 +53,12 @@ while (($# > 0)); do
       shift
       ;;
     --exclude-label=*) EXCLUDE="${1#*=}" ;;
+    --build-dir)
+      (($# >= 2)) || bad_usage "--build-dir needs a value"
+      BUILD_DIR="$2"
+      shift
+      ;;
+    --build-dir=*) BUILD_DIR="${1#*=}" ;;
     --asan) ASAN=1 ;;
     --werror) WERROR=(--werror) ;;
     --no-werror) WERROR=() ;;
@@ -65,6 +73,12 @@ done
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || bad_usage "DMQ_JOBS must be a positive integer"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || bad_usage "DMQ_TEST_TIMEOUT must be a positive integer"
 
+if [[ -z "$BUILD_DIR" ]]; then
+  BUILD_DIR="$ROOT/build"
+elif [[ "$BUILD_DIR" != /* ]]; then
+  BUILD_DIR="$PWD/$BUILD_DIR"
+fi
+BUILD_DIR="${BUILD_DIR%/}"
 cd "$ROOT"
 
 # UBSan: report with a stack and fail the test (ASan already aborts).
@@ -80,12 +94,12 @@ run_suite() {
   shift 2
   local t0=$SECONDS
   log "[$name] build ($dir)"
-  if ! "$ROOT/scripts/setup.sh" --build-dir "$ROOT/$dir" "${WERROR[@]}" "$@"; then
+  if ! "$ROOT/scripts/setup.sh" --build-dir "$dir" "${WERROR[@]}" "$@"; then
     SUMMARY+=("$name: BUILD FAILED")
     FAILED=1
     return 0
   fi
-  local ctest_cmd=(ctest --test-dir "$ROOT/$dir" --output-on-failure -j"$JOBS"
+  local ctest_cmd=(ctest --test-dir "$dir" --output-on-failure -j"$JOBS"
     --timeout "$TIMEOUT" --no-tests=error)
   [[ -n "$LABEL" ]] && ctest_cmd+=(-L "$LABEL")
   [[ -n "$EXCLUDE" ]] && ctest_cmd+=(-LE "$EXCLUDE")
@@ -98,9 +112,9 @@ run_suite() {
   fi
 }
 
-run_suite default build
+run_suite default "$BUILD_DIR"
 if ((ASAN)); then
-  run_suite asan build-asan --asan
+  run_suite asan "$BUILD_DIR-asan" --asan
 fi
 
 filter=""

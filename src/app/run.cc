@@ -18,6 +18,7 @@
 #include "storage/id_source.h"
 #include "storage/keys.h"
 #include "storage/scripts.h"
+#include "storage/save_batcher.h"
 #include "storage/store.h"
 
 namespace asio = boost::asio;
@@ -63,9 +64,11 @@ struct process {
       : cfg(cfg),
         keys(cfg.redis.key_prefix),
         conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
-        store(conn, keys, scripts, cfg.msg_save_days),
+        store(conn, keys, scripts, cfg.msg_save_days,
+              {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms, cfg.redis.max_retry_backoff_ms}),
+        saver(ioc.get_executor(), store),
         ids(ioc.get_executor(), conn, keys, scripts),
-        api(cfg, store, ids, conn),
+        api(cfg, store, saver, ids, conn),
         http(ioc.get_executor(), http_options(cfg),
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect(
@@ -77,6 +80,7 @@ struct process {
   storage::script_set scripts;
   redis::connection conn;
   storage::store store;
+  storage::save_batcher saver;
   storage::id_source ids;
   ingest::api api;
   http::server http;

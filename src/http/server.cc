@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <list>
 
 namespace asio = boost::asio;
@@ -95,6 +96,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
     co_await bhttp::async_write(stream, res, use_tuple);
   }
 
+  // refuse_too_large answers 413 and closes gracefully: the client may still be sending its
+  // body, and closing at once would reset the connection before it reads the answer.
+  asio::awaitable<void> refuse_too_large(beast::tcp_stream& stream, unsigned version) {
+    auto resp = opt.too_large ? opt.too_large() : response{};
+    resp.status = 413;
+    co_await write(stream, resp, version, false);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(1s);
+    std::array<char, 16384> sink;
+    std::size_t drained = 0;
+    while (drained < opt.max_body_bytes) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
   asio::awaitable<void> session(tcp::socket sock) {
     auto self = shared_from_this();
     beast::tcp_stream stream(std::move(sock));
@@ -108,6 +127,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       parser.header_limit(16 * 1024);
       stream.expires_after(opt.idle_timeout);
       auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
+      if (ec == bhttp::error::body_limit) {  // Content-Length alone is over the limit
+        co_await refuse_too_large(stream, 11);
+        break;
+      }
       if (ec) break;
       me->busy = true;
       stream.expires_after(opt.read_timeout);
@@ -119,9 +142,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         }
         auto [rec, rn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
         if (rec == bhttp::error::body_limit) {
-          auto resp = opt.too_large ? opt.too_large() : response{};
-          resp.status = 413;
-          co_await write(stream, resp, version, false);
+          co_await refuse_too_large(stream, version);
           break;
         }
         if (rec) break;

@@ -4,7 +4,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <limits>
@@ -21,15 +21,18 @@ namespace dmq::ingest {
 
 namespace {
 
-// parse_body parses a request body as JSON; nullopt (and why) if it is not JSON.
+// parse_body parses a request body as JSON (UTF-8 checked); nullopt (and why) if it is not.
 std::optional<json::value> parse_body(const std::string& body, std::string& why) {
+  json::stream_parser p;
   boost::system::error_code ec;
-  auto v = json::parse(body, ec);
+  auto used = p.write(body.data(), body.size(), ec);
+  if (!ec) p.finish(ec);
   if (ec) {
-    why = "invalid JSON: " + ec.message();
+    why = "invalid JSON at byte " + std::to_string(used) + ": " + ec.message();
+    if (body.empty()) why = "invalid JSON: the body is empty";
     return std::nullopt;
   }
-  return v;
+  return p.release();
 }
 
 struct consumer_ref {
@@ -64,9 +67,9 @@ std::optional<std::int64_t> query_int(const http::request& req, std::string_view
 
 }  // namespace
 
-api::api(const config::settings& cfg, storage::store& store, storage::id_source& ids,
-         redis::connection& conn)
-    : cfg_(cfg), store_(store), ids_(ids), conn_(conn) {}
+api::api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
+         storage::id_source& ids, redis::connection& conn)
+    : cfg_(cfg), store_(store), saver_(saver), ids_(ids), conn_(conn) {}
 
 asio::awaitable<http::response> api::handle(http::request& req) {
   struct route {
@@ -107,7 +110,7 @@ http::response api::healthz() const {
 // save_all assigns ids to the accepted messages and saves them in one round trip.
 // Returns, per message, its id or json false when saving failed.
 static asio::awaitable<std::vector<json::value>> save_all(std::vector<accepted>& items,
-                                                          storage::store& store,
+                                                          storage::save_batcher& saver,
                                                           storage::id_source& ids) {
   std::vector<json::value> out(items.size(), json::value(false));
   std::vector<storage::to_save> batch;
@@ -123,7 +126,7 @@ static asio::awaitable<std::vector<json::value>> save_all(std::vector<accepted>&
     spdlog::warn("save: no message id available (redis unreachable), {} refused",
                  items.size() - batch.size());
   if (batch.empty()) co_return out;
-  auto errors = co_await store.save(batch);
+  auto errors = co_await saver.save(batch);
   for (std::size_t k = 0; k < batch.size(); ++k) {
     if (errors[k]) {
       spdlog::error("save: message {} not saved: {}", batch[k].msg->id, errors[k].message());
@@ -143,7 +146,7 @@ asio::awaitable<http::response> api::single(http::request& req) {
   auto v = validate_message(*body, cfg_, *from, storage::now_ms());
   if (auto* r = std::get_if<refusal>(&v)) co_return fail(r->code, r->text);
   std::vector<accepted> items{std::move(std::get<accepted>(v))};
-  auto saved = co_await save_all(items, store_, ids_);
+  auto saved = co_await save_all(items, saver_, ids_);
   if (saved[0].is_bool()) co_return reply(errc::save_failed, "redis save failed", false);
   co_return ok(saved[0]);
 }
@@ -175,7 +178,7 @@ asio::awaitable<http::response> api::batch(http::request& req) {
     items.push_back(std::move(std::get<accepted>(v)));
     where.push_back(i);
   }
-  auto saved = co_await save_all(items, store_, ids_);
+  auto saved = co_await save_all(items, saver_, ids_);
   for (std::size_t k = 0; k < items.size(); ++k) data[where[k]] = saved[k];
   co_return ok(data);
 }
@@ -267,7 +270,7 @@ asio::awaitable<http::response> api::solved(http::request& req) {
   auto [ec, done] = co_await store_.solved(std::get<consumer_ref>(c).command->project, name, ids);
   if (ec) co_return reply(errc::solved_failed, "solved failed: " + ec.message(), nullptr);
   json::object data;
-  for (std::size_t i = 0; i < ids.size(); ++i) data[std::to_string(ids[i])] = done[i];
+  for (std::size_t i = 0; i < ids.size(); ++i) data[std::to_string(ids[i])] = static_cast<bool>(done[i]);
   co_return ok(data);
 }
 

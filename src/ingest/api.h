@@ -10,14 +10,15 @@
 #include "http/message.h"
 #include "redis/connection.h"
 #include "storage/id_source.h"
+#include "storage/save_batcher.h"
 #include "storage/store.h"
 
 namespace dmq::ingest {
 
 class api {
  public:
-  api(const config::settings& cfg, storage::store& store, storage::id_source& ids,
-      redis::connection& conn);
+  api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
+      storage::id_source& ids, redis::connection& conn);
 
   // handle answers one request; it never throws for bad input.
   boost::asio::awaitable<http::response> handle(http::request& req);
@@ -33,6 +34,7 @@ class api {
 
   const config::settings& cfg_;
   storage::store& store_;
+  storage::save_batcher& saver_;
   storage::id_source& ids_;
   redis::connection& conn_;
 };

@@ -117,7 +117,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     });
   }
 
-  void submit(std::string bytes, std::size_t n, handler_t h) {
+  void submit(std::string_view bytes, std::size_t n, handler_t h) {
     pending p{n, {}, std::move(h), clock::now() + std::chrono::milliseconds(opt.request_timeout_ms)};
     if (st == state::down || st == state::stopped || n == 0) {
       std::error_code ec = n == 0 ? std::error_code{}
@@ -332,18 +332,18 @@ namespace {
 // temporaries of a co_await expression twice (a capturing lambda or a shared_ptr here).
 struct submit_op {
   connection::impl* self;
-  std::string* bytes;
+  const std::string* bytes;
   std::size_t n;
   template <class Handler>
   void operator()(Handler&& h) const {
-    self->submit(std::move(*bytes), n, handler_t(std::forward<Handler>(h)));
+    self->submit(*bytes, n, handler_t(std::forward<Handler>(h)));
   }
 };
 }  // namespace
 
-asio::awaitable<exec_result> connection::exec(command cmd) {
+asio::awaitable<exec_result> connection::exec(const command& cmd) {
   auto n = cmd.count();
-  std::string bytes = cmd.take();
+  const std::string& bytes = cmd.bytes();
   auto token = asio::as_tuple(asio::use_awaitable);
   auto result = co_await asio::async_initiate<decltype(token), void(std::error_code, replies)>(
       submit_op{impl_.get(), &bytes, n}, token);

@@ -64,7 +64,8 @@ class connection {
 
   // exec sends every command in cmd and returns their replies, in order.
   // Redis error replies are replies (reply::is_error); the error code is for transport.
-  boost::asio::awaitable<exec_result> exec(command cmd);
+  // cmd must stay alive until exec completes (the caller may keep it to retry).
+  boost::asio::awaitable<exec_result> exec(const command& cmd);
 
  struct impl;  // public only so the .cc's helpers can name it
 

@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <map>
 
 namespace asio = boost::asio;
@@ -39,12 +43,28 @@ std::int64_t to_int(const std::string& s) {
 
 }  // namespace
 
-store::store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days)
+store::store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days,
+             retry_policy retry)
     : conn_(conn),
       keys_(k),
       scripts_(scripts),
       data_ttl_ms_(msg_save_days * day_ms),
-      status_ttl_ms_(2 * msg_save_days * day_ms) {}
+      status_ttl_ms_(2 * msg_save_days * day_ms),
+      retry_(retry) {}
+
+asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd) {
+  auto result = co_await conn_.exec(cmd);
+  int backoff = retry_.min_backoff_ms;
+  for (int i = 0; i < retry_.max_retries; ++i) {
+    auto ec = result.first;
+    if (ec != redis::errc::connection_lost && ec != redis::errc::not_connected) break;
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(backoff));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    backoff = std::min(backoff * 2, retry_.max_backoff_ms);
+    result = co_await conn_.exec(cmd);
+  }
+  co_return result;
+}
 
 asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn,
                                                      script_set& scripts) {
@@ -62,11 +82,11 @@ asio::awaitable<result<redis::reply>> store::run_script(std::string_view name,
   const auto& s = scripts_.get(name);
   redis::command cmd;
   s.call(cmd, numkeys, args);
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await exec(cmd);
   if (!ec && !r.empty() && is_noscript(r[0])) {
     redis::command again;
     s.call_eval(again, numkeys, args);
-    std::tie(ec, r) = co_await conn_.exec(std::move(again));
+    std::tie(ec, r) = co_await exec(again);
   }
   if (auto e = first_error(ec, r)) co_return result<redis::reply>{e, {}};
   co_return result<redis::reply>{{}, std::move(r[0])};
@@ -106,7 +126,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   const auto& s = scripts_.get("save-1");
   redis::command cmd;
   for (auto& c : calls) s.call(cmd, 1, c.args);
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await exec(cmd);
 
   std::vector<std::error_code> out(msgs.size(), ec);
   if (ec) co_return out;
@@ -119,7 +139,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       retried.push_back(k);
     }
   if (!retried.empty()) {
-    auto [ec2, r2] = co_await conn_.exec(std::move(again));
+    auto [ec2, r2] = co_await exec(again);
     for (std::size_t j = 0; j < retried.size(); ++j)
       r[retried[j]] = ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}}
                           : std::move(r2[j]);
@@ -141,7 +161,7 @@ asio::awaitable<result<std::optional<std::string>>> store::status(std::string_vi
                                                                    std::string_view consumer) {
   redis::command cmd;
   cmd.push("HGET", keys_.status(project, id), consumer);
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::optional<std::string>>{e, {}};
   if (r[0].is_nil()) co_return result<std::optional<std::string>>{{}, std::nullopt};
   co_return result<std::optional<std::string>>{{}, std::move(r[0].str)};
@@ -151,7 +171,7 @@ asio::awaitable<result<std::optional<model::message>>> store::detail(std::string
                                                                      std::uint64_t id) {
   redis::command cmd;
   cmd.push("HGETALL", keys_.message(project, id));
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::optional<model::message>>{e, {}};
   const auto& h = r[0];
   if (h.elements.empty()) co_return result<std::optional<model::message>>{{}, std::nullopt};
@@ -175,7 +195,7 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
   redis::command cmd;
   cmd.push("ZCARD", key);
   cmd.push("ZRANGE", key, start_s, end_s, "BYSCORE", "WITHSCORES", "LIMIT", 0, limit);
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<pending_page>{e, {}};
   pending_page page;
   page.count = r[0].integer;

@@ -37,12 +37,21 @@ struct pending_page {
 template <class T>
 using result = std::pair<std::error_code, T>;
 
+// retry_policy: how the store retries a command whose connection broke (redis.max_retries,
+// redis.min_retry_backoff, redis.max_retry_backoff).
+struct retry_policy {
+  int max_retries = 3;
+  int min_backoff_ms = 8;
+  int max_backoff_ms = 400;
+};
+
 class store {
  public:
   // max_per_script bounds how many messages one save script stores, so Redis stays responsive.
   static constexpr std::size_t max_per_script = 100;
 
-  store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days);
+  store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days,
+        retry_policy retry = {});
 
   // load_scripts SCRIPT LOADs every script; use as the connection's on_connect.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
@@ -71,6 +80,11 @@ class store {
                                                            std::span<const std::uint64_t> ids);
 
  private:
+  // exec runs cmd, retrying up to redis.max_retries times (with backoff) when the
+  // connection was lost or is down; never on a timeout, so the time bound holds. Every
+  // command of the store is idempotent (saves carry their ids), so a retry is safe.
+  boost::asio::awaitable<redis::exec_result> exec(const redis::command& cmd);
+
   // run_script calls one script; on NOSCRIPT it retries with EVAL.
   boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
                                                           std::size_t numkeys,
@@ -81,6 +95,7 @@ class store {
   script_set& scripts_;
   std::int64_t data_ttl_ms_;
   std::int64_t status_ttl_ms_;
+  retry_policy retry_;
 };
 
 }  // namespace dmq::storage

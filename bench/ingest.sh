@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# Ingest benchmark of dmq (issue 2). See bench/README.md.
+#
+# Starts a private redis-server, a `dmq client` and an nginx `return 200`, all on free
+# loopback ports, then runs RUNS rounds; each round measures, in this order:
+#   nginx        wrk against nginx `return 200`                    (HTTP ceiling for W1)
+#   W1 single    wrk POST /api/message/single, 1 message a request
+#   redis save-1 100 msg/call, unpipelined and -P 16               (Redis ceiling for W2)
+#   W2 batch     wrk POST /api/message/batch, 100 messages a request
+#   redis save-1 1 msg/call, unpipelined and -P 16
+# Redis is emptied before every measurement. Prints a markdown table (median (min-max)
+# over the rounds) and writes bench/results/ingest-<timestamp>.json.
+#
+# Knobs (environment): RUNS=3 DURATION=10 (s per measurement) CONNECTIONS=64 THREADS=1
+# (wrk), BATCH=100, RB_CLIENTS=50 RB_PIPELINE=16 (redis-benchmark), WARMUP=2 (s),
+# BUILD=1 (0: do not run ninja), DMQ_BIN=build/dmq, KEEP_TMP=0 (1: keep the temp dir).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-1}
+BATCH=${BATCH:-100}
+RB_CLIENTS=${RB_CLIENTS:-50}
+RB_PIPELINE=${RB_PIPELINE:-16}
+WARMUP=${WARMUP:-2}
+BUILD=${BUILD:-1}
+DMQ_BIN=${DMQ_BIN:-$ROOT/build/dmq}
+KEEP_TMP=${KEEP_TMP:-0}
+export DMQ_WRK_DIR="$HERE/wrk" DMQ_BATCH="$BATCH"
+
+log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+for tool in wrk redis-server redis-cli redis-benchmark nginx curl python3; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y wrk nginx-light redis-server curl python3)"
+done
+(( DURATION >= 3 )) || die "DURATION must be at least 3 s"
+
+if [[ $BUILD == 1 ]]; then
+  log "building dmq"
+  if ! out=$(cd "$ROOT" && { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+      ninja -C build dmq; } 2>&1); then
+    printf '%s\n' "$out" | grep -v -i warning | tail -n 30 >&2
+    die "build failed (BUILD=0 to use the existing binary)"
+  fi
+fi
+[[ -x $DMQ_BIN ]] || die "$DMQ_BIN not found"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dmq-bench.XXXXXX")
+PIDS=()
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  if (( rc != 0 )); then
+    log "failed (exit $rc); last lines of the dmq log:"
+    tail -n 20 "$TMP/dmq.log" >&2 2>/dev/null
+  fi
+  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then log "temp dir kept: $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port"
+}
+
+child_named() {  # child_named PID NAME: the pid of PID's child (or grandchild) called NAME
+  local c g
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    [[ $(cat "/proc/$c/comm" 2>/dev/null) == "$2" ]] && { echo "$c"; return; }
+    for g in $(cat /proc/"$c"/task/*/children 2>/dev/null); do
+      [[ $(cat "/proc/$g/comm" 2>/dev/null) == "$2" ]] && { echo "$g"; return; }
+    done
+  done
+}
+
+wait_for() {  # wait_for SECONDS CMD...: retry CMD until it succeeds
+  local until=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < until )) || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- redis
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$TMP" --logfile "$TMP/redis.log" --daemonize no &
+REDIS_PID=$!; PIDS+=("$REDIS_PID")
+RCLI=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
+wait_for 10 "${RCLI[@]}" ping || die "redis-server did not start (see $TMP/redis.log)"
+
+# Empties Redis (FLUSHALL) but keeps dmq's id-generator lease keys, atomically: without
+# them dmq would see its lease lost at its next renewal and refuse ids until it re-leases.
+FLUSH_LUA="local keep={} for n=0,31 do local k=ARGV[1]..':node:'..n local v=redis.call('GET',k)
+if v then keep[#keep+1]={k,v,redis.call('PTTL',k),redis.call('GET',k..':clock')} end end
+redis.call('FLUSHALL')
+for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
+if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
+flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; }
+
+# ---------------------------------------------------------------- dmq client
+HTTP_PORT=$(free_port)
+CFG="$TMP/config"
+mkdir -p "$CFG/commands"
+cat >"$CFG/config.yaml" <<EOF
+http_port: $HTTP_PORT
+http:
+  listen: 127.0.0.1
+product_list:
+  - project: svs
+    allow_ip: [127.0.0.1]
+  - project: sds
+    allow_ip: [127.0.0.1]
+msg_save_days: 4
+request_trace_id_key: Request-Id
+redis:
+  host: 127.0.0.1
+  port: $REDIS_PORT
+  db: 0
+  read_timeout: 1
+  write_timeout: 1
+command_list:
+  - cmd-sds-create-order.yaml
+  - cmd-svs-notice-user.yaml
+limits:
+  max_batch_items: 1000
+log:
+  level: warn
+EOF
+cat >"$CFG/commands/cmd-sds-create-order.yaml" <<'EOF'
+project: sds
+command: sds:create:order
+consumer_list:
+  - host: 127.0.0.1:1
+    name: dgfa
+    path: /api/mytest/test/createorder
+    timeout: 600
+    retry_times: 3
+    interval: 500
+  - host: 127.0.0.1:1
+    name: fghyds
+    path: /api/mytest/test/createorder
+    timeout: 600
+    retry_times: 2
+    interval: 300
+EOF
+cat >"$CFG/commands/cmd-svs-notice-user.yaml" <<'EOF'
+project: svs
+command: svs:notice:user
+consumer_list:
+  - host: 127.0.0.1:1
+    name: wet234
+    path: /api/mytest/test/noticeuser
+    timeout: 600
+    retry_times: 3
+    interval: 300
+EOF
+"$DMQ_BIN" client "$CFG" >"$TMP/dmq.log" 2>&1 &
+DMQ_PID=$!; PIDS+=("$DMQ_PID")
+DMQ_URL="http://127.0.0.1:$HTTP_PORT"
+wait_for 20 curl -fsS -m 1 "$DMQ_URL/healthz" || die "dmq did not become healthy"
+
+# smoke test: one single and one batch answer code 0 with the right number of ids
+ONE='{"project":"sds","cmd":"sds:create:order","params":"{\"k\":1}","bucket":"smoke","delay_ms":60000}'
+ans=$(curl -sS -m 5 -H 'Content-Type: application/json' -d "$ONE" "$DMQ_URL/api/message/single")
+[[ $ans =~ \"code\":0[,}] ]] || die "single smoke request answered: $ans"
+ans=$(curl -sS -m 5 -H 'Content-Type: application/json' -d "[$ONE,$ONE]" "$DMQ_URL/api/message/batch")
+[[ $ans =~ \"code\":0[,}] ]] || die "batch smoke request answered: $ans"
+
+# ---------------------------------------------------------------- nginx
+NGINX_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  client_body_temp_path $TMP/nginx/body;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 200; }
+  }
+}
+EOF
+nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+NGINX_URL="http://127.0.0.1:$NGINX_PORT/"
+wait_for 10 curl -fsS -m 1 "$NGINX_URL" || die "nginx did not start (see $TMP/nginx/error.log)"
+NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk '{print $1}')
+
+# ---------------------------------------------------------------- save-1 ceilings
+SAVE_SHA=$("${RCLI[@]}" script load "$(cat "$ROOT/src/storage/scripts/save-1.lua")")
+NOW=$(( $(date +%s) * 1000 ))
+DUE=$((NOW + 60000)); DAY=86400000
+# one message as dmq writes it for sds:create:order (2 consumers: 10 + 2 fields);
+# request_id empty, as in the wrk scenarios
+MSG=(__rand_int__ "$DUE" "$NOW" sds:create:order
+  '{"order_id":12345678,"user_id":123456,"amount":"1234.56","sku":"SKU-12345","note":"bench"}'
+  b__rand_int__ "" $((DUE + 4 * DAY)) $((DUE + 8 * DAY)) 2 dgfa fghyds)
+RB_ONE=(EVALSHA "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake' "${MSG[@]}")
+RB_BATCH=(EVALSHA "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake')
+for _ in $(seq "$BATCH"); do RB_BATCH+=("${MSG[@]}"); done
+# check the argument lists really store messages
+"${RCLI[@]}" evalsha "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake' \
+  "${MSG[@]/__rand_int__/1}" | grep -qx 1 || die "save-1 does not accept the test message"
+flush
+
+# rb CALLS PIPELINE ARGS...: runs redis-benchmark, prints calls/s
+rb() {
+  local n=$1 p=$2; shift 2
+  timeout $((DURATION * 4 + 30)) redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -n "$n" \
+    -c "$RB_CLIENTS" -P "$p" -r 1000000000000 --csv "$@" 2>/dev/null |
+    python3 -c 'import sys; print(sys.stdin.read().strip().splitlines()[-1].strip().strip("\"").split("\",\"")[-7])'
+}
+
+# ---------------------------------------------------------------- measurement
+RECORDS="$TMP/records.jsonl"
+: >"$RECORDS"
+cpu_ticks() {  # cpu_ticks PID...: utime+stime of each (0 when gone)
+  local pid
+  for pid in "$@"; do
+    if [[ -n $pid && -r /proc/$pid/stat ]]; then
+      awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$pid/stat"
+    else echo 0; fi
+  done
+}
+sys_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+
+# sample_cpu OUTFILE LOADPID: CPU% of dmq, redis, nginx worker and the load generator,
+# measured from 1 s after the start to 1 s before the end of a measurement
+sample_cpu() {
+  local out=$1 load=$2 hz a b s0 s1 t0 t1
+  hz=$(getconf CLK_TCK)
+  sleep 1
+  a=($(cpu_ticks "$DMQ_PID" "$REDIS_PID" "$NGINX_WORKER" "$load")); s0=($(sys_ticks)); t0=$(date +%s.%N)
+  sleep $((DURATION - 2))
+  b=($(cpu_ticks "$DMQ_PID" "$REDIS_PID" "$NGINX_WORKER" "$load")); s1=($(sys_ticks)); t1=$(date +%s.%N)
+  python3 - "$hz" "$t0" "$t1" "${a[@]}" "${b[@]}" "${s0[@]}" "${s1[@]}" >"$out" <<'PY'
+import json, sys
+hz, t0, t1 = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+v = [float(x) for x in sys.argv[4:]]
+a, b, s0, s1 = v[0:4], v[4:8], v[8:10], v[10:12]
+dt = t1 - t0
+pct = lambda i: round(100 * (b[i] - a[i]) / hz / dt, 1)
+busy = round(100 * (s1[0] - s0[0]) / max(s1[1] - s0[1], 1), 1)  # share of all cores
+print(json.dumps({"dmq": pct(0), "redis": pct(1), "nginx": pct(2), "load": pct(3),
+                  "machine_busy_pct_of_all_cores": busy}))
+PY
+}
+
+# wrk_run NAME RUN URL SCRIPT MSGS_PER_REQUEST
+wrk_run() {
+  local name=$1 run=$2 url=$3 script=$4 per=$5 out="$TMP/$1-$2" tpid wpid stored=null
+  flush
+  timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
+    -s "$HERE/wrk/$script" "$url" >"$out.wrk" 2>&1 &
+  tpid=$!
+  sleep 0.2
+  wpid=$(child_named "$tpid" wrk)
+  sample_cpu "$out.cpu" "${wpid:-}"
+  wait "$tpid" || die "wrk failed for $name: $(cat "$out.wrk")"
+  if [[ $url == "$DMQ_URL"* ]]; then
+    stored=$(( $("${RCLI[@]}" zcard 'dmq:{sds}:q') / 2 ))  # 2 consumers: 2 queue entries a message
+  fi
+  python3 - "$name" "$run" "$per" "$stored" "$out.wrk" "$out.cpu" >>"$RECORDS" <<'PY'
+import json, sys
+name, run, per, stored, wrkf, cpuf = sys.argv[1:]
+line = [l for l in open(wrkf) if l.startswith("WRKJSON ")]
+if not line:
+    sys.exit("no WRKJSON line in wrk output:\n" + open(wrkf).read())
+w = json.loads(line[-1][8:])
+per = int(per)
+ok = w["requests"] - w["bad_status"] - w["bad_code"] - sum(w["socket_errors"].values())
+print(json.dumps({"scenario": name, "run": int(run), "kind": "wrk",
+  "msgs_per_s": round(w["rps"] * per, 1), "calls_per_s": w["rps"], "msgs_per_call": per,
+  "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "max_ms": w["max_ms"],
+  "requests": w["requests"], "socket_errors": w["socket_errors"],
+  "non_2xx": w["bad_status"], "bad_code": w["bad_code"], "bad_ids": w["bad_ids"],
+  "first_bad": w["first_bad"],
+  "accepted_msgs": max(ok, 0) * per, "stored_msgs": None if stored == "null" else int(stored),
+  "cpu_pct": json.load(open(cpuf))}))
+PY
+  log "$name run $run: $(tail -n1 "$RECORDS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"{r["msgs_per_s"]:.0f} msg/s, p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms, bad {r["non_2xx"]+r["bad_code"]+r["bad_ids"]+sum(r["socket_errors"].values())}, cpu {r["cpu_pct"]}")')"
+}
+
+# rb_run NAME RUN CALLS PIPELINE MSGS_PER_CALL ARGS...
+rb_run() {
+  local name=$1 run=$2 n=$3 p=$4 per=$5 out="$TMP/$1-$2" rps tpid rbpid
+  shift 5
+  flush
+  rb "$n" "$p" "$@" >"$out.rb" &
+  tpid=$!
+  sleep 0.3
+  rbpid=$(child_named "$tpid" timeout)
+  [[ -n $rbpid ]] && rbpid=$(child_named "$rbpid" redis-benchmark)
+  sample_cpu "$out.cpu" "${rbpid:-}" &
+  local spid=$!
+  wait "$tpid" || die "redis-benchmark failed for $name"
+  wait "$spid" || true
+  rps=$(cat "$out.rb")
+  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" >>"$RECORDS" <<'PY'
+import json, sys
+name, run, per, rps, n, p, cpuf = sys.argv[1:]
+print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-benchmark",
+  "msgs_per_s": round(float(rps) * int(per), 1), "calls_per_s": float(rps),
+  "msgs_per_call": int(per), "calls": int(n), "pipeline": int(p),
+  "cpu_pct": json.load(open(cpuf))}))
+PY
+  log "$name run $run: $(( ${rps%.*} * per )) msg/s ($rps calls/s, n=$n)"
+}
+
+# calibrate PIPELINE PROBE_CALLS ARGS...: calls that take about DURATION seconds
+calibrate() {
+  local p=$1 probe=$2 rps; shift 2
+  flush
+  rps=$(rb "$probe" "$p" "$@")
+  python3 -c "print(max(int(float('$rps') * $DURATION), 100))"
+}
+
+log "redis :$REDIS_PORT  dmq :$HTTP_PORT (pid $DMQ_PID)  nginx :$NGINX_PORT  wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s  runs $RUNS"
+log "warm-up ($WARMUP s each) and redis-benchmark calibration"
+for s in single batch; do
+  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$HERE/wrk/$s.lua" "$DMQ_URL" >/dev/null 2>&1 || true
+done
+N_ONE=$(calibrate 1 20000 "${RB_ONE[@]}")
+N_ONE_P=$(calibrate "$RB_PIPELINE" 50000 "${RB_ONE[@]}")
+N_BATCH=$(calibrate 1 500 "${RB_BATCH[@]}")
+N_BATCH_P=$(calibrate "$RB_PIPELINE" 500 "${RB_BATCH[@]}")
+log "redis-benchmark calls per run: 1 msg $N_ONE / $N_ONE_P (-P $RB_PIPELINE), $BATCH msg $N_BATCH / $N_BATCH_P (-P $RB_PIPELINE)"
+
+START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for run in $(seq "$RUNS"); do
+  wrk_run nginx "$run" "$NGINX_URL" empty.lua 1
+  wrk_run W1 "$run" "$DMQ_URL" single.lua 1
+  rb_run redis_batch "$run" "$N_BATCH" 1 "$BATCH" "${RB_BATCH[@]}"
+  rb_run redis_batch_P "$run" "$N_BATCH_P" "$RB_PIPELINE" "$BATCH" "${RB_BATCH[@]}"
+  wrk_run W2 "$run" "$DMQ_URL" batch.lua "$BATCH"
+  rb_run redis_one "$run" "$N_ONE" 1 1 "${RB_ONE[@]}"
+  rb_run redis_one_P "$run" "$N_ONE_P" "$RB_PIPELINE" 1 "${RB_ONE[@]}"
+done
+flush
+kill -0 "$DMQ_PID" 2>/dev/null || die "dmq exited during the benchmark"
+
+# ---------------------------------------------------------------- report
+mkdir -p "$HERE/results"
+RESULT="$HERE/results/ingest-$(date -u +%Y%m%dT%H%M%SZ).json"
+python3 - "$RECORDS" "$RESULT" <<PY
+import json, statistics, sys, subprocess, platform, os
+recs = [json.loads(l) for l in open(sys.argv[1])]
+out = sys.argv[2]
+by = {}
+for r in recs: by.setdefault(r["scenario"], []).append(r)
+def agg(name, key="msgs_per_s"):
+    v = [r[key] for r in by.get(name, []) if r.get(key) is not None]
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "runs": v} if v else None
+def git(*a):
+    try: return subprocess.run(["git", "-C", "$ROOT", *a], capture_output=True, text=True).stdout.strip()
+    except Exception: return ""
+B, P = $BATCH, $RB_PIPELINE
+rows = [
+  ("W1 single: dmq POST /api/message/single, 1 msg/request", "W1"),
+  (f"W2 batch: dmq POST /api/message/batch, {B} msg/request", "W2"),
+  ("ceiling: nginx return 200 (GET, same wrk settings)", "nginx"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call", "redis_batch"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, -P {P}", "redis_batch_P"),
+  ("ceiling: redis-benchmark EVALSHA save-1, 1 msg/call", "redis_one"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, -P {P}", "redis_one_P"),
+]
+summary = {}
+for _, k in rows:
+    summary[k] = {"msgs_per_s": agg(k), "calls_per_s": agg(k, "calls_per_s"),
+                  "p50_ms": agg(k, "p50_ms"), "p99_ms": agg(k, "p99_ms")}
+med = lambda k: (summary[k]["msgs_per_s"] or {}).get("median")
+batch_ceiling = max(x for x in (med("redis_batch"), med("redis_batch_P")) if x)
+ratios = {
+  "W1_over_nginx": med("W1") / med("nginx"),
+  "W2_over_redis_batch_best": med("W2") / batch_ceiling,
+  "W2_over_redis_batch_unpipelined": med("W2") / med("redis_batch"),
+  "W2_over_redis_batch_pipelined": med("W2") / med("redis_batch_P"),
+  "W1_over_redis_one_best": med("W1") / max(med("redis_one"), med("redis_one_P")),
+}
+bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
+              sum(r.get("socket_errors", {}).values()) for r in by.get(k, []))
+       for k in ("W1", "W2", "nginx")}
+lost = [r for r in recs if r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
+def cpu(k):
+    rs = by.get(k, [])
+    keys = ["dmq", "redis", "nginx", "load", "machine_busy_pct_of_all_cores"]
+    return {c: statistics.median(r["cpu_pct"][c] for r in rs) for c in keys} if rs else None
+doc = {
+  "benchmark": "dmq ingest (issue 2)", "started_utc": "$START",
+  "finished_utc": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+  "git": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "src"))},
+  "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+              "note": "wrk, dmq, redis-server, nginx and redis-benchmark share this machine"},
+  "settings": {"runs": $RUNS, "duration_s": $DURATION, "wrk_threads": $THREADS,
+               "connections": $CONNECTIONS, "batch": B, "redis_benchmark_clients": $RB_CLIENTS,
+               "redis_benchmark_pipeline": P, "warmup_s": $WARMUP},
+  "summary": summary, "ratios": ratios, "errors": bad,
+  "stored_fewer_than_accepted": lost,
+  "cpu_pct_median": {k: cpu(k) for _, k in rows},
+  "records": recs,
+}
+json.dump(doc, open(out, "w"), indent=2)
+
+def fmt(a, unit=""):
+    if not a: return "-"
+    f = (lambda x: f"{x:,.0f}") if a["median"] >= 100 else (lambda x: f"{x:.2f}")
+    return f"{f(a['median'])} ({f(a['min'])}–{f(a['max'])}){unit}"
+print()
+print(f"Ingest benchmark, {doc['started_utc']}, {$RUNS} runs × {$DURATION} s, wrk -t{$THREADS} -c{$CONNECTIONS}; "
+      f"median (min–max) over runs")
+print()
+print("| scenario | msg/s | requests or calls/s | p50 ms | p99 ms | CPU % dmq / redis / nginx / load gen |")
+print("|---|---|---|---|---|---|")
+for label, k in rows:
+    s = summary[k]; c = cpu(k)
+    cs = f"{c['dmq']:.0f} / {c['redis']:.0f} / {c['nginx']:.0f} / {c['load']:.0f}" if c else "-"
+    print(f"| {label} | {fmt(s['msgs_per_s'])} | {fmt(s['calls_per_s'])} | {fmt(s['p50_ms'])} | {fmt(s['p99_ms'])} | {cs} |")
+print()
+print("| ratio | value |")
+print("|---|---|")
+print(f"| W1 / nginx return 200 | {ratios['W1_over_nginx']:.1%} |")
+print(f"| W2 / best redis save-1 {B}-msg ceiling | {ratios['W2_over_redis_batch_best']:.1%} |")
+print(f"| W2 / redis save-1 {B}-msg, unpipelined | {ratios['W2_over_redis_batch_unpipelined']:.1%} |")
+print(f"| W2 / redis save-1 {B}-msg, -P {P} | {ratios['W2_over_redis_batch_pipelined']:.1%} |")
+print(f"| W1 / best redis save-1 1-msg ceiling | {ratios['W1_over_redis_one_best']:.1%} |")
+print()
+print(f"Bad answers (non-2xx, code != 0, wrong id count, socket errors): W1 {bad['W1']}, W2 {bad['W2']}, nginx {bad['nginx']}; "
+      f"runs where Redis held fewer messages than were accepted: {len(lost)}")
+print(f"Results: {out}")
+PY

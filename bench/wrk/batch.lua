@@ -1,0 +1,31 @@
+-- W2: 100 messages per POST /api/message/batch (env DMQ_BATCH to change), each with its own
+-- bucket and params of ~100 bytes. A ring of 64 prebuilt bodies keeps wrk's CPU low.
+-- Usage: wrk -t1 -c64 -d10s -s bench/wrk/batch.lua http://127.0.0.1:PORT
+local dir = os.getenv("DMQ_WRK_DIR") or "bench/wrk"
+check_code = true
+expect_ids = tonumber(os.getenv("DMQ_BATCH") or "100")
+dofile(dir .. "/common.lua")
+
+local ring, n, i = {}, 64, 0
+
+local function message(k)
+  local p = string.format('{\\"order_id\\":%08d,\\"user_id\\":%06d,\\"amount\\":\\"%d.%02d\\",' ..
+    '\\"sku\\":\\"SKU-%05d\\",\\"note\\":\\"bench\\"}', k, k % 999983, k % 10000, k % 100, k % 99991)
+  return string.format('{"project":"sds","cmd":"sds:create:order","params":"%s",' ..
+    '"bucket":"b%d","delay_ms":60000}', p, k)
+end
+
+function init(args)
+  local tid = math.random(1, 1e6)
+  for r = 1, n do
+    local items = {}
+    for m = 1, expect_ids do items[m] = message((tid * n + r) * expect_ids + m) end
+    ring[r] = wrk.format("POST", "/api/message/batch",
+      {["Content-Type"] = "application/json"}, "[" .. table.concat(items, ",") .. "]")
+  end
+end
+
+function request()
+  i = i % n + 1
+  return ring[i]
+end
