@@ -11,9 +11,12 @@
 # Redis is emptied before every measurement. Prints a markdown table (median (min-max)
 # over the rounds) and writes bench/results/ingest-<timestamp>.json.
 #
-# Knobs (environment): RUNS=3 DURATION=10 (s per measurement) CONNECTIONS=64 THREADS=1
-# (wrk), BATCH=100, RB_CLIENTS=50 RB_PIPELINE=16 (redis-benchmark), WARMUP=2 (s),
-# BUILD=1 (0: do not run ninja), DMQ_BIN=build/dmq, KEEP_TMP=0 (1: keep the temp dir).
+# Knobs (environment): RUNS=3, DURATION=10 (s per measurement), CONNECTIONS=64 and
+# THREADS=1 (wrk), BATCH=100, RB_CLIENTS=50 and RB_PIPELINE=16 (redis-benchmark),
+# WARMUP=2 (s), QUIET_MAX=60 and QUIET_CORES=0.3 (wait before each measurement until other
+# processes use < QUIET_CORES cores, at most QUIET_MAX s), DMQ_BIN=build/dmq,
+# BUILD=0 (1: cmake + ninja first; off by default so as not to race another build),
+# KEEP_TMP=0 (1: keep the temp dir with logs and raw outputs).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +29,7 @@ BATCH=${BATCH:-100}
 RB_CLIENTS=${RB_CLIENTS:-50}
 RB_PIPELINE=${RB_PIPELINE:-16}
 WARMUP=${WARMUP:-2}
-BUILD=${BUILD:-1}
+BUILD=${BUILD:-0}
 DMQ_BIN=${DMQ_BIN:-$ROOT/build/dmq}
 KEEP_TMP=${KEEP_TMP:-0}
 export DMQ_WRK_DIR="$HERE/wrk" DMQ_BATCH="$BATCH"
@@ -44,7 +47,7 @@ if [[ $BUILD == 1 ]]; then
   if ! out=$(cd "$ROOT" && { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
       ninja -C build dmq; } 2>&1); then
     printf '%s\n' "$out" | grep -v -i warning | tail -n 30 >&2
-    die "build failed (BUILD=0 to use the existing binary)"
+    die "build failed"
   fi
 fi
 [[ -x $DMQ_BIN ]] || die "$DMQ_BIN not found"
@@ -89,6 +92,15 @@ child_named() {  # child_named PID NAME: the pid of PID's child (or grandchild) 
   done
 }
 
+find_child() {  # find_child PID NAME: child_named, retried for up to 3 s while it starts
+  local c
+  for _ in $(seq 60); do
+    c=$(child_named "$1" "$2")
+    [[ -n $c ]] && { echo "$c"; return; }
+    sleep 0.05
+  done
+}
+
 wait_for() {  # wait_for SECONDS CMD...: retry CMD until it succeeds
   local until=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do
@@ -112,7 +124,19 @@ if v then keep[#keep+1]={k,v,redis.call('PTTL',k),redis.call('GET',k..':clock')}
 redis.call('FLUSHALL')
 for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
 if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
-flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; }
+flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; "${RCLI[@]}" config resetstat >/dev/null; }
+# cmdstats FILE: Redis' per-command counters since the last flush, as JSON
+cmdstats() {
+  "${RCLI[@]}" info commandstats | python3 -c '
+import json, re, sys
+out = {}
+for l in sys.stdin:
+    m = re.match(r"cmdstat_(\S+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)", l)
+    if m and m.group(1) not in ("config", "info"):
+        out[m.group(1)] = {"calls": int(m.group(2)), "usec": int(m.group(3)),
+                           "usec_per_call": float(m.group(4))}
+print(json.dumps(out))' >"$1"
+}
 
 # ---------------------------------------------------------------- dmq client
 HTTP_PORT=$(free_port)
@@ -209,20 +233,34 @@ wait_for 10 curl -fsS -m 1 "$NGINX_URL" || die "nginx did not start (see $TMP/ng
 NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk '{print $1}')
 
 # ---------------------------------------------------------------- save-1 ceilings
-SAVE_SHA=$("${RCLI[@]}" script load "$(cat "$ROOT/src/storage/scripts/save-1.lua")")
-NOW=$(( $(date +%s) * 1000 ))
-DUE=$((NOW + 60000)); DAY=86400000
-# one message as dmq writes it for sds:create:order (2 consumers: 10 + 2 fields);
-# request_id empty, as in the wrk scenarios
-MSG=(__rand_int__ "$DUE" "$NOW" sds:create:order
-  '{"order_id":12345678,"user_id":123456,"amount":"1234.56","sku":"SKU-12345","note":"bench"}'
-  b__rand_int__ "" $((DUE + 4 * DAY)) $((DUE + 8 * DAY)) 2 dgfa fghyds)
-RB_ONE=(EVALSHA "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake' "${MSG[@]}")
-RB_BATCH=(EVALSHA "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake')
-for _ in $(seq "$BATCH"); do RB_BATCH+=("${MSG[@]}"); done
-# check the argument lists really store messages
-"${RCLI[@]}" evalsha "$SAVE_SHA" 1 'dmq:{sds}:q' 'dmq:{sds}:' 'dmq:{sds}:wake' \
-  "${MSG[@]/__rand_int__/1}" | grep -qx 1 || die "save-1 does not accept the test message"
+# The Redis ceiling replays the very save call dmq makes: MONITOR Redis while dmq stores
+# one single message and one batch of BATCH messages, then give those argument lists to
+# redis-benchmark with every message id replaced by __rand_int__ (lib/capture.py). So the
+# ceiling follows save-1's signature and dmq's key layout whatever they become.
+CAPTURE=(python3 "$HERE/lib/capture.py")
+"${RCLI[@]}" monitor >"$TMP/monitor.txt" 2>&1 &
+MON_PID=$!; PIDS+=("$MON_PID")
+sleep 0.3
+post_ids() {  # post_ids PATH BODY: the ids dmq answered, comma separated
+  curl -sS -m 10 -H 'Content-Type: application/json' --data-binary @- "$DMQ_URL$1" <<<"$2" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); d=r["data"]
+if r.get("code")!=0: sys.exit("dmq answered %r" % r)
+print(",".join(str(x) for x in (d if isinstance(d,list) else [d])))'
+}
+ONE_IDS=$(post_ids /api/message/single "$("${CAPTURE[@]}" body single)") || die "single request failed"
+BATCH_IDS=$(post_ids /api/message/batch "$("${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
+sleep 0.3
+kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
+mapfile -d '' RB_ONE < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$ONE_IDS") ||
+  die "no save call with id $ONE_IDS in $TMP/monitor.txt"
+mapfile -d '' RB_BATCH < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$BATCH_IDS") ||
+  die "no single save call carried the $BATCH ids of the batch (see $TMP/monitor.txt)"
+(( ${#RB_ONE[@]} > 3 && ${#RB_BATCH[@]} > 3 )) || die "could not capture dmq's save calls"
+printf '%s\n' "${RB_ONE[@]}" >"$TMP/save-one.args"
+# check that the replayed calls store messages (__rand_int__ taken literally here)
+r=$("${RCLI[@]}" "${RB_ONE[@]}") && [[ $r == 1 ]] || die "replayed single save answered: $r"
+r=$("${RCLI[@]}" "${RB_BATCH[@]}") && [[ $r == "$BATCH" ]] || die "replayed batch save answered: $r"
+log "save call: ${RB_ONE[0]} ${RB_ONE[1]:0:12}… ${#RB_ONE[@]} arguments for 1 message, ${#RB_BATCH[@]} for $BATCH"
 flush
 
 # rb CALLS PIPELINE ARGS...: runs redis-benchmark, prints calls/s
@@ -236,55 +274,48 @@ rb() {
 # ---------------------------------------------------------------- measurement
 RECORDS="$TMP/records.jsonl"
 : >"$RECORDS"
-cpu_ticks() {  # cpu_ticks PID...: utime+stime of each (0 when gone)
-  local pid
-  for pid in "$@"; do
-    if [[ -n $pid && -r /proc/$pid/stat ]]; then
-      awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$pid/stat"
-    else echo 0; fi
-  done
-}
-sys_ticks() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+CPUSAMPLE=(python3 "$HERE/lib/cpusample.py")
+QUIET_MAX=${QUIET_MAX:-60}
+QUIET_CORES=${QUIET_CORES:-0.3}
 
-# sample_cpu OUTFILE LOADPID: CPU% of dmq, redis, nginx worker and the load generator,
-# measured from 1 s after the start to 1 s before the end of a measurement
-sample_cpu() {
-  local out=$1 load=$2 hz a b s0 s1 t0 t1
-  hz=$(getconf CLK_TCK)
-  sleep 1
-  a=($(cpu_ticks "$DMQ_PID" "$REDIS_PID" "$NGINX_WORKER" "$load")); s0=($(sys_ticks)); t0=$(date +%s.%N)
-  sleep $((DURATION - 2))
-  b=($(cpu_ticks "$DMQ_PID" "$REDIS_PID" "$NGINX_WORKER" "$load")); s1=($(sys_ticks)); t1=$(date +%s.%N)
-  python3 - "$hz" "$t0" "$t1" "${a[@]}" "${b[@]}" "${s0[@]}" "${s1[@]}" >"$out" <<'PY'
-import json, sys
-hz, t0, t1 = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-v = [float(x) for x in sys.argv[4:]]
-a, b, s0, s1 = v[0:4], v[4:8], v[8:10], v[10:12]
-dt = t1 - t0
-pct = lambda i: round(100 * (b[i] - a[i]) / hz / dt, 1)
-busy = round(100 * (s1[0] - s0[0]) / max(s1[1] - s0[1], 1), 1)  # share of all cores
-print(json.dumps({"dmq": pct(0), "redis": pct(1), "nginx": pct(2), "load": pct(3),
-                  "machine_busy_pct_of_all_cores": busy}))
-PY
+# before each measurement: wait (at most QUIET_MAX s) until other processes leave the
+# machine idle (< QUIET_CORES cores busy), so a neighbour's compile does not count as ours
+settle() {
+  local used
+  if used=$("${CPUSAMPLE[@]}" quiet "$QUIET_MAX" "$QUIET_CORES"); then
+    echo "{\"quiet\":true,\"busy_cores_before\":$used}"
+  else
+    log "WARNING: machine still busy ($used cores) after ${QUIET_MAX}s; measuring anyway"
+    echo "{\"quiet\":false,\"busy_cores_before\":$used}"
+  fi
+}
+
+# measure OUT LOADPID: CPU of our processes while LOADPID runs (see lib/cpusample.py)
+measure() {
+  "${CPUSAMPLE[@]}" sample "$1" "${2:-0}" dmq="$DMQ_PID" redis="$REDIS_PID" nginx="$NGINX_WORKER"
 }
 
 # wrk_run NAME RUN URL SCRIPT MSGS_PER_REQUEST
 wrk_run() {
-  local name=$1 run=$2 url=$3 script=$4 per=$5 out="$TMP/$1-$2" tpid wpid stored=null
+  local name=$1 run=$2 url=$3 script=$4 per=$5 out="$TMP/$1-$2" tpid wpid stored=null quiet
   flush
+  quiet=$(settle)
   timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
     -s "$HERE/wrk/$script" "$url" >"$out.wrk" 2>&1 &
   tpid=$!
-  sleep 0.2
-  wpid=$(child_named "$tpid" wrk)
-  sample_cpu "$out.cpu" "${wpid:-}"
+  wpid=$(find_child "$tpid" wrk)
+  [[ -n $wpid ]] || log "debug: no wrk child of $tpid: $(cat /proc/$tpid/comm 2>&1) $(cat /proc/$tpid/task/*/children 2>&1)"
+  measure "$out.cpu" "$wpid"
   wait "$tpid" || die "wrk failed for $name: $(cat "$out.wrk")"
+  cmdstats "$out.cmd"
   if [[ $url == "$DMQ_URL"* ]]; then
-    stored=$(( $("${RCLI[@]}" zcard 'dmq:{sds}:q') / 2 ))  # 2 consumers: 2 queue entries a message
+    # each message is a data hash and a status hash, both expiring; +1 lease key
+    stored=$("${RCLI[@]}" info keyspace | sed -n 's/.*expires=\([0-9]*\).*/\1/p')
+    stored=$(( ${stored:-0} / 2 ))
   fi
-  python3 - "$name" "$run" "$per" "$stored" "$out.wrk" "$out.cpu" >>"$RECORDS" <<'PY'
+  python3 - "$name" "$run" "$per" "$stored" "$out.wrk" "$out.cpu" "$quiet" "$out.cmd" >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, stored, wrkf, cpuf = sys.argv[1:]
+name, run, per, stored, wrkf, cpuf, quiet, cmdf = sys.argv[1:]
 line = [l for l in open(wrkf) if l.startswith("WRKJSON ")]
 if not line:
     sys.exit("no WRKJSON line in wrk output:\n" + open(wrkf).read())
@@ -298,35 +329,36 @@ print(json.dumps({"scenario": name, "run": int(run), "kind": "wrk",
   "non_2xx": w["bad_status"], "bad_code": w["bad_code"], "bad_ids": w["bad_ids"],
   "first_bad": w["first_bad"],
   "accepted_msgs": max(ok, 0) * per, "stored_msgs": None if stored == "null" else int(stored),
-  "cpu_pct": json.load(open(cpuf))}))
+  "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
+  "redis_cmdstats": json.load(open(cmdf))}))
 PY
-  log "$name run $run: $(tail -n1 "$RECORDS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"{r["msgs_per_s"]:.0f} msg/s, p50 {r["p50_ms"]:.2f} ms, p99 {r["p99_ms"]:.2f} ms, bad {r["non_2xx"]+r["bad_code"]+r["bad_ids"]+sum(r["socket_errors"].values())}, cpu {r["cpu_pct"]}")')"
+  log "$name run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/line.py")"
 }
 
 # rb_run NAME RUN CALLS PIPELINE MSGS_PER_CALL ARGS...
 rb_run() {
-  local name=$1 run=$2 n=$3 p=$4 per=$5 out="$TMP/$1-$2" rps tpid rbpid
+  local name=$1 run=$2 n=$3 p=$4 per=$5 out="$TMP/$1-$2" rps tpid rbpid quiet
   shift 5
   flush
+  quiet=$(settle)
   rb "$n" "$p" "$@" >"$out.rb" &
   tpid=$!
-  sleep 0.3
-  rbpid=$(child_named "$tpid" timeout)
-  [[ -n $rbpid ]] && rbpid=$(child_named "$rbpid" redis-benchmark)
-  sample_cpu "$out.cpu" "${rbpid:-}" &
-  local spid=$!
+  rbpid=$(find_child "$tpid" timeout)
+  [[ -n $rbpid ]] && rbpid=$(find_child "$rbpid" redis-benchmark)
+  measure "$out.cpu" "$rbpid"
   wait "$tpid" || die "redis-benchmark failed for $name"
-  wait "$spid" || true
+  cmdstats "$out.cmd"
   rps=$(cat "$out.rb")
-  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" >>"$RECORDS" <<'PY'
+  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, rps, n, p, cpuf = sys.argv[1:]
+name, run, per, rps, n, p, cpuf, quiet, cmdf = sys.argv[1:]
 print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-benchmark",
   "msgs_per_s": round(float(rps) * int(per), 1), "calls_per_s": float(rps),
   "msgs_per_call": int(per), "calls": int(n), "pipeline": int(p),
-  "cpu_pct": json.load(open(cpuf))}))
+  "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
+  "redis_cmdstats": json.load(open(cmdf))}))
 PY
-  log "$name run $run: $(( ${rps%.*} * per )) msg/s ($rps calls/s, n=$n)"
+  log "$name run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/line.py")"
 }
 
 # calibrate PIPELINE PROBE_CALLS ARGS...: calls that take about DURATION seconds
@@ -403,10 +435,26 @@ bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
               sum(r.get("socket_errors", {}).values()) for r in by.get(k, []))
        for k in ("W1", "W2", "nginx")}
 lost = [r for r in recs if r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
+def script_cost(r):
+    cs = r.get("redis_cmdstats") or {}
+    usec = sum(cs.get(c, {}).get("usec", 0) for c in ("evalsha", "eval"))
+    calls = sum(cs.get(c, {}).get("calls", 0) for c in ("evalsha", "eval"))
+    msgs = r["requests"] * r["msgs_per_call"] if r["kind"] == "wrk" else calls * r["msgs_per_call"]
+    if not calls or not msgs: return None, None
+    return usec / msgs, msgs / calls
+for r in recs:
+    r["redis_script_usec_per_msg"], r["msgs_per_script_call"] = script_cost(r)
+for _, k in rows:
+    summary[k]["redis_script_usec_per_msg"] = agg(k, "redis_script_usec_per_msg")
+    summary[k]["msgs_per_script_call"] = agg(k, "msgs_per_script_call")
 def cpu(k):
-    rs = by.get(k, [])
-    keys = ["dmq", "redis", "nginx", "load", "machine_busy_pct_of_all_cores"]
-    return {c: statistics.median(r["cpu_pct"][c] for r in rs) for c in keys} if rs else None
+    rs = [r for r in by.get(k, []) if r.get("cpu_pct")]
+    keys = ["dmq", "redis", "nginx", "load", "machine_busy_cores", "other_cores"]
+    out = {}
+    for c in keys:
+        v = [r["cpu_pct"][c] for r in rs if r["cpu_pct"].get(c) is not None]
+        out[c] = statistics.median(v) if v else None
+    return out if rs else None
 doc = {
   "benchmark": "dmq ingest (issue 2)", "started_utc": "$START",
   "finished_utc": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -418,6 +466,8 @@ doc = {
                "redis_benchmark_pipeline": P, "warmup_s": $WARMUP},
   "summary": summary, "ratios": ratios, "errors": bad,
   "stored_fewer_than_accepted": lost,
+  "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)
+                          for k in ("W1", "W2")},
   "cpu_pct_median": {k: cpu(k) for _, k in rows},
   "records": recs,
 }
@@ -431,12 +481,16 @@ print()
 print(f"Ingest benchmark, {doc['started_utc']}, {$RUNS} runs × {$DURATION} s, wrk -t{$THREADS} -c{$CONNECTIONS}; "
       f"median (min–max) over runs")
 print()
-print("| scenario | msg/s | requests or calls/s | p50 ms | p99 ms | CPU % dmq / redis / nginx / load gen |")
-print("|---|---|---|---|---|---|")
+print("| scenario | msg/s | requests or calls/s | p50 ms | p99 ms | CPU, % of a core: dmq / redis / nginx / load generator; others, cores | Redis script µs/msg (msgs/call) |")
+print("|---|---|---|---|---|---|---|")
+n0 = lambda x: "?" if x is None else f"{x:.0f}"
 for label, k in rows:
     s = summary[k]; c = cpu(k)
-    cs = f"{c['dmq']:.0f} / {c['redis']:.0f} / {c['nginx']:.0f} / {c['load']:.0f}" if c else "-"
-    print(f"| {label} | {fmt(s['msgs_per_s'])} | {fmt(s['calls_per_s'])} | {fmt(s['p50_ms'])} | {fmt(s['p99_ms'])} | {cs} |")
+    cs = (f"{n0(c['dmq'])} / {n0(c['redis'])} / {n0(c['nginx'])} / {n0(c['load'])}; "
+          f"{'?' if c['other_cores'] is None else format(c['other_cores'], '.2f')}") if c else "-"
+    u, m = agg(k, "redis_script_usec_per_msg"), agg(k, "msgs_per_script_call")
+    us = f"{u['median']:.1f} ({m['median']:.0f})" if u and m else "-"
+    print(f"| {label} | {fmt(s['msgs_per_s'])} | {fmt(s['calls_per_s'])} | {fmt(s['p50_ms'])} | {fmt(s['p99_ms'])} | {cs} | {us} |")
 print()
 print("| ratio | value |")
 print("|---|---|")
@@ -448,5 +502,7 @@ print(f"| W1 / best redis save-1 1-msg ceiling | {ratios['W1_over_redis_one_best
 print()
 print(f"Bad answers (non-2xx, code != 0, wrong id count, socket errors): W1 {bad['W1']}, W2 {bad['W2']}, nginx {bad['nginx']}; "
       f"runs where Redis held fewer messages than were accepted: {len(lost)}")
+noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
+if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")
 PY

@@ -17,7 +17,9 @@ std::string keys::status(std::string_view project, std::uint64_t id) const {
   return base(project).append(status_suffix).append(std::to_string(id));
 }
 
-std::string keys::queue(std::string_view project) const { return base(project).append("q"); }
+std::string keys::queue(std::string_view project, std::string_view consumer) const {
+  return base(project).append("q:").append(consumer);
+}
 
 std::string keys::pending(std::string_view project, std::string_view consumer) const {
   return base(project).append("pending:").append(consumer);
@@ -30,8 +32,5 @@ std::string keys::wake_channel(std::string_view project) const {
 std::string keys::node(int n) const { return prefix_ + ":node:" + std::to_string(n); }
 std::string keys::node_clock(int n) const { return node(n) + ":clock"; }
 
-std::string keys::delivery(std::uint64_t id, std::string_view consumer) {
-  return std::to_string(id).append(":").append(consumer);
-}
 
 }  // namespace dmq::storage

@@ -20,8 +20,9 @@ class keys {
   std::string message(std::string_view project, std::uint64_t id) const;
   // status returns the HASH of per-consumer status of a message: <base>s:<id>.
   std::string status(std::string_view project, std::uint64_t id) const;
-  // queue returns the ZSET of deliveries "<id>:<consumer>" scored by next attempt (ms).
-  std::string queue(std::string_view project) const;
+  // queue returns a consumer's ZSET of deliveries: member = message id, score = when its
+  // next attempt is due (ms since the Unix epoch).
+  std::string queue(std::string_view project, std::string_view consumer) const;
   // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
   std::string pending(std::string_view project, std::string_view consumer) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.
@@ -30,9 +31,6 @@ class keys {
   std::string node(int n) const;
   // node_clock returns the key remembering the last time node n issued ids.
   std::string node_clock(int n) const;
-
-  // delivery returns the queue member of (id, consumer): "<id>:<consumer>".
-  static std::string delivery(std::uint64_t id, std::string_view consumer);
 
   // Suffixes of the keys built inside Lua scripts from base(); keep in step with the above.
   static constexpr std::string_view message_suffix = "m:";

@@ -99,6 +99,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
 
   struct call {
     std::vector<std::size_t> items;
+    std::size_t numkeys = 0;
     std::vector<std::string> args;
   };
   std::vector<call> calls;
@@ -107,7 +108,17 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       call c;
       c.items.assign(items.begin() + from,
                      items.begin() + std::min(items.size(), from + max_per_script));
-      c.args = {keys_.queue(project), keys_.base(project), keys_.wake_channel(project)};
+      // KEYS: the queue of every consumer in this call; each message names its by index.
+      std::vector<std::string_view> consumers;
+      for (auto i : c.items)
+        for (const auto& name : msgs[i].consumers)
+          if (std::find(consumers.begin(), consumers.end(), name) == consumers.end())
+            consumers.push_back(name);
+      c.numkeys = consumers.size();
+      for (auto name : consumers) c.args.push_back(keys_.queue(project, name));
+      c.args.push_back(keys_.base(project));
+      c.args.push_back(keys_.wake_channel(project));
+      for (auto name : consumers) c.args.emplace_back(name);
       for (auto i : c.items) {
         const auto& m = *msgs[i].msg;
         auto expire_from = std::max(m.due_ms, m.create_ms);
@@ -117,7 +128,10 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                        std::to_string(expire_from + data_ttl_ms_),
                        std::to_string(expire_from + status_ttl_ms_),
                        std::to_string(msgs[i].consumers.size())});
-        for (const auto& consumer : msgs[i].consumers) c.args.push_back(consumer);
+        for (const auto& name : msgs[i].consumers) {
+          auto at = std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
+          c.args.push_back(std::to_string(at + 1));
+        }
       }
       calls.push_back(std::move(c));
     }
@@ -125,7 +139,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
 
   const auto& s = scripts_.get("save-1");
   redis::command cmd;
-  for (auto& c : calls) s.call(cmd, 1, c.args);
+  for (auto& c : calls) s.call(cmd, c.numkeys, c.args);
   auto [ec, r] = co_await exec(cmd);
 
   std::vector<std::error_code> out(msgs.size(), ec);
@@ -135,7 +149,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   std::vector<std::size_t> retried;
   for (std::size_t k = 0; k < calls.size(); ++k)
     if (is_noscript(r[k])) {
-      s.call_eval(again, 1, calls[k].args);
+      s.call_eval(again, calls[k].numkeys, calls[k].args);
       retried.push_back(k);
     }
   if (!retried.empty()) {

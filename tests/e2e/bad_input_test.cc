@@ -21,7 +21,7 @@ struct bad_input_test : dmq_test {
 
   // keys_of returns the keys one stored sds message may leave, besides dmq:node:*.
   static std::set<std::string> keys_of(const std::vector<std::uint64_t>& ids) {
-    std::set<std::string> k{"dmq:{sds}:q"};
+    std::set<std::string> k{queue_key("dgfa"), queue_key("fghyds")};
     for (auto id : ids) {
       k.insert(msg_key(id));
       k.insert(status_key(id));

@@ -46,7 +46,8 @@ TEST_F(batch_test, a_batch_of_exactly_the_limit_is_saved_whole_in_order) {
     EXPECT_EQ(hget(status_key(id), "fghyds"), "waiting");
   }
   EXPECT_EQ(message_keys(), expected);
-  EXPECT_EQ(redis.cmd({"ZCARD", "dmq:{sds}:q"}).integer, 100);  // two consumers each
+  EXPECT_EQ(redis.cmd({"ZCARD", queue_key("dgfa")}).integer, 50);
+  EXPECT_EQ(redis.cmd({"ZCARD", queue_key("fghyds")}).integer, 50);
 }
 
 TEST_F(batch_test, one_over_the_limit_is_refused_whole) {
@@ -55,7 +56,7 @@ TEST_F(batch_test, one_over_the_limit_is_refused_whole) {
   EXPECT_EQ(r.code(), 102) << r.body;
   EXPECT_EQ(r.data(), "batch: holds 51 messages, the limit is 50");
   EXPECT_TRUE(message_keys().empty());
-  EXPECT_EQ(redis.cmd({"EXISTS", "dmq:{sds}:q"}).integer, 0);
+  EXPECT_EQ(redis.cmd({"EXISTS", queue_key("dgfa"), queue_key("fghyds")}).integer, 0);
 }
 
 TEST_F(batch_test, an_empty_array_is_refused) {
@@ -65,7 +66,7 @@ TEST_F(batch_test, an_empty_array_is_refused) {
 }
 
 TEST_F(batch_test, a_body_that_is_not_an_array_is_101) {
-  for (const std::string body : {text(order()), std::string("\"x\""), std::string("42"),
+  for (const std::string& body : {text(order()), std::string("\"x\""), std::string("42"),
                                  std::string("null")}) {
     SCOPED_TRACE(body);
     auto r = post_batch(body);

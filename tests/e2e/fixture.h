@@ -80,10 +80,12 @@ class dmq_test : public ::testing::Test {
   void SetUp() override {
     dir = test::make_config_dir(redis.port(), port, extra_yaml());
     std::string yaml = read_config();
-    if (!http_yaml().empty())
+    if (!http_yaml().empty()) {
       ASSERT_TRUE(replace_once(yaml, "http:\n  listen: 127.0.0.1\n",
                                "http:\n  listen: 127.0.0.1\n" + http_yaml()));
+    }
     edit_config(yaml);
+    if (HasFatalFailure()) return;
     write_config(yaml);
     dmq = std::make_unique<test::dmq_process>(dir, port);
   }
@@ -91,7 +93,9 @@ class dmq_test : public ::testing::Test {
   void TearDown() override {
     if (dmq && expect_alive) {
       EXPECT_TRUE(dmq->running()) << "dmq died; its log:\n" << dmq->log();
-      if (dmq->running()) EXPECT_EQ(healthz().status, 200) << dmq->log();
+      if (dmq->running()) {
+        EXPECT_EQ(healthz().status, 200) << dmq->log();
+      }
     }
     dmq.reset();
     test::remove_config_dir(dir);
@@ -148,6 +152,14 @@ class dmq_test : public ::testing::Test {
   }
   static std::string pending_key(const std::string& consumer, const std::string& p = "sds") {
     return "dmq:{" + p + "}:pending:" + consumer;
+  }
+  static std::string queue_key(const std::string& consumer, const std::string& p = "sds") {
+    return "dmq:{" + p + "}:q:" + consumer;
+  }
+  // queue_score returns when the delivery of id to consumer is due (ms), "" if not queued.
+  std::string queue_score(std::uint64_t id, const std::string& consumer,
+                          const std::string& p = "sds") const {
+    return redis.cmd({"ZSCORE", queue_key(consumer, p), std::to_string(id)}).str;
   }
   // hget returns the field's value; "<nil>" when absent.
   std::string hget(const std::string& key, const std::string& field) const {

@@ -43,7 +43,9 @@ TEST_F(ids_test, concurrent_producers_get_unique_increasing_ids) {
     for (std::size_t i = 0; i < got[t].size(); ++i) {
       ASSERT_NE(got[t][i], 0u) << "thread " << t << " message " << i << " not saved";
       EXPECT_LT(got[t][i], two_pow_53);
-      if (i > 0) EXPECT_GT(got[t][i], got[t][i - 1]) << "thread " << t << " message " << i;
+      if (i > 0) {
+        EXPECT_GT(got[t][i], got[t][i - 1]) << "thread " << t << " message " << i;
+      }
     }
     all.insert(got[t].begin(), got[t].end());
   }
@@ -64,7 +66,8 @@ TEST_F(ids_test, concurrent_batches_get_unique_ids) {
       for (int i = 0; i < per_batch; ++i) a.push_back(order());
       for (int b = 0; b < batches; ++b) {
         auto r = c.request("POST", "/api/message/batch", text(a));
-        for (const auto& v : r.data().as_array())
+        auto data = r.data();
+        for (const auto& v : data.as_array())
           got[t].push_back(v.is_int64() ? static_cast<std::uint64_t>(v.get_int64()) : 0);
       }
     });
@@ -110,6 +113,35 @@ TEST_F(ids_test, two_processes_on_one_redis_lease_different_nodes_and_share_no_i
   }
   EXPECT_EQ(all.size(), static_cast<std::size_t>(2 * threads * each)) << "an id was shared";
   EXPECT_EQ(message_keys().size(), all.size());
+  EXPECT_EQ(second.stop(), 0);
+  test::remove_config_dir(dir2);
+}
+
+TEST_F(ids_test, a_redis_that_lost_the_leases_does_not_let_two_processes_share_a_node) {
+  // Redis restarts empty (no persistence): the lease of the running process is gone. A
+  // process started now must not issue ids as the same node as the running one.
+  int node1 = id_node(port);
+  redis.stop();
+  redis.start();
+  ASSERT_TRUE(test::wait_until([&] { return healthy(); }, 10s));
+  int port2 = test::free_port();
+  auto dir2 = test::make_config_dir(redis.port(), port2);
+  test::dmq_process second(dir2, port2);
+  std::vector<std::uint64_t> first_ids, second_ids;
+  std::thread a([&] { first_ids = post_many(port, 200, 5s); });
+  std::thread b([&] { second_ids = post_many(port2, 200, 5s); });
+  a.join();
+  b.join();
+  std::set<std::uint64_t> all(first_ids.begin(), first_ids.end());
+  all.insert(second_ids.begin(), second_ids.end());
+  EXPECT_EQ(all.size(), first_ids.size() + second_ids.size()) << "ids issued twice";
+  std::set<int> nodes1, nodes2;
+  for (auto id : first_ids) nodes1.insert(node_of(id));
+  for (auto id : second_ids) nodes2.insert(node_of(id));
+  for (int n : nodes1)
+    EXPECT_EQ(nodes2.count(n), 0u)
+        << "both processes issue ids as node " << n << " (first was node " << node1
+        << " before the restart): ids can collide until the first renews its lease (<= 5 s)";
   EXPECT_EQ(second.stop(), 0);
   test::remove_config_dir(dir2);
 }

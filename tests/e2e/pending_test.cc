@@ -17,7 +17,7 @@ struct pending_test : dmq_test {
     auto sid = std::to_string(id);
     EXPECT_EQ(redis.cmd({"ZADD", pending_key(consumer), std::to_string(ts), sid}).integer, 1);
     redis.cmd({"HSET", status_key(id), consumer, "failure"});
-    redis.cmd({"ZREM", "dmq:{sds}:q", sid + ":" + consumer});
+    redis.cmd({"ZREM", queue_key(consumer), sid});
     return id;
   }
 

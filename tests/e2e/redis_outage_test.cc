@@ -50,6 +50,8 @@ TEST_F(redis_outage_test, a_stopped_redis_fails_requests_fast_and_healthz_says_s
   auto bad = order();
   bad.erase("bucket");
   EXPECT_EQ(post_single(bad).code(), 102);
+  EXPECT_TRUE(dmq->running());
+  expect_alive = false;  // Redis stays down: /healthz rightly says 503
 }
 
 TEST_F(redis_outage_test, dmq_reconnects_when_redis_comes_back) {

@@ -37,16 +37,15 @@ TEST_F(single_test, saves_the_message_and_answers_its_id) {
   EXPECT_GT(redis.cmd({"PTTL", s}).integer, redis.cmd({"PTTL", m}).integer);
 
   // One delivery per consumer in the project's queue, due at the message's due time.
-  EXPECT_EQ(redis.cmd({"ZSCORE", "dmq:{sds}:q", std::to_string(id) + ":dgfa"}).str,
-            hget(m, "due"));
-  EXPECT_EQ(redis.cmd({"ZSCORE", "dmq:{sds}:q", std::to_string(id) + ":fghyds"}).str,
-            hget(m, "due"));
+  EXPECT_EQ(queue_score(id, "dgfa"), hget(m, "due"));
+  EXPECT_EQ(queue_score(id, "fghyds"), hget(m, "due"));
 }
 
 TEST_F(single_test, a_message_of_another_project_goes_under_its_own_hash_tag) {
   auto id = saved(notice());
   EXPECT_EQ(hget(msg_key(id, "svs"), "cmd"), "svs:notice:user");
   EXPECT_EQ(hget(status_key(id, "svs"), "wet234"), "waiting");
+  EXPECT_NE(queue_score(id, "wet234", "svs"), "");
   EXPECT_EQ(redis.cmd({"EXISTS", msg_key(id, "sds")}).integer, 0);
   auto st = status(id, "wet234");
   EXPECT_EQ(st.code(), 0) << st.body;
@@ -103,8 +102,7 @@ TEST_F(single_test, a_timestamp_in_seconds_sets_the_due_time) {
   m["timestamp"] = due;
   auto id = saved(m);
   EXPECT_EQ(hget(msg_key(id), "due"), std::to_string(due * 1000));
-  EXPECT_EQ(redis.cmd({"ZSCORE", "dmq:{sds}:q", std::to_string(id) + ":dgfa"}).str,
-            std::to_string(due * 1000));
+  EXPECT_EQ(queue_score(id, "dgfa"), std::to_string(due * 1000));
   auto d = detail(id, "dgfa").data();
   EXPECT_EQ(d.at("timestamp").to_number<std::int64_t>(), due);
   EXPECT_EQ(d.at("due_ms").to_number<std::int64_t>(), due * 1000);

@@ -85,8 +85,8 @@ TEST_F(store_test, save_stores_message_statuses_and_deliveries_atomically) {
   EXPECT_EQ(redis.cmd({"HGET", keys.message("sds", 1001), "params"}).str, m.params);
   EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "dgfa"}).str, "waiting");
   EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "fghyds"}).str, "waiting");
-  EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds"), "1001:dgfa"}).as_int(), m.due_ms);
-  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds")}).integer, 2);
+  EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "dgfa"), "1001"}).as_int(), m.due_ms);
+  EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "fghyds"), "1001"}).as_int(), m.due_ms);
 }
 
 TEST_F(store_test, data_expires_after_msg_save_days_and_status_after_twice_that) {
@@ -121,6 +121,15 @@ TEST_F(store_test, detail_and_status_read_back_what_was_saved) {
   EXPECT_FALSE(nod.has_value());
 }
 
+TEST_F(store_test, a_message_without_consumers_is_stored_without_deliveries) {
+  auto m = msg(1004);
+  std::vector<storage::to_save> v{{&m, {}}};
+  auto errs = run(store.save(v));
+  EXPECT_FALSE(errs[0]);
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.message("sds", 1004)}).integer, 1);
+  EXPECT_EQ(redis.cmd({"EXISTS", keys.queue("sds", "dgfa")}).integer, 0);
+}
+
 TEST_F(store_test, a_batch_is_one_script_call_per_project) {
   redis.cmd({"CONFIG", "RESETSTAT"});
   std::vector<model::message> ms;
@@ -129,8 +138,8 @@ TEST_F(store_test, a_batch_is_one_script_call_per_project) {
   for (auto& e : errs) EXPECT_FALSE(e);
   auto info = redis.cmd({"INFO", "commandstats"}).str;
   EXPECT_NE(info.find("cmdstat_evalsha:calls=2,"), std::string::npos) << info;
-  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds")}).integer, 50);
-  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("svs")}).integer, 50);
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 25);
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("svs", "fghyds")}).integer, 25);
 }
 
 TEST_F(store_test, save_publishes_a_wakeup_only_when_the_earliest_due_time_moves_earlier) {
@@ -139,8 +148,8 @@ TEST_F(store_test, save_publishes_a_wakeup_only_when_the_earliest_due_time_moves
   redis.cmd({"CONFIG", "RESETSTAT"});
   save({msg(3002, "sds", storage::now_ms() + 200000)});  // not earlier: no publish
   EXPECT_EQ(redis.cmd({"INFO", "commandstats"}).str.find("cmdstat_publish"), std::string::npos);
-  save({msg(3003, "sds", storage::now_ms() + 1000)});  // earlier: publish
-  EXPECT_NE(redis.cmd({"INFO", "commandstats"}).str.find("cmdstat_publish:calls=1,"),
+  save({msg(3003, "sds", storage::now_ms() + 1000)});  // earlier: one publish per consumer queue
+  EXPECT_NE(redis.cmd({"INFO", "commandstats"}).str.find("cmdstat_publish:calls=2,"),
             std::string::npos);
 }
 

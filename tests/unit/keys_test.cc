@@ -9,7 +9,7 @@ TEST(keys, every_project_key_carries_the_project_hash_tag) {
   EXPECT_EQ(k.base("sds"), "dmq:{sds}:");
   EXPECT_EQ(k.message("sds", 42), "dmq:{sds}:m:42");
   EXPECT_EQ(k.status("sds", 42), "dmq:{sds}:s:42");
-  EXPECT_EQ(k.queue("sds"), "dmq:{sds}:q");
+  EXPECT_EQ(k.queue("sds", "dgfa"), "dmq:{sds}:q:dgfa");
   EXPECT_EQ(k.pending("sds", "dgfa"), "dmq:{sds}:pending:dgfa");
   EXPECT_EQ(k.wake_channel("sds"), "dmq:{sds}:wake");
 }
@@ -22,11 +22,7 @@ TEST(keys, lua_suffixes_match_the_cpp_names) {
 
 TEST(keys, prefix_is_configurable_and_node_keys_are_global) {
   keys k("other");
-  EXPECT_EQ(k.queue("svs"), "other:{svs}:q");
+  EXPECT_EQ(k.queue("svs", "wet234"), "other:{svs}:q:wet234");
   EXPECT_EQ(k.node(3), "other:node:3");
   EXPECT_EQ(k.node_clock(3), "other:node:3:clock");
-}
-
-TEST(keys, delivery_member_is_id_colon_consumer) {
-  EXPECT_EQ(keys::delivery(15971219465821, "dgfa"), "15971219465821:dgfa");
 }

@@ -1,22 +1,26 @@
 --[[
   save-1: store messages of one project and schedule one delivery per consumer.
   Atomic: a message is stored whole, with every consumer's status and delivery, or not at all.
+  (Named -1 after its fixed part; the number of KEYS is the number of consumer queues.)
 
-  KEYS[1]  queue   ZSET  <prefix>:{p}:q   member "<id>:<consumer>", score = due time (ms)
-  ARGV[1]  base    "<prefix>:{p}:"  message and status keys are built from it (same slot)
-  ARGV[2]  channel PUBLISHed the new earliest due time (ms) when it moves earlier
-  ARGV[3..] per message, 10 + n fields:
+  KEYS[1..k] queues  ZSET  <prefix>:{p}:q:<consumer>  member = id, score = due time (ms)
+  ARGV[1]  base     "<prefix>:{p}:"  message and status keys are built from it (same slot)
+  ARGV[2]  channel  PUBLISHed "<consumer> <due_ms>" when a queue's earliest due time moves earlier
+  ARGV[3..2+k]      the consumer of each of KEYS, in order
+  then per message, 10 + n fields:
            id, due_ms, create_ms, cmd, params, bucket, request_id,
-           data_expire_at_ms, status_expire_at_ms, n, consumer_1 .. consumer_n
+           data_expire_at_ms, status_expire_at_ms, n, queue_index_1 .. queue_index_n (1-based)
   Writes   <base>m:<id>  HASH cmd, due, ct, bucket [, params] [, rid]  (empty fields omitted)
            <base>s:<id>  HASH <consumer> = "waiting" for each consumer
   Returns  the number of messages stored.
 ]]
-local queue, base, channel = KEYS[1], ARGV[1], ARGV[2]
-local first = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-local earliest = first[2] and tonumber(first[2])
-local min_due
-local i, saved = 3, 0
+local base, channel, k = ARGV[1], ARGV[2], #KEYS
+local earliest, min_due = {}, {}
+for q = 1, k do
+  local first = redis.call('ZRANGE', KEYS[q], 0, 0, 'WITHSCORES')
+  earliest[q] = first[2] and tonumber(first[2])
+end
+local i, saved = 3 + k, 0
 while i <= #ARGV do
   local id, due = ARGV[i], ARGV[i + 1]
   local mkey, skey = base .. 'm:' .. id, base .. 's:' .. id
@@ -26,25 +30,25 @@ while i <= #ARGV do
   redis.call('HSET', mkey, unpack(fields))
   redis.call('PEXPIREAT', mkey, ARGV[i + 7])
   local n = tonumber(ARGV[i + 9])
-  local statuses, deliveries = {}, {}
-  for c = 1, n do
-    local consumer = ARGV[i + 9 + c]
-    statuses[#statuses + 1] = consumer
-    statuses[#statuses + 1] = 'waiting'
-    deliveries[#deliveries + 1] = due
-    deliveries[#deliveries + 1] = id .. ':' .. consumer
-  end
+  local d = tonumber(due)
   if n > 0 then
+    local statuses = {}
+    for c = 1, n do
+      local q = tonumber(ARGV[i + 9 + c])
+      statuses[#statuses + 1] = ARGV[2 + q]
+      statuses[#statuses + 1] = 'waiting'
+      redis.call('ZADD', KEYS[q], due, id)
+      if not min_due[q] or d < min_due[q] then min_due[q] = d end
+    end
     redis.call('HSET', skey, unpack(statuses))
     redis.call('PEXPIREAT', skey, ARGV[i + 8])
-    redis.call('ZADD', queue, unpack(deliveries))
   end
-  local d = tonumber(due)
-  if not min_due or d < min_due then min_due = d end
   saved = saved + 1
   i = i + 10 + n
 end
-if min_due and (not earliest or min_due < earliest) then
-  redis.call('PUBLISH', channel, min_due)
+for q = 1, k do
+  if min_due[q] and (not earliest[q] or min_due[q] < earliest[q]) then
+    redis.call('PUBLISH', channel, ARGV[2 + q] .. ' ' .. min_due[q])
+  end
 end
 return saved
