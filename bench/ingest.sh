@@ -125,6 +125,17 @@ redis.call('FLUSHALL')
 for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
 if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
 flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; "${RCLI[@]}" config resetstat >/dev/null; }
+# stored_msgs: messages in Redis; each is a data hash and a status hash, both expiring
+# (+1 for dmq's lease key, which the division drops)
+stored_msgs() {
+  local e
+  e=$("${RCLI[@]}" info keyspace | sed -n 's/.*expires=\([0-9]*\).*/\1/p')
+  echo $(( ${e:-0} / 2 ))
+}
+# dmq_log_counts: "errors warnings" lines in dmq's log so far
+dmq_log_counts() {
+  echo "$(grep -c ' error ' "$TMP/dmq.log" || true) $(grep -c ' warning ' "$TMP/dmq.log" || true)"
+}
 # cmdstats FILE: Redis' per-command counters since the last flush, as JSON
 cmdstats() {
   "${RCLI[@]}" info commandstats | python3 -c '
@@ -195,7 +206,12 @@ consumer_list:
     retry_times: 3
     interval: 300
 EOF
-"$DMQ_BIN" client "$CFG" >"$TMP/dmq.log" 2>&1 &
+# run a private copy, so that a rebuild of build/dmq during the benchmark does not touch it
+for _ in $(seq 120); do
+  [[ -x $DMQ_BIN ]] && cp "$DMQ_BIN" "$TMP/dmq" 2>/dev/null && "$TMP/dmq" --help >/dev/null 2>&1 && break
+  log "waiting for $DMQ_BIN (being rebuilt?)"; sleep 1
+done
+"$TMP/dmq" client "$CFG" >"$TMP/dmq.log" 2>&1 &
 DMQ_PID=$!; PIDS+=("$DMQ_PID")
 DMQ_URL="http://127.0.0.1:$HTTP_PORT"
 wait_for 20 curl -fsS -m 1 "$DMQ_URL/healthz" || die "dmq did not become healthy"
@@ -300,22 +316,22 @@ wrk_run() {
   local name=$1 run=$2 url=$3 script=$4 per=$5 out="$TMP/$1-$2" tpid wpid stored=null quiet
   flush
   quiet=$(settle)
+  local logs0 logs1
+  logs0=($(dmq_log_counts))
   timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
     -s "$HERE/wrk/$script" "$url" >"$out.wrk" 2>&1 &
   tpid=$!
   wpid=$(find_child "$tpid" wrk)
-  [[ -n $wpid ]] || log "debug: no wrk child of $tpid: $(cat /proc/$tpid/comm 2>&1) $(cat /proc/$tpid/task/*/children 2>&1)"
+  [[ -n $wpid ]] || log "WARNING: wrk's pid not found; no CPU figures for $name run $run"
   measure "$out.cpu" "$wpid"
   wait "$tpid" || die "wrk failed for $name: $(cat "$out.wrk")"
   cmdstats "$out.cmd"
-  if [[ $url == "$DMQ_URL"* ]]; then
-    # each message is a data hash and a status hash, both expiring; +1 lease key
-    stored=$("${RCLI[@]}" info keyspace | sed -n 's/.*expires=\([0-9]*\).*/\1/p')
-    stored=$(( ${stored:-0} / 2 ))
-  fi
-  python3 - "$name" "$run" "$per" "$stored" "$out.wrk" "$out.cpu" "$quiet" "$out.cmd" >>"$RECORDS" <<'PY'
+  logs1=($(dmq_log_counts))
+  [[ $url == "$DMQ_URL"* ]] && stored=$(stored_msgs)
+  python3 - "$name" "$run" "$per" "$stored" "$out.wrk" "$out.cpu" "$quiet" "$out.cmd" \
+    $((logs1[0] - logs0[0])) $((logs1[1] - logs0[1])) >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, stored, wrkf, cpuf, quiet, cmdf = sys.argv[1:]
+name, run, per, stored, wrkf, cpuf, quiet, cmdf, lerr, lwarn = sys.argv[1:]
 line = [l for l in open(wrkf) if l.startswith("WRKJSON ")]
 if not line:
     sys.exit("no WRKJSON line in wrk output:\n" + open(wrkf).read())
@@ -327,7 +343,7 @@ print(json.dumps({"scenario": name, "run": int(run), "kind": "wrk",
   "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "max_ms": w["max_ms"],
   "requests": w["requests"], "socket_errors": w["socket_errors"],
   "non_2xx": w["bad_status"], "bad_code": w["bad_code"], "bad_ids": w["bad_ids"],
-  "first_bad": w["first_bad"],
+  "first_bad": w["first_bad"], "dmq_log_errors": int(lerr), "dmq_log_warnings": int(lwarn),
   "accepted_msgs": max(ok, 0) * per, "stored_msgs": None if stored == "null" else int(stored),
   "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
   "redis_cmdstats": json.load(open(cmdf))}))
@@ -349,12 +365,13 @@ rb_run() {
   wait "$tpid" || die "redis-benchmark failed for $name"
   cmdstats "$out.cmd"
   rps=$(cat "$out.rb")
-  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" >>"$RECORDS" <<'PY'
+  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" "$(stored_msgs)" >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, rps, n, p, cpuf, quiet, cmdf = sys.argv[1:]
+name, run, per, rps, n, p, cpuf, quiet, cmdf, stored = sys.argv[1:]
 print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-benchmark",
   "msgs_per_s": round(float(rps) * int(per), 1), "calls_per_s": float(rps),
   "msgs_per_call": int(per), "calls": int(n), "pipeline": int(p),
+  "sent_msgs": int(n) * int(per), "stored_msgs": int(stored),
   "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
   "redis_cmdstats": json.load(open(cmdf))}))
 PY
@@ -372,8 +389,11 @@ calibrate() {
 log "redis :$REDIS_PORT  dmq :$HTTP_PORT (pid $DMQ_PID)  nginx :$NGINX_PORT  wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s  runs $RUNS"
 log "warm-up ($WARMUP s each) and redis-benchmark calibration"
 for s in single batch; do
-  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$HERE/wrk/$s.lua" "$DMQ_URL" >/dev/null 2>&1 || true
+  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$HERE/wrk/$s.lua" "$DMQ_URL" >"$TMP/warmup-$s.wrk" 2>&1 || true
 done
+WARM_LOGS=($(dmq_log_counts))
+(( WARM_LOGS[0] + WARM_LOGS[1] == 0 )) ||
+  log "WARNING: dmq logged ${WARM_LOGS[0]} errors, ${WARM_LOGS[1]} warnings during the warm-up: $(grep -m1 -E ' (error|warning) ' "$TMP/dmq.log" | cut -c1-160)"
 N_ONE=$(calibrate 1 20000 "${RB_ONE[@]}")
 N_ONE_P=$(calibrate "$RB_PIPELINE" 50000 "${RB_ONE[@]}")
 N_BATCH=$(calibrate 1 500 "${RB_BATCH[@]}")
@@ -434,7 +454,8 @@ ratios = {
 bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
               sum(r.get("socket_errors", {}).values()) for r in by.get(k, []))
        for k in ("W1", "W2", "nginx")}
-lost = [r for r in recs if r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
+log_errors = {k: sum(r.get("dmq_log_errors", 0) for r in by.get(k, [])) for k in ("W1", "W2")}
+lost = [r for r in recs if r["kind"] == "wrk" and r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
 def script_cost(r):
     cs = r.get("redis_cmdstats") or {}
     usec = sum(cs.get(c, {}).get("usec", 0) for c in ("evalsha", "eval"))
@@ -464,7 +485,7 @@ doc = {
   "settings": {"runs": $RUNS, "duration_s": $DURATION, "wrk_threads": $THREADS,
                "connections": $CONNECTIONS, "batch": B, "redis_benchmark_clients": $RB_CLIENTS,
                "redis_benchmark_pipeline": P, "warmup_s": $WARMUP},
-  "summary": summary, "ratios": ratios, "errors": bad,
+  "summary": summary, "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
   "stored_fewer_than_accepted": lost,
   "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)
                           for k in ("W1", "W2")},
@@ -501,7 +522,8 @@ print(f"| W2 / redis save-1 {B}-msg, -P {P} | {ratios['W2_over_redis_batch_pipel
 print(f"| W1 / best redis save-1 1-msg ceiling | {ratios['W1_over_redis_one_best']:.1%} |")
 print()
 print(f"Bad answers (non-2xx, code != 0, wrong id count, socket errors): W1 {bad['W1']}, W2 {bad['W2']}, nginx {bad['nginx']}; "
-      f"runs where Redis held fewer messages than were accepted: {len(lost)}")
+      f"runs where Redis held fewer messages than were accepted: {len(lost)}; "
+      f"error lines in dmq's log: W1 {log_errors['W1']}, W2 {log_errors['W2']}")
 noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")

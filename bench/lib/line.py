@@ -7,7 +7,8 @@ r = json.load(sys.stdin)
 parts = [f"{r['msgs_per_s']:,.0f} msg/s ({r['calls_per_s']:,.1f} calls/s)"]
 if "p50_ms" in r:
     bad = r["non_2xx"] + r["bad_code"] + r["bad_ids"] + sum(r["socket_errors"].values())
-    parts.append(f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, bad {bad}")
+    parts.append(f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, bad {bad}, "
+                 f"dmq log errors {r.get('dmq_log_errors', 0)}")
 c = r.get("cpu_pct") or {}
 if c:
     parts.append("cpu% dmq {} redis {} nginx {} load {}, other {} cores".format(

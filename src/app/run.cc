@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
 
@@ -99,6 +100,16 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     co_return;
   }
   asio::co_spawn(ioc, p.ids.run(), asio::detached);
+  // Listen once ids can be issued, so /healthz is 200 from the first request on. If no id
+  // node is free (32 processes already), serve anyway: /healthz says 503 until one frees.
+  asio::steady_timer t(ioc);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!p.ids.ready() && std::chrono::steady_clock::now() < until) {
+    t.expires_after(10ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  if (!p.ids.ready())
+    spdlog::error("no message id node leased yet: messages are refused until one is free");
   if (auto ec = p.http.listen()) {
     spdlog::error("cannot listen on {}:{} (http.listen, http_port): {}", cfg.http.listen,
                   cfg.http.port, ec.message());

@@ -395,6 +395,23 @@ const table<consumer>& consumer_table() {
       number<consumer>(
           "interval", "integer, ms", "seed", [](auto& c) -> auto& { return c.interval_ms; }, 0,
           no_max, "Retry n (1..retry_times) starts interval * n ms after the failure."),
+      number<consumer>(
+          "concurrency", "integer", "dmq", [](auto& c) -> auto& { return c.concurrency; }, 1,
+          100000, "Deliveries in flight to this consumer at once, per dispatcher process."),
+      number<consumer>(
+          "rate_per_sec", "integer", "dmq", [](auto& c) -> auto& { return c.rate_per_sec; }, 0,
+          no_max, "Delivery attempts started per second, per dispatcher process; 0: no limit."),
+      choice<consumer>(
+          "backoff", [](auto& c) -> auto& { return c.backoff; }, {"linear", "exponential"},
+          "linear: retry n waits interval * n ms (the seed); exponential: interval * 2^(n-1), "
+          "at most backoff_cap_ms."),
+      number<consumer>(
+          "backoff_cap_ms", "integer, ms", "dmq",
+          [](auto& c) -> auto& { return c.backoff_cap_ms; }, 1, no_max,
+          "exponential: the longest wait between two attempts."),
+      flag<consumer>(
+          "jitter", "dmq", [](auto& c) -> auto& { return c.jitter; },
+          "exponential: wait a random 50-100% of each step, so retries spread out."),
   }};
   return t;
 }
@@ -586,6 +603,23 @@ const table<settings>& settings_table() {
               "limits.max_pending_list", "integer", "dmq",
               [](auto& s) -> auto& { return s.limits.max_pending_list; }, 1, no_max,
               "Most ids one /api/message/pending call returns."),
+          number<settings>(
+              "dispatch.lease_margin_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.lease_margin_ms; }, 100, no_max,
+              "A claimed delivery is leased for the consumer's timeout plus this; a dispatcher "
+              "that dies loses its leases after that long."),
+          number<settings>(
+              "dispatch.claim_batch", "integer", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.claim_batch; }, 1, 10000,
+              "Most deliveries of one consumer claimed in one Redis round trip."),
+          number<settings>(
+              "dispatch.shutdown_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.shutdown_timeout_ms; }, 0, no_max,
+              "On SIGTERM, deliveries in flight get this long; the rest are released."),
+          number<settings>(
+              "dispatch.max_idle_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.max_idle_ms; }, 10, no_max,
+              "An idle queue is re-read at least this often (wake-ups normally come at once)."),
           location<settings>(
               "log.dir", [](auto& s) -> auto& { return s.log.dir; }, true,
               "Directory of the log files, relative to CONFIG_DIR; empty: log to "

@@ -23,6 +23,12 @@ struct consumer {
   int timeout_ms = 600;
   int retry_times = 0;
   int interval_ms = 0;
+  // dmq's own:
+  int concurrency = 64;   // deliveries in flight to this consumer, per dispatcher
+  int rate_per_sec = 0;   // attempts started per second, per dispatcher; 0 = no limit
+  std::string backoff = "linear";  // linear (seed: interval * n) | exponential
+  int backoff_cap_ms = 600000;     // exponential: the longest wait
+  bool jitter = true;              // exponential: wait a random 50-100% of the step
 };
 
 // command: a cmd string, the project it belongs to and its consumers.
@@ -79,6 +85,13 @@ struct limit_settings {
   int max_pending_list = 10000;       // ids returned by one /pending call
 };
 
+struct dispatch_settings {
+  int lease_margin_ms = 10000;      // a claim's lease is the consumer's timeout plus this
+  int claim_batch = 256;            // most deliveries claimed in one round trip
+  int shutdown_timeout_ms = 10000;  // SIGTERM: deliveries in flight get this long
+  int max_idle_ms = 5000;           // re-check an idle queue at least this often
+};
+
 struct log_settings {
   std::filesystem::path dir;  // empty: log to stderr only; else absolute after load
   std::string rotate = "hourly";  // hourly | daily | size
@@ -94,6 +107,7 @@ struct settings {
   http_settings http;
   redis_settings redis;
   limit_settings limits;
+  dispatch_settings dispatch;
   log_settings log;
   int msg_save_days = 4;
   std::string request_trace_id_key = "Request-Id";

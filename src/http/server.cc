@@ -125,7 +125,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(opt.max_body_bytes);
       parser.header_limit(16 * 1024);
-      stream.expires_after(opt.idle_timeout);
+      if (buf.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
+        stream.expires_after(opt.idle_timeout);
+        auto [iec, in] = co_await stream.async_read_some(buf.prepare(16 * 1024), use_tuple);
+        if (iec) break;
+        buf.commit(in);
+      }
+      stream.expires_after(opt.read_timeout);  // from its first byte, a request gets this long
       auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
       if (ec == bhttp::error::body_limit) {  // Content-Length alone is over the limit
         co_await refuse_too_large(stream, 11);
@@ -133,7 +139,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       if (ec) break;
       me->busy = true;
-      stream.expires_after(opt.read_timeout);
       unsigned version = parser.get().version();
       if (!parser.is_done()) {
         if (parser.get()[bhttp::field::expect] == "100-continue") {

@@ -104,6 +104,9 @@ asio::awaitable<http::response> api::handle(http::request& req) {
 http::response api::healthz() const {
   json::object data{{"redis", conn_.ready() ? "up" : "down"}, {"id_node", ids_.node()}};
   if (!conn_.ready()) return reply(errc::unhealthy, "redis is down", data, 503);
+  if (!ids_.ready())
+    return reply(errc::unhealthy, "no message id node leased yet: messages cannot be accepted",
+                 data, 503);
   return ok(data);
 }
 
@@ -147,7 +150,11 @@ asio::awaitable<http::response> api::single(http::request& req) {
   if (auto* r = std::get_if<refusal>(&v)) co_return fail(r->code, r->text);
   std::vector<accepted> items{std::move(std::get<accepted>(v))};
   auto saved = co_await save_all(items, saver_, ids_);
-  if (saved[0].is_bool()) co_return reply(errc::save_failed, "redis save failed", false);
+  if (saved[0].is_bool())
+    co_return reply(errc::save_failed,
+                    ids_.ready() ? "redis save failed"
+                                 : "redis save failed: no message id available (redis unreachable)",
+                    false);
   co_return ok(saved[0]);
 }
 

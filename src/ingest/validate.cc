@@ -44,9 +44,11 @@ std::variant<std::int64_t, refusal> int_field(const boost::json::object& o,
     n = v->get_int64();
   } else if (v->is_uint64()) {
     return bad(name, "is too large");
-  } else if (v->is_double() && v->get_double() == static_cast<double>(
-                                                     static_cast<std::int64_t>(v->get_double()))) {
-    n = static_cast<std::int64_t>(v->get_double());
+  } else if (v->is_double()) {
+    double d = v->get_double();
+    if (d != d || d < -9.0e18 || d > 9.0e18) return bad(name, "must be an integer");
+    n = static_cast<std::int64_t>(d);
+    if (static_cast<double>(n) != d) return bad(name, "must be an integer");
   } else {
     return bad(name, "must be an integer");
   }

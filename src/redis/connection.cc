@@ -108,6 +108,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   std::vector<char> rbuf = std::vector<char>(64 * 1024);
   state st = state::down;
   std::uint64_t generation = 0;
+  std::uint64_t sessions = 0;  // successful handshakes so far
   std::error_code broken_reason;
   on_connect_fn on_connect;
 
@@ -270,6 +271,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         ec = co_await handshake(owner);
         if (!ec && st == state::handshake) {
           st = state::ready;
+          ++sessions;
           backoff = opt.min_backoff_ms;
           spdlog::info("{}: connected to {}:{}", opt.name, opt.host, opt.port);
           was_up = true;
@@ -316,6 +318,8 @@ void connection::stop() {
 }
 
 bool connection::ready() const { return impl_->st == impl::state::ready; }
+
+std::uint64_t connection::session() const { return impl_->sessions; }
 
 asio::awaitable<bool> connection::wait_ready(std::chrono::milliseconds bound) {
   auto until = clock::now() + bound;

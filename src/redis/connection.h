@@ -59,6 +59,9 @@ class connection {
   void stop();
   // ready says whether the connection is up and its handshake is done.
   bool ready() const;
+  // session numbers the connections made so far: it changes with every reconnect, after
+  // which the server may be another one (a restarted, emptied Redis).
+  std::uint64_t session() const;
   // wait_ready waits until ready() or bound passes; returns ready().
   boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound);
 

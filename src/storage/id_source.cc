@@ -25,9 +25,13 @@ id_source::id_source(asio::any_io_executor ex, redis::connection& conn, const ke
                           (std::uint64_t{rd()} << 32) | rd());
 }
 
+bool id_source::ready() const {
+  return gen_.node() >= 0 && std::chrono::steady_clock::now() - renewed_at_ <= usable_for &&
+         conn_.ready() && conn_.session() == renewed_session_;
+}
+
 std::optional<std::uint64_t> id_source::next() {
-  if (gen_.node() < 0 || std::chrono::steady_clock::now() - renewed_at_ > usable_for)
-    return std::nullopt;
+  if (!ready()) return std::nullopt;
   return gen_.next(now_ms());
 }
 
@@ -39,6 +43,7 @@ void id_source::stop() {
 }
 
 asio::awaitable<bool> id_source::acquire() {
+  auto session = conn_.session();
   redis::command cmd;
   scripts_.get("node_acquire-0")
       .call(cmd, 0,
@@ -48,19 +53,25 @@ asio::awaitable<bool> id_source::acquire() {
   if (ec || r.empty() || !r[0].is_array() || r[0].elements.size() != 2) co_return false;
   auto n = r[0].elements[0].as_int().value_or(-1);
   if (n < 0) {
-    spdlog::error("ids: all {} generator nodes are leased by other dmq processes",
-                  model::id_generator::nodes);
+    if (!all_taken_logged_)
+      spdlog::error("ids: all {} generator nodes are leased by other dmq processes; "
+                    "retrying",
+                    model::id_generator::nodes);
+    all_taken_logged_ = true;
     co_return false;
   }
+  all_taken_logged_ = false;
   // The previous holder stopped issuing ids at most usable_for after its last renewal.
   auto clock = r[0].elements[1].as_int().value_or(0);
   gen_.set_node(static_cast<int>(n), clock ? clock + usable_for.count() : 0);
   renewed_at_ = std::chrono::steady_clock::now();
+  renewed_session_ = session;
   spdlog::info("ids: leased generator node {}", n);
   co_return true;
 }
 
 asio::awaitable<bool> id_source::renew() {
+  auto session = conn_.session();
   redis::command cmd;
   int n = gen_.node();
   scripts_.get("node_renew-2")
@@ -71,6 +82,7 @@ asio::awaitable<bool> id_source::renew() {
   if (ec || r.empty()) co_return false;  // unknown: keep the node, next() checks its age
   if (r[0].as_int().value_or(0) == 1) {
     renewed_at_ = std::chrono::steady_clock::now();
+    renewed_session_ = session;
     co_return true;
   }
   spdlog::warn("ids: lease on generator node {} was lost", n);
@@ -79,13 +91,18 @@ asio::awaitable<bool> id_source::renew() {
 }
 
 asio::awaitable<void> id_source::run() {
+  // Ticks often (cheap, local) so that a reconnect is noticed at once; talks to Redis only
+  // to acquire, to renew every renew_every, or to re-check after a reconnect.
   while (!stopped_) {
-    bool ok = false;
-    if (gen_.node() < 0)
-      ok = co_await acquire();
-    else
-      ok = co_await renew();
-    timer_.expires_after(ok ? renew_every : 200ms);
+    auto due = gen_.node() < 0 || conn_.session() != renewed_session_ ||
+               std::chrono::steady_clock::now() - renewed_at_ >= renew_every;
+    if (due && conn_.ready()) {
+      if (gen_.node() < 0)
+        co_await acquire();
+      else
+        co_await renew();
+    }
+    timer_.expires_after(50ms);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

@@ -1,9 +1,10 @@
 // id_source: message ids for this process: an id_generator whose node number is leased
 // from Redis and renewed in the background, so no two live processes share a node.
 //
-// Ids are issued only while the lease is known to be held (renewed within the last
-// lease_ms - margin); when Redis is unreachable for that long, next() returns nullopt
-// and saving fails with an error, which it would anyway without Redis.
+// Ids are issued only while the lease is known to be held: renewed within usable_for, and
+// on the current Redis connection. After every reconnect the lease is checked again before
+// any id is issued, since the server may have restarted empty and given the node to
+// another process. Without a lease next() returns nullopt and saving fails with an error.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +36,8 @@ class id_source {
 
   // next returns a new id, or nullopt while no node lease is held.
   std::optional<std::uint64_t> next();
+  // ready says whether next() would issue an id now.
+  bool ready() const;
   // node returns the leased node number, or -1.
   int node() const;
 
@@ -49,7 +52,9 @@ class id_source {
   model::id_generator gen_;
   std::string instance_;
   std::chrono::steady_clock::time_point renewed_at_{};
+  std::uint64_t renewed_session_ = 0;  // the connection session of the last renewal
   bool stopped_ = false;
+  bool all_taken_logged_ = false;
 };
 
 // now_ms returns the wall-clock time in milliseconds since the Unix epoch.

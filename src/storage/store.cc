@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include "storage/id_source.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -230,6 +232,53 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
   std::vector<bool> out;
   for (const auto& x : r.elements) out.push_back(x.integer == 1);
   co_return result<std::vector<bool>>{{}, std::move(out)};
+}
+
+asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
+                                                  std::string_view consumer, std::int64_t now_ms,
+                                                  std::int64_t lease_ms, int max) {
+  std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
+                                std::string(consumer), std::to_string(now_ms),
+                                std::to_string(lease_ms), std::to_string(max)};
+  auto [ec, r] = co_await run_script("claim-1", 1, args);
+  if (ec) co_return result<claim_batch>{ec, {}};
+  claim_batch b;
+  const auto& e = r.elements;
+  if (e.size() < 2 || (e.size() - 2) % 6 != 0)
+    co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
+  b.next_due_ms = to_int(e[0].str);
+  b.lease_until = e[1].as_int().value_or(0);
+  for (std::size_t i = 2; i + 5 < e.size(); i += 6) {
+    claimed c;
+    c.id = static_cast<std::uint64_t>(to_int(e[i].str));
+    c.attempt = static_cast<int>(e[i + 1].as_int().value_or(1));
+    c.due_ms = to_int(e[i + 2].str);
+    c.params = e[i + 3].str;
+    c.request_id = e[i + 4].str;
+    c.bucket = e[i + 5].str;
+    b.items.push_back(std::move(c));
+  }
+  co_return result<claim_batch>{{}, std::move(b)};
+}
+
+asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_view consumer,
+                                         std::uint64_t id, std::int64_t lease_until, outcome what,
+                                         std::int64_t at_ms, std::int64_t timestamp_s) {
+  static constexpr const char* names[] = {"done", "retry", "failure", "release"};
+  auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
+  std::vector<std::string> args{keys_.queue(project, consumer),
+                                keys_.pending(project, consumer),
+                                keys_.base(project),
+                                std::string(consumer),
+                                std::to_string(id),
+                                std::to_string(lease_until),
+                                names[static_cast<int>(what)],
+                                std::to_string(at_ms),
+                                std::to_string(timestamp_s),
+                                std::to_string(trim_below)};
+  auto [ec, r] = co_await run_script("ack-2", 2, args);
+  if (ec) co_return result<bool>{ec, false};
+  co_return result<bool>{{}, r.integer == 1};
 }
 
 }  // namespace dmq::storage

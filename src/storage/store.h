@@ -37,6 +37,25 @@ struct pending_page {
 template <class T>
 using result = std::pair<std::error_code, T>;
 
+// claimed: one delivery claimed by claim(), leased until claim_batch::lease_until.
+struct claimed {
+  std::uint64_t id = 0;
+  int attempt = 1;  // 1 for the first try
+  std::int64_t due_ms = 0;
+  std::string params;
+  std::string request_id;
+  std::string bucket;
+};
+
+struct claim_batch {
+  std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
+  std::int64_t lease_until = 0;
+  std::vector<claimed> items;
+};
+
+// outcome: what became of a delivery attempt (see ack-2.lua).
+enum class outcome { done, retry, failure, release };
+
 // retry_policy: how the store retries a command whose connection broke (redis.max_retries,
 // redis.min_retry_backoff, redis.max_retry_backoff).
 struct retry_policy {
@@ -78,6 +97,18 @@ class store {
   boost::asio::awaitable<result<std::vector<bool>>> solved(std::string_view project,
                                                            std::string_view consumer,
                                                            std::span<const std::uint64_t> ids);
+
+  // claim leases up to max of a consumer's due deliveries for lease_ms (claim-1.lua).
+  boost::asio::awaitable<result<claim_batch>> claim(std::string_view project,
+                                                    std::string_view consumer,
+                                                    std::int64_t now_ms, std::int64_t lease_ms,
+                                                    int max);
+  // ack records an attempt's outcome if the lease is still ours; returns whether it was.
+  // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
+  boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
+                                           std::uint64_t id, std::int64_t lease_until,
+                                           outcome what, std::int64_t at_ms,
+                                           std::int64_t timestamp_s);
 
  private:
   // exec runs cmd, retrying up to redis.max_retries times (with backoff) when the

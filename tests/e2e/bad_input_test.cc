@@ -157,6 +157,32 @@ TEST_F(bad_input_test, a_body_over_max_body_bytes_is_413_and_the_process_stays_u
   EXPECT_TRUE(healthy());
 }
 
+TEST_F(bad_input_test, a_chunked_body_over_max_body_bytes_is_413) {
+  test::http_client c(port);
+  std::string req =
+      "POST /api/message/single HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) req += "3e8\r\n" + std::string(1000, ' ') + "\r\n";  // 5 x 1000
+  c.send_raw(req + "0\r\n\r\n");
+  auto r = c.read_reply();
+  ASSERT_TRUE(r) << "no answer";
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->code(), 122) << r->body;
+  EXPECT_TRUE(healthy());
+}
+
+TEST_F(bad_input_test, expect_100_continue_is_answered_then_the_body_read) {
+  test::http_client c(port);
+  auto body = text(order("continued"));
+  c.send_raw(
+      "POST /api/message/single HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto r = c.read_reply();  // skips the 100 Continue
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->code(), 0) << r->body;
+  EXPECT_EQ(hget(msg_key(id_of(*r)), "bucket"), "continued");
+}
+
 TEST_F(bad_input_test, a_body_of_exactly_max_body_bytes_is_read) {
   auto body = text(order());
   body.append(4096 - body.size(), ' ');  // JSON allows trailing white space
@@ -190,7 +216,7 @@ TEST_F(bad_input_test, unicode_is_stored_and_answered_intact) {
 TEST_F(bad_input_test, invalid_utf8_is_101) {
   const std::string bodies[] = {
       "{\"project\":\"sds\",\"cmd\":\"sds:create:order\",\"bucket\":\"\xff\xfe\"}",
-      "{\"project\":\"sds\",\"cmd\":\"sds:create:order\",\"bucket\":\"\xc3\"}",  // cut short
+      "{\"project\":\"sds\",\"cmd\":\"sds:create:order\",\"bucket\":\"\xc3\"}",      // cut short
       "{\"project\":\"sds\",\"cmd\":\"sds:create:order\",\"bucket\":\"\xc0\xaf\"}",  // overlong
       "{\"project\":\"sds\",\"cmd\":\"sds:create:order\",\"bucket\":\"\xed\xa0\x80\"}",  // surrogate
   };

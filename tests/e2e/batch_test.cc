@@ -66,8 +66,8 @@ TEST_F(batch_test, an_empty_array_is_refused) {
 }
 
 TEST_F(batch_test, a_body_that_is_not_an_array_is_101) {
-  for (const std::string& body : {text(order()), std::string("\"x\""), std::string("42"),
-                                 std::string("null")}) {
+  for (const std::string& body :
+       {text(order()), std::string("\"x\""), std::string("42"), std::string("null")}) {
     SCOPED_TRACE(body);
     auto r = post_batch(body);
     EXPECT_EQ(r.code(), 101) << r.body;
@@ -91,8 +91,8 @@ TEST_F(batch_test, mixed_items_each_get_their_own_answer_in_order) {
   foreign_cmd["cmd"] = "svs:notice:user";
   auto bad_ts = order();
   bad_ts["timestamp"] = "soon";
-  json::array items{order("first"), no_bucket,   unknown_project, notice("second"),
-                    42,             foreign_cmd, bad_ts,          order("third")};
+  json::array items{order("first"), no_bucket, unknown_project, notice("second"), 42,
+                    foreign_cmd,    bad_ts,    order("third")};
 
   auto r = post_batch(items);
   ASSERT_EQ(r.status, 200);
@@ -124,8 +124,8 @@ TEST_F(batch_test, a_batch_of_only_refused_items_stores_nothing) {
   m["cmd"] = "nothing";
   auto r = post_batch(json::array{m, m});
   ASSERT_EQ(r.code(), 0) << r.body;
-  EXPECT_EQ(r.data(), (json::array{"cmd: 'nothing' is not configured",
-                                   "cmd: 'nothing' is not configured"}));
+  EXPECT_EQ(r.data(),
+            (json::array{"cmd: 'nothing' is not configured", "cmd: 'nothing' is not configured"}));
   EXPECT_TRUE(message_keys().empty());
 }
 

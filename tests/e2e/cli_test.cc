@@ -34,9 +34,9 @@ run_result run(const std::string& args) {
 
 // scratch_dir: a temporary directory for one test's config files.
 struct scratch_dir {
-  fs::path path = fs::temp_directory_path() /
-                  ("dmq-cli-" + std::to_string(::getpid()) + "-" +
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path path =
+      fs::temp_directory_path() / ("dmq-cli-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
   scratch_dir() { fs::create_directories(path / "commands"); }
   ~scratch_dir() {
     std::error_code ec;
@@ -148,8 +148,7 @@ TEST(cli_test, client_with_a_broken_config_exits_listing_the_problems) {
 
 TEST(cli_test, client_without_redis_exits_saying_so) {
   int dead_port = test::free_port();  // nothing listens there
-  auto dir = test::make_config_dir(dead_port, test::free_port(),
-                                   "");
+  auto dir = test::make_config_dir(dead_port, test::free_port(), "");
   {  // connect fast: the default is 2 s
     std::ifstream in(dir + "/config.yaml");
     std::stringstream ss;
@@ -171,10 +170,10 @@ TEST(cli_test, run_serves_the_api_too) {
   int port = test::free_port();
   auto dir = test::make_config_dir(redis.port(), port);
   {
-    test::dmq_process p(dir, port, "run");
+    auto p = start_dmq(dir, port, "run");
     auto r = test::call(port, "POST", "/api/message/single", text(order()));
     EXPECT_EQ(r.code(), 0) << r.body;
-    EXPECT_EQ(p.stop(), 0);
+    EXPECT_EQ(p->stop(), 0);
   }
   test::remove_config_dir(dir);
 }

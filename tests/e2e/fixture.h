@@ -42,7 +42,9 @@ inline json::object notice(std::string bucket = "user-1") {
   return {{"project", "svs"}, {"cmd", "svs:notice:user"}, {"bucket", std::move(bucket)}};
 }
 
-inline std::string text(const json::value& v) { return json::serialize(v); }
+inline std::string text(const json::value& v) {
+  return json::serialize(v);
+}
 
 // now_s and now_ms read the wall clock, as dmq stamps messages with it.
 inline std::int64_t now_ms() {
@@ -50,7 +52,9 @@ inline std::int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-inline std::int64_t now_s() { return now_ms() / 1000; }
+inline std::int64_t now_s() {
+  return now_ms() / 1000;
+}
 
 // id_of returns the id a successful single POST answered, failing the test otherwise.
 inline std::uint64_t id_of(const http_reply& r) {
@@ -62,7 +66,9 @@ inline std::uint64_t id_of(const http_reply& r) {
 }
 
 // node_of returns the id-generator node encoded in an id (bits 7..11, docs/storage.md).
-inline int node_of(std::uint64_t id) { return static_cast<int>((id >> 7) & 31); }
+inline int node_of(std::uint64_t id) {
+  return static_cast<int>((id >> 7) & 31);
+}
 
 // replace_once replaces the first from in s by to; false if from is not there.
 inline bool replace_once(std::string& s, const std::string& from, const std::string& to) {
@@ -70,6 +76,25 @@ inline bool replace_once(std::string& s, const std::string& from, const std::str
   if (at == std::string::npos) return false;
   s.replace(at, from.size(), to);
   return true;
+}
+
+// ready_for_messages says whether the dmq on port answers /healthz 200 and holds an id node.
+// (/healthz answers 200 before the node is leased: see ids_test, no_id_node_*.)
+inline bool ready_for_messages(int port) {
+  try {
+    auto r = test::call(port, "GET", "/healthz");
+    return r.status == 200 && r.data().at("id_node").to_number<int>() >= 0;
+  } catch (...) {
+    return false;
+  }
+}
+
+// start_dmq starts `dmq sub dir` serving on port and waits until it can take messages.
+inline std::unique_ptr<test::dmq_process> start_dmq(const std::string& dir, int port,
+                                                    const std::string& sub = "client") {
+  auto p = std::make_unique<test::dmq_process>(dir, port, sub);
+  EXPECT_TRUE(test::wait_until([&] { return ready_for_messages(port); }, 5s)) << p->log();
+  return p;
 }
 
 // dmq_test: per test, a redis-server, a config dir and a `dmq client`. Subclasses change the
@@ -87,7 +112,7 @@ class dmq_test : public ::testing::Test {
     edit_config(yaml);
     if (HasFatalFailure()) return;
     write_config(yaml);
-    dmq = std::make_unique<test::dmq_process>(dir, port);
+    dmq = start_dmq(dir, port);
   }
 
   void TearDown() override {

@@ -28,8 +28,8 @@ TEST_F(http_test, healthz_answers_200_with_the_id_node) {
 }
 
 TEST_F(http_test, an_unknown_path_is_404_code_120) {
-  for (const char* path : {"/", "/nope", "/api/message", "/api/message/single/x",
-                           "/API/MESSAGE/SINGLE"}) {
+  for (const char* path :
+       {"/", "/nope", "/api/message", "/api/message/single/x", "/API/MESSAGE/SINGLE"}) {
     SCOPED_TRACE(path);
     auto r = get(path);
     EXPECT_EQ(r.status, 404);
@@ -44,19 +44,20 @@ TEST_F(http_test, a_query_does_not_change_the_route) {
 }
 
 TEST_F(http_test, a_wrong_method_is_405_code_121) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"GET", "/api/message/single"},  {"PUT", "/api/message/batch"},
-      {"POST", "/api/message/status"}, {"DELETE", "/api/message/detail"},
-      {"POST", "/api/message/pending"}, {"GET", "/api/message/solved"},
-      {"POST", "/healthz"}};
+  const std::pair<const char*, const char*> cases[] = {{"GET", "/api/message/single"},
+                                                       {"PUT", "/api/message/batch"},
+                                                       {"POST", "/api/message/status"},
+                                                       {"DELETE", "/api/message/detail"},
+                                                       {"POST", "/api/message/pending"},
+                                                       {"GET", "/api/message/solved"},
+                                                       {"POST", "/healthz"}};
   for (const auto& [method, path] : cases) {
     SCOPED_TRACE(std::string(method) + " " + path);
     auto r = test::call(port, method, path);
     EXPECT_EQ(r.status, 405);
     EXPECT_EQ(r.code(), 121) << r.body;
   }
-  EXPECT_EQ(test::call(port, "GET", "/api/message/single").data(),
-            "/api/message/single: use POST");
+  EXPECT_EQ(test::call(port, "GET", "/api/message/single").data(), "/api/message/single: use POST");
   EXPECT_TRUE(message_keys().empty());
 }
 
@@ -69,8 +70,8 @@ TEST_F(http_test, keep_alive_serves_many_requests_on_one_connection) {
     EXPECT_NE(r.headers["connection"], "close");
     id = id_of(r);
   }
-  EXPECT_EQ(c.request("GET", "/api/message/status?msg_id=" + std::to_string(id) +
-                                 "&consumer=dgfa").data(),
+  EXPECT_EQ(c.request("GET", "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=dgfa")
+                .data(),
             "waiting");
   EXPECT_EQ(c.request("GET", "/nope").status, 404);
   EXPECT_EQ(c.request("GET", "/api/message/single").status, 405);
@@ -151,8 +152,8 @@ TEST_F(http_test, a_chunked_body_is_read) {
     return std::string(b);
   };
   c.send_raw("POST /api/message/single HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-             hex(half) + "\r\n" + body.substr(0, half) + "\r\n" + hex(body.size() - half) +
-             "\r\n" + body.substr(half) + "\r\n0\r\n\r\n");
+             hex(half) + "\r\n" + body.substr(0, half) + "\r\n" + hex(body.size() - half) + "\r\n" +
+             body.substr(half) + "\r\n0\r\n\r\n");
   auto r = c.read_reply();
   ASSERT_TRUE(r);
   ASSERT_EQ(r->code(), 0) << r->body;
@@ -161,8 +162,7 @@ TEST_F(http_test, a_chunked_body_is_read) {
 
 TEST_F(http_test, a_client_that_stalls_mid_body_is_disconnected_after_read_timeout) {
   test::http_client c(port);
-  c.send_raw(
-      "POST /api/message/single HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"proj");
+  c.send_raw("POST /api/message/single HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"proj");
   auto t = time_to_close(c, 5s);
   ASSERT_TRUE(t) << "still open after 5 s";
   EXPECT_GE(*t, 200ms);

@@ -39,7 +39,8 @@ TEST_F(ids_test, concurrent_producers_get_unique_increasing_ids) {
 
   std::set<std::uint64_t> all;
   for (int t = 0; t < threads; ++t) {
-    ASSERT_EQ(got[t].size(), static_cast<std::size_t>(each)) << "thread " << t << " ran out of time";
+    ASSERT_EQ(got[t].size(), static_cast<std::size_t>(each))
+        << "thread " << t << " ran out of time";
     for (std::size_t i = 0; i < got[t].size(); ++i) {
       ASSERT_NE(got[t][i], 0u) << "thread " << t << " message " << i << " not saved";
       EXPECT_LT(got[t][i], two_pow_53);
@@ -85,7 +86,7 @@ TEST_F(ids_test, concurrent_batches_get_unique_ids) {
 TEST_F(ids_test, two_processes_on_one_redis_lease_different_nodes_and_share_no_id) {
   int port2 = test::free_port();
   auto dir2 = test::make_config_dir(redis.port(), port2);
-  test::dmq_process second(dir2, port2);
+  auto second = start_dmq(dir2, port2);
   int node1 = id_node(port), node2 = id_node(port2);
   EXPECT_NE(node1, node2);
   EXPECT_GE(node1, 0);
@@ -113,7 +114,7 @@ TEST_F(ids_test, two_processes_on_one_redis_lease_different_nodes_and_share_no_i
   }
   EXPECT_EQ(all.size(), static_cast<std::size_t>(2 * threads * each)) << "an id was shared";
   EXPECT_EQ(message_keys().size(), all.size());
-  EXPECT_EQ(second.stop(), 0);
+  EXPECT_EQ(second->stop(), 0);
   test::remove_config_dir(dir2);
 }
 
@@ -126,7 +127,7 @@ TEST_F(ids_test, a_redis_that_lost_the_leases_does_not_let_two_processes_share_a
   ASSERT_TRUE(test::wait_until([&] { return healthy(); }, 10s));
   int port2 = test::free_port();
   auto dir2 = test::make_config_dir(redis.port(), port2);
-  test::dmq_process second(dir2, port2);
+  auto second = start_dmq(dir2, port2);
   std::vector<std::uint64_t> first_ids, second_ids;
   std::thread a([&] { first_ids = post_many(port, 200, 5s); });
   std::thread b([&] { second_ids = post_many(port2, 200, 5s); });
@@ -142,6 +143,42 @@ TEST_F(ids_test, a_redis_that_lost_the_leases_does_not_let_two_processes_share_a
     EXPECT_EQ(nodes2.count(n), 0u)
         << "both processes issue ids as node " << n << " (first was node " << node1
         << " before the restart): ids can collide until the first renews its lease (<= 5 s)";
+  EXPECT_EQ(second->stop(), 0);
+  test::remove_config_dir(dir2);
+}
+
+TEST_F(ids_test, no_id_node_means_messages_are_refused_and_healthz_is_not_200) {
+  // Every one of the 32 nodes is leased by some other process: this one cannot issue ids.
+  for (int n = 0; n < 32; ++n)
+    redis.cmd({"SET", "dmq:node:" + std::to_string(n), "someone-else", "PX", "60000"});
+  int port2 = test::free_port();
+  auto dir2 = test::make_config_dir(redis.port(), port2);
+  test::dmq_process second(dir2, port2, "client", /*wait_healthy=*/false);
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        try {
+          return test::call(port2, "GET", "/healthz").status > 0;
+        } catch (...) {
+          return false;
+        }
+      },
+      10s))
+      << second.log();
+
+  auto r = test::call(port2, "POST", "/api/message/single", text(order()));
+  EXPECT_EQ(r.code(), 106) << r.body;
+  EXPECT_EQ(r.data(), false);
+  auto h = test::call(port2, "GET", "/healthz");
+  EXPECT_EQ(h.data().at("id_node"), -1) << h.body;
+  EXPECT_EQ(h.status, 503) << "/healthz says 200 while every message is refused: " << h.body;
+
+  // A node comes free: the process leases it and takes messages.
+  redis.cmd({"DEL", "dmq:node:7"});
+  ASSERT_TRUE(test::wait_until([&] { return ready_for_messages(port2); }, 5s)) << second.log();
+  EXPECT_EQ(test::call(port2, "GET", "/healthz").data().at("id_node"), 7);
+  auto ok = test::call(port2, "POST", "/api/message/single", text(order()));
+  ASSERT_EQ(ok.code(), 0) << ok.body;
+  EXPECT_EQ(node_of(id_of(ok)), 7);
   EXPECT_EQ(second.stop(), 0);
   test::remove_config_dir(dir2);
 }
@@ -149,7 +186,7 @@ TEST_F(ids_test, a_redis_that_lost_the_leases_does_not_let_two_processes_share_a
 TEST_F(ids_test, a_restarted_process_issues_ids_above_its_predecessors) {
   auto before = saved(order());
   EXPECT_EQ(dmq->stop(), 0);
-  dmq = std::make_unique<test::dmq_process>(dir, port);
+  dmq = start_dmq(dir, port);
   auto after = saved(order());
   EXPECT_GT(after, before);
 }

@@ -49,9 +49,10 @@ TEST_F(pending_test, the_list_has_the_seeds_shape_in_timestamp_order) {
   auto c = failed(t + 30);
   auto r = pending("consumer=dgfa");
   ASSERT_EQ(r.code(), 0) << r.body;
-  EXPECT_EQ(r.data(), (json::object{{"count", 3},
-                                    {"list", json::array{entry(t + 10, a), entry(t + 20, b),
-                                                         entry(t + 30, c)}}}));
+  EXPECT_EQ(
+      r.data(),
+      (json::object{{"count", 3},
+                    {"list", json::array{entry(t + 10, a), entry(t + 20, b), entry(t + 30, c)}}}));
   // Other consumers' lists are their own.
   EXPECT_EQ(pending("consumer=fghyds").data().at("count"), 0);
 }
@@ -162,8 +163,7 @@ TEST_F(pending_test, solved_refuses_malformed_ids_and_changes_nothing) {
       {R"({"msg_ids":[)" + sid + "]}", "consumer: is required"},
       {R"({"consumer":"","msg_ids":[)" + sid + "]}", "consumer: is required"},
       {R"({"consumer":7,"msg_ids":[)" + sid + "]}", "consumer: must be a string"},
-      {R"({"consumer":"nobody","msg_ids":[)" + sid + "]}",
-       "consumer: 'nobody' is not configured"},
+      {R"({"consumer":"nobody","msg_ids":[)" + sid + "]}", "consumer: 'nobody' is not configured"},
   };
   for (const auto& [body, why] : cases) {
     SCOPED_TRACE(body);

@@ -103,8 +103,7 @@ TEST_F(redis_outage_test, a_frozen_redis_fails_requests_within_the_timeout_not_a
   EXPECT_TRUE(h.status == 200 || h.status == 503) << h.status;
 
   redis.resume();
-  ASSERT_TRUE(test::wait_until(
-      [&] { return healthy() && post_single(order()).code() == 0; }, 10s))
+  ASSERT_TRUE(test::wait_until([&] { return healthy() && post_single(order()).code() == 0; }, 10s))
       << dmq->log();
   auto id = saved(order("thawed"));
   EXPECT_EQ(hget(msg_key(id), "bucket"), "thawed");

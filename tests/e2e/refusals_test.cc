@@ -115,8 +115,14 @@ TEST_F(refusals_test, status_and_detail_require_a_consumer) {
 
 TEST_F(refusals_test, status_and_detail_refuse_a_missing_zero_or_malformed_msg_id) {
   saved(order());
-  const char* bad_ids[] = {"",       "msg_id=",  "msg_id=0",  "msg_id=abc", "msg_id=-1",
-                           "msg_id=1.5", "msg_id=12abc", "msg_id=%20%31",
+  const char* bad_ids[] = {"",
+                           "msg_id=",
+                           "msg_id=0",
+                           "msg_id=abc",
+                           "msg_id=-1",
+                           "msg_id=1.5",
+                           "msg_id=12abc",
+                           "msg_id=%20%31",
                            "msg_id=9007199254740992",  // 2^53: no dmq id is that large
                            "msg_id=99999999999999999999999"};
   for (const char* what : {"status", "detail"}) {

@@ -60,7 +60,7 @@ TEST_F(shutdown_test, a_request_in_flight_gets_its_answer) {
 
 TEST_F(shutdown_test, the_port_is_free_after_exit) {
   EXPECT_EQ(dmq->stop(), 0);
-  dmq = std::make_unique<test::dmq_process>(dir, port);  // same port again
+  dmq = start_dmq(dir, port);  // same port again
   EXPECT_TRUE(healthy());
   EXPECT_EQ(dmq->stop(), 0);
 }

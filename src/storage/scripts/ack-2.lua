@@ -1,0 +1,41 @@
+--[[
+  ack-2: record the outcome of one delivery attempt, if the lease is still ours.
+  The lease is ours while the id's score is the lease_until our claim set; after it ran
+  out another dispatcher may have claimed it again, and then this ack changes nothing.
+
+  KEYS[1]  queue    ZSET <prefix>:{p}:q:<consumer>
+  KEYS[2]  pending  ZSET <prefix>:{p}:pending:<consumer>
+  ARGV[1]  base     "<prefix>:{p}:"
+  ARGV[2]  consumer
+  ARGV[3]  id
+  ARGV[4]  lease_until_ms  as returned by claim-1
+  ARGV[5]  outcome  done | retry | failure | release
+  ARGV[6]  at_ms    retry: when the next attempt is due; release: when it is due again
+  ARGV[7]  pending score: the message's timestamp (s)        (failure only)
+  ARGV[8]  pending ids scored below this are trimmed (s)     (failure only)
+  done:    the id leaves the queue, status "done".
+  retry:   the id is re-scored to at_ms; status stays "doing" (no worker waits).
+  failure: the id leaves the queue, status "failure", the id joins the pending list.
+  release: the id is re-scored to at_ms and its attempt count given back (shutdown).
+  Returns  1 if recorded, 0 if the lease was lost.
+]]
+local q, id = KEYS[1], ARGV[3]
+local score = redis.call('ZSCORE', q, id)
+if not score or tonumber(score) ~= tonumber(ARGV[4]) then return 0 end
+local skey, outcome = ARGV[1] .. 's:' .. id, ARGV[5]
+if outcome == 'retry' then
+  redis.call('ZADD', q, 'XX', ARGV[6], id)
+  return 1
+end
+if outcome == 'release' then
+  redis.call('ZADD', q, 'XX', ARGV[6], id)
+  if redis.call('EXISTS', skey) == 1 then redis.call('HINCRBY', skey, ARGV[2] .. '#n', -1) end
+  return 1
+end
+redis.call('ZREM', q, id)
+if redis.call('EXISTS', skey) == 1 then redis.call('HSET', skey, ARGV[2], outcome) end
+if outcome == 'failure' then
+  redis.call('ZADD', KEYS[2], ARGV[7], id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+end
+return 1
