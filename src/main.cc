@@ -80,11 +80,7 @@ int main(int argc, char** argv) {
               << r.cfg->commands.size() << " commands)\n";
     return 0;
   }
-  if (*server) {
-    std::cerr << "dmq server: the dispatcher is not built yet (issue 3); "
-                 "`dmq client` serves the API\n";
-    return 3;
-  }
+  if (*server) return serve(dir, dmq::app::role::server, "server");
   if (*client) return serve(dir, dmq::app::role::client, "client");
   return serve(dir, dmq::app::role::all, "run");
 }

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "app/embedded_redis.h"
+#include "dispatch/dispatcher.h"
 #include "http/server.h"
 #include "ingest/api.h"
 #include "ingest/envelope.h"
@@ -61,8 +62,9 @@ http::server_options http_options(const config::settings& cfg) {
 
 // process: everything one dmq process runs, wired together.
 struct process {
-  process(asio::io_context& ioc, const config::settings& cfg)
+  process(asio::io_context& ioc, const config::settings& cfg, role r)
       : cfg(cfg),
+        role(r),
         keys(cfg.redis.key_prefix),
         conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
         store(conn, keys, scripts, cfg.msg_save_days,
@@ -74,9 +76,14 @@ struct process {
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect(
         [this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
+    if (r != role::client)
+      dispatcher.emplace(ioc.get_executor(), cfg, store, keys, redis_options(cfg.redis, "redis-wake"));
   }
 
+  bool serves_api() const { return role != role::server; }
+
   const config::settings& cfg;
+  app::role role;
   storage::keys keys;
   storage::script_set scripts;
   redis::connection conn;
@@ -85,20 +92,13 @@ struct process {
   storage::id_source ids;
   ingest::api api;
   http::server http;
+  std::optional<dispatch::dispatcher> dispatcher;
   int exit_code = 0;
 };
 
-asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
+// start_api starts the id leases and the HTTP API; false (and the process stops) on failure.
+asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   const auto& cfg = p.cfg;
-  p.conn.start();
-  if (!co_await p.conn.wait_ready(std::chrono::milliseconds(cfg.redis.connect_timeout_ms) + 1s)) {
-    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port); is it running?",
-                  cfg.redis.host, cfg.redis.port);
-    p.exit_code = 1;
-    p.conn.stop();
-    ioc.stop();
-    co_return;
-  }
   asio::co_spawn(ioc, p.ids.run(), asio::detached);
   // Listen once ids can be issued, so /healthz is 200 from the first request on. If no id
   // node is free (32 processes already), serve anyway: /healthz says 503 until one frees.
@@ -117,15 +117,35 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     p.ids.stop();
     p.conn.stop();
     ioc.stop();
-    co_return;
+    co_return false;
   }
   spdlog::info("dmq API listening on http://{}:{}", cfg.http.listen, p.http.port());
+  co_return true;
+
+}
+
+asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
+  const auto& cfg = p.cfg;
+  p.conn.start();
+  if (!co_await p.conn.wait_ready(std::chrono::milliseconds(cfg.redis.connect_timeout_ms) + 1s)) {
+    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port); is it running?",
+                  cfg.redis.host, cfg.redis.port);
+    p.exit_code = 1;
+    p.conn.stop();
+    ioc.stop();
+    co_return;
+  }
+  if (p.serves_api() && !co_await start_api(ioc, p)) co_return;
+  if (p.dispatcher) p.dispatcher->start();
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
   spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
                cfg.http.shutdown_timeout_ms);
-  co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));
+  if (p.serves_api())
+    co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));
+  if (p.dispatcher)
+    co_await p.dispatcher->shutdown(std::chrono::milliseconds(cfg.dispatch.shutdown_timeout_ms));
   p.ids.stop();
   p.conn.stop();
   ioc.stop();
@@ -135,7 +155,6 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
 int run(const config::settings& cfg, role r) {
   ::signal(SIGPIPE, SIG_IGN);
-  (void)r;  // the dispatcher joins in `server` and `run` with the dispatcher issue
   std::optional<embedded_redis> redis;
   if (cfg.redis.embedded) {
     redis.emplace(cfg.redis);
@@ -145,7 +164,7 @@ int run(const config::settings& cfg, role r) {
     }
   }
   asio::io_context ioc(1);
-  process p(ioc, cfg);
+  process p(ioc, cfg, r);
   asio::co_spawn(ioc, serve(ioc, p), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });

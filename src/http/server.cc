@@ -116,6 +116,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> session(tcp::socket sock) {
     auto self = shared_from_this();
+    boost::system::error_code opt_ec;
+    sock.set_option(tcp::no_delay(true), opt_ec);
     beast::tcp_stream stream(std::move(sock));
     auto me = sessions.insert(sessions.end(), {&stream, false});
     boost::system::error_code pec;

@@ -111,6 +111,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   std::uint64_t sessions = 0;  // successful handshakes so far
   std::error_code broken_reason;
   on_connect_fn on_connect;
+  std::function<void(const reply&)> on_push;
 
   void complete(pending& p, std::error_code ec) {
     asio::post(ex, [h = std::move(p.handler), ec, r = std::move(p.got)]() mutable {
@@ -185,15 +186,25 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       redisReaderFeed(reader, rbuf.data(), n);
       for (;;) {
         void* r = nullptr;
-        if (redisReaderGetReply(reader, &r) != REDIS_OK || (r && queue.empty())) {
+        if (redisReaderGetReply(reader, &r) != REDIS_OK) {
           if (r) freeReplyObject(r);
           mark_broken(make_error_code(errc::protocol));
           co_return;
         }
         if (!r) break;
-        auto& front = queue.front();
-        front.got.push_back(convert(static_cast<redisReply*>(r)));
+        auto rep = convert(static_cast<redisReply*>(r));
         freeReplyObject(r);
+        if (on_push && rep.is_array() && rep.elements.size() == 3 &&
+            rep.elements[0].str == "message") {
+          on_push(rep);
+          continue;
+        }
+        if (queue.empty()) {
+          mark_broken(make_error_code(errc::protocol));
+          co_return;
+        }
+        auto& front = queue.front();
+        front.got.push_back(std::move(rep));
         if (front.got.size() == front.expected) {
           complete(front, {});
           queue.pop_front();
@@ -300,6 +311,10 @@ connection::connection(asio::any_io_executor ex, options opt)
 connection::~connection() { stop(); }
 
 void connection::set_on_connect(on_connect_fn fn) { impl_->on_connect = std::move(fn); }
+
+void connection::set_push_handler(std::function<void(const reply&)> fn) {
+  impl_->on_push = std::move(fn);
+}
 
 void connection::start() {
   asio::co_spawn(impl_->ex, impl_->run(*this), asio::detached);

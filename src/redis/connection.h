@@ -53,6 +53,9 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   void set_on_connect(on_connect_fn fn);
+  // set_push_handler receives pub/sub messages (["message", channel, payload]) on a
+  // connection that has SUBSCRIBEd; other replies still answer exec() in order.
+  void set_push_handler(std::function<void(const reply&)> fn);
   // start begins connecting, and reconnecting whenever the connection breaks.
   void start();
   // stop closes the connection; pending and later requests fail with errc::stopped.

@@ -110,10 +110,12 @@ TEST(cli_test, check_of_unparsable_yaml_fails_naming_the_file) {
   EXPECT_NE(r.output.find("config.yaml"), std::string::npos) << r.output;
 }
 
-TEST(cli_test, server_says_it_is_not_built_yet) {
-  auto r = run(std::string("server ") + DMQ_SOURCE_DIR + "/tests/fixtures/seed-config");
+TEST(cli_test, server_without_redis_exits_non_zero_saying_why) {
+  auto dir = dmq::test::make_config_dir(dmq::test::free_port(), dmq::test::free_port());
+  auto r = run("server " + dir);
+  dmq::test::remove_config_dir(dir);
   EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("not built yet"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot reach redis"), std::string::npos) << r.output;
 }
 
 TEST(cli_test, help_names_the_subcommands) {

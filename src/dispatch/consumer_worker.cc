@@ -1,0 +1,157 @@
+#include "dispatch/consumer_worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dispatch/retry_policy.h"
+#include "storage/id_source.h"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace dmq::dispatch {
+
+consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store,
+                                 http::client& client, const config::settings& cfg,
+                                 const config::command& cmd, const config::consumer& consumer)
+    : ex_(ex),
+      store_(store),
+      client_(client),
+      cfg_(cfg),
+      cmd_(cmd),
+      consumer_(consumer),
+      endpoint_(parse_endpoint(consumer)),
+      timer_(ex) {}
+
+void consumer_worker::wake() {
+  woken_ = true;
+  timer_.cancel();
+}
+
+void consumer_worker::stop() {
+  stopping_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> consumer_worker::sleep(std::int64_t ms) {
+  if (woken_ || ms <= 0) co_return;
+  timer_.expires_after(std::chrono::milliseconds(ms));
+  co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+int consumer_worker::rate_budget(std::int64_t now) {
+  if (consumer_.rate_per_sec <= 0) return consumer_.concurrency;
+  double rate = consumer_.rate_per_sec;
+  tokens_ = std::min(rate, tokens_ + (now - tokens_at_) * rate / 1000.0);
+  tokens_at_ = now;
+  return static_cast<int>(tokens_);
+}
+
+asio::awaitable<void> consumer_worker::run() {
+  const auto lease_ms = static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+  tokens_at_ = storage::now_ms();
+  tokens_ = std::max(1, consumer_.rate_per_sec);
+  while (!stopping_) {
+    woken_ = false;
+    auto now = storage::now_ms();
+    int room = consumer_.concurrency - in_flight();
+    int budget = std::min({room, cfg_.dispatch.claim_batch, rate_budget(now)});
+    if (budget <= 0) {  // wait for a delivery to finish, or for the rate limit to refill
+      co_await sleep(room <= 0 ? cfg_.dispatch.max_idle_ms
+                               : std::max<std::int64_t>(1, 1000 / consumer_.rate_per_sec));
+      continue;
+    }
+    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget);
+    if (ec) {
+      co_await sleep(200);  // Redis is away; the connection reconnects by itself
+      continue;
+    }
+    tokens_ -= static_cast<double>(batch.items.size());
+    for (auto& c : batch.items) {
+      in_flight_[c.id] = batch.lease_until;
+      asio::co_spawn(ex_, deliver(std::move(c), batch.lease_until), asio::detached);
+    }
+    if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
+    auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
+                                      : std::min<std::int64_t>(batch.next_due_ms - storage::now_ms(),
+                                                               cfg_.dispatch.max_idle_ms);
+    co_await sleep(wait);
+  }
+}
+
+asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t lease_until) {
+  http::client_request req;
+  req.host = endpoint_.host;
+  req.port = endpoint_.port;
+  req.tls = endpoint_.tls;
+  req.target = endpoint_.target(c.id, c.attempt - 1);
+  req.body = std::move(c.params);
+  req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);
+  req.headers = {{"Content-Type", "application/json; charset=utf-8"},
+                 {"User-Agent", "dmq"},
+                 {"X-Dmq-Message-Id", std::to_string(c.id)},
+                 {"X-Dmq-Attempt", std::to_string(c.attempt)},
+                 {"X-Dmq-Scheduled-At", std::to_string(c.due_ms)}};
+  if (!c.request_id.empty()) req.headers.push_back({"X-" + cfg_.request_trace_id_key, c.request_id});
+
+  auto res = co_await client_.post(req);
+  bool ok = res.status >= 200 && res.status < 300;
+  auto now = storage::now_ms();
+  storage::outcome what = storage::outcome::done;
+  std::int64_t at = 0;
+  if (!ok) {
+    auto delay = next_retry_delay(consumer_, c.attempt, rng_);
+    what = delay ? storage::outcome::retry : storage::outcome::failure;
+    at = delay ? now + *delay : 0;
+    auto why = res.status ? "HTTP " + std::to_string(res.status) : res.error;
+    if (delay)
+      spdlog::warn("deliver {} to {}: attempt {} failed ({}), retry in {} ms", c.id,
+                   consumer_.name, c.attempt, why, *delay);
+    else
+      spdlog::error("deliver {} to {}: attempt {} failed ({}), no retries left: pending", c.id,
+                    consumer_.name, c.attempt, why);
+  } else if (!cfg_.log.disable_success_log) {
+    spdlog::info("deliver {} to {}: done (attempt {}, {} ms after due)", c.id, consumer_.name,
+                 c.attempt, now - c.due_ms);
+  }
+  // The outcome must reach Redis, or the lease runs out and the delivery is made again.
+  for (int tries = 0; tries < 50; ++tries) {
+    if (in_flight_.count(c.id) == 0) break;  // released by drain(): nothing to record
+    auto [ec, recorded] =
+        co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at, c.due_ms / 1000);
+    if (!ec) {
+      if (!recorded)
+        spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
+                     consumer_.name);
+      break;
+    }
+    asio::steady_timer t(ex_, 100ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  in_flight_.erase(c.id);
+  timer_.cancel();  // room for another delivery
+}
+
+asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer t(ex_);
+  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(5ms);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  auto left = in_flight_;
+  in_flight_.clear();
+  for (auto [id, lease_until] : left) {
+    co_await store_.ack(cmd_.project, consumer_.name, id, lease_until, storage::outcome::release,
+                        storage::now_ms(), 0);
+  }
+  if (!left.empty())
+    spdlog::warn("{}: released {} deliveries still running at shutdown", consumer_.name,
+                 left.size());
+}
+
+}  // namespace dmq::dispatch

@@ -1,0 +1,63 @@
+// consumer_worker: delivers one consumer's due messages. It sleeps until the earliest due
+// time of the consumer's queue (or a wake-up), claims due deliveries with a lease, POSTs
+// each to the consumer concurrently (at most `concurrency` in flight, at most
+// `rate_per_sec` started per second), and records each outcome: done, a retry scheduled
+// in Redis (nobody sleeps), or failure into the pending list.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <random>
+
+#include "config/config.h"
+#include "dispatch/endpoint.h"
+#include "http/client.h"
+#include "storage/store.h"
+
+namespace dmq::dispatch {
+
+class consumer_worker {
+ public:
+  consumer_worker(boost::asio::any_io_executor ex, storage::store& store, http::client& client,
+                  const config::settings& cfg, const config::command& cmd,
+                  const config::consumer& consumer);
+
+  // run claims and delivers until stop().
+  boost::asio::awaitable<void> run();
+  // wake makes run() look at the queue now (a save moved its earliest due time earlier).
+  void wake();
+  // stop makes run() stop claiming; deliveries in flight go on.
+  void stop();
+  // drain waits until no delivery is in flight or deadline; then releases the leases of
+  // deliveries still running, so another dispatcher takes them at once.
+  boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+
+  const config::consumer& consumer() const { return consumer_; }
+  int in_flight() const { return static_cast<int>(in_flight_.size()); }
+
+ private:
+  boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
+  boost::asio::awaitable<void> sleep(std::int64_t ms);
+  int rate_budget(std::int64_t now);
+
+  boost::asio::any_io_executor ex_;
+  storage::store& store_;
+  http::client& client_;
+  const config::settings& cfg_;
+  const config::command& cmd_;
+  const config::consumer& consumer_;
+  endpoint endpoint_;
+  boost::asio::steady_timer timer_;
+  std::map<std::uint64_t, std::int64_t> in_flight_;  // id -> lease_until
+  std::mt19937_64 rng_{std::random_device{}()};
+  bool stopping_ = false;
+  bool woken_ = false;
+  double tokens_ = 0;           // rate limit: attempts that may start now
+  std::int64_t tokens_at_ = 0;  // when tokens_ was last topped up (ms)
+};
+
+}  // namespace dmq::dispatch

@@ -1,0 +1,59 @@
+#include "dispatch/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <set>
+
+namespace asio = boost::asio;
+
+namespace dmq::dispatch {
+
+dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg,
+                       storage::store& store, const storage::keys& keys,
+                       redis::options wake_connection)
+    : ex_(ex), cfg_(cfg), keys_(keys), client_(ex), wake_(ex, std::move(wake_connection)) {
+  for (const auto& cmd : cfg.commands)
+    for (const auto& c : cmd.consumers)
+      workers_.push_back(std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c));
+}
+
+consumer_worker* dispatcher::worker(std::string_view consumer) {
+  for (auto& w : workers_)
+    if (w->consumer().name == consumer) return w.get();
+  return nullptr;
+}
+
+void dispatcher::on_wake(const redis::reply& message) {
+  // payload: "<consumer> <due_ms>"
+  const auto& payload = message.elements[2].str;
+  auto space = payload.rfind(' ');
+  if (auto* w = worker(std::string_view(payload).substr(0, space))) w->wake();
+}
+
+void dispatcher::start() {
+  wake_.set_push_handler([this](const redis::reply& m) { on_wake(m); });
+  wake_.set_on_connect([this](redis::connection& c) -> asio::awaitable<std::error_code> {
+    std::set<std::string> channels;
+    for (const auto& cmd : cfg_.commands) channels.insert(keys_.wake_channel(cmd.project));
+    redis::command sub;
+    for (const auto& ch : channels) sub.push("SUBSCRIBE", ch);  // one reply each
+    auto [ec, r] = co_await c.exec(sub);
+    // Wake-ups may have been missed while disconnected: every worker looks again.
+    for (auto& w : workers_) w->wake();
+    co_return ec;
+  });
+  wake_.start();
+  for (auto& w : workers_) asio::co_spawn(ex_, w->run(), asio::detached);
+  spdlog::info("dispatcher: {} consumers", workers_.size());
+}
+
+asio::awaitable<void> dispatcher::shutdown(std::chrono::milliseconds deadline) {
+  for (auto& w : workers_) w->stop();
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (auto& w : workers_) co_await w->drain(until);
+  wake_.stop();
+}
+
+}  // namespace dmq::dispatch

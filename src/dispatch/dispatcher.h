@@ -1,0 +1,47 @@
+// dispatcher: the seed's "server". One consumer_worker per consumer of every command, and
+// a pub/sub connection on each project's wake channel, so a message saved for earlier
+// than a worker's next wake-up is delivered on time without any polling.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "dispatch/consumer_worker.h"
+#include "http/client.h"
+#include "redis/connection.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace dmq::dispatch {
+
+class dispatcher {
+ public:
+  dispatcher(boost::asio::any_io_executor ex, const config::settings& cfg, storage::store& store,
+             const storage::keys& keys, redis::options wake_connection);
+
+  // start spawns the workers and subscribes to the wake channels.
+  void start();
+  // shutdown stops claiming, lets deliveries in flight finish within deadline, releases
+  // the leases of the rest, and closes the wake connection.
+  boost::asio::awaitable<void> shutdown(std::chrono::milliseconds deadline);
+
+  // worker returns the worker of a consumer, or nullptr.
+  consumer_worker* worker(std::string_view consumer);
+
+ private:
+  void on_wake(const redis::reply& message);
+
+  boost::asio::any_io_executor ex_;
+  const config::settings& cfg_;
+  const storage::keys& keys_;
+  http::client client_;
+  redis::connection wake_;
+  std::vector<std::unique_ptr<consumer_worker>> workers_;
+};
+
+}  // namespace dmq::dispatch

@@ -1,0 +1,51 @@
+// client: the HTTP/1.1 client that delivers messages to consumers (Boost.Beast), with a
+// keep-alive connection pool per host:port. Beast stays inside client.cc.
+//
+// A request never takes longer than its timeout (connect, write and read together). A
+// pooled connection that the server closed while idle is replaced and the request sent
+// once more, but only when the server cannot have seen it (it failed before any byte of
+// an answer arrived on a reused connection).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dmq::http {
+
+struct client_request {
+  std::string host;  // name or address
+  std::string port;
+  bool tls = false;  // https: not supported yet, fails with an error
+  std::string target;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{600};
+};
+
+struct client_response {
+  int status = 0;     // 0 when no answer came
+  std::string error;  // why no answer came: "timeout", "connection refused", ...
+};
+
+class client {
+ public:
+  explicit client(boost::asio::any_io_executor ex, std::size_t max_idle_per_host = 256);
+  ~client();
+
+  // post sends req and returns the answer's status, or why there was none.
+  boost::asio::awaitable<client_response> post(const client_request& req);
+
+  // idle_connections returns how many pooled connections wait for reuse (for tests).
+  std::size_t idle_connections() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dmq::http
