@@ -84,6 +84,8 @@ asio::awaitable<http::response> api::handle(http::request& req) {
       {"/api/message/detail", "GET", &api::detail},
       {"/api/message/pending", "GET", &api::pending},
       {"/api/message/solved", "POST", &api::solved},
+      {"/api/message/retry", "POST", &api::retry},
+      {"/api/message/cancel", "POST", &api::cancel},
   };
   auto path = req.path();
   if (path == "/healthz") {
@@ -247,38 +249,100 @@ asio::awaitable<http::response> api::pending(http::request& req) {
   co_return ok(json::object{{"count", page.count}, {"list", std::move(list)}});
 }
 
+// id_list: a body {"consumer": NAME, "msg_ids": [ID, ...]}, as /solved and /retry take it.
+struct id_list {
+  consumer_ref ref;
+  std::string consumer;
+  std::vector<std::uint64_t> ids;
+};
+
+// read_id_list parses and checks an id_list body; the refusal to send back otherwise.
+static std::variant<id_list, http::response> read_id_list(const config::settings& cfg,
+                                                          const std::string& body) {
+  std::string why;
+  auto v = parse_body(body, why);
+  if (!v) return reply(errc::bad_json, why, nullptr);
+  if (!v->is_object()) return fail(errc::bad_json, "body: must be a JSON object");
+  const auto& o = v->get_object();
+  auto* cv = o.if_contains("consumer");
+  if (cv && !cv->is_string()) return fail(errc::invalid, "consumer: must be a string");
+  id_list out;
+  out.consumer = cv ? std::string(cv->get_string()) : std::string{};
+  auto c = find_consumer(cfg, out.consumer, cv != nullptr);
+  if (auto* r = std::get_if<refusal>(&c)) return fail(r->code, r->text);
+  out.ref = std::get<consumer_ref>(c);
+  auto* ids_v = o.if_contains("msg_ids");
+  if (!ids_v || !ids_v->is_array() || ids_v->get_array().empty())
+    return fail(errc::invalid, "msg_ids: must be a non-empty array of message ids");
+  const auto& arr = ids_v->get_array();
+  if (arr.size() > static_cast<std::size_t>(cfg.limits.max_solved_ids))
+    return fail(errc::invalid, "msg_ids: holds " + std::to_string(arr.size()) +
+                                   " ids, the limit is " +
+                                   std::to_string(cfg.limits.max_solved_ids));
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto id = parse_id(arr[i]);
+    if (id == 0)
+      return fail(errc::invalid,
+                  "msg_ids[" + std::to_string(i) + "]: must be a positive integer message id");
+    out.ids.push_back(id);
+  }
+  return out;
+}
+
+// id_map returns {"<id>": bool, ...}.
+static json::object id_map(const std::vector<std::uint64_t>& ids, const std::vector<bool>& ok) {
+  json::object data;
+  for (std::size_t i = 0; i < ids.size() && i < ok.size(); ++i)
+    data[std::to_string(ids[i])] = static_cast<bool>(ok[i]);
+  return data;
+}
+
 asio::awaitable<http::response> api::solved(http::request& req) {
+  auto in = read_id_list(cfg_, req.body);
+  if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
+  auto& l = std::get<id_list>(in);
+  auto [ec, done] = co_await store_.solved(l.ref.command->project, l.consumer, l.ids);
+  if (ec) co_return reply(errc::solved_failed, "solved failed: " + ec.message(), nullptr);
+  co_return ok(id_map(l.ids, done));
+}
+
+asio::awaitable<http::response> api::retry(http::request& req) {
+  auto in = read_id_list(cfg_, req.body);
+  if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
+  auto& l = std::get<id_list>(in);
+  auto [ec, queued] = co_await store_.retry(l.ref.command->project, l.consumer, l.ids);
+  if (ec) co_return reply(errc::retry_failed, "retry failed: " + ec.message(), nullptr);
+  co_return ok(id_map(l.ids, queued));
+}
+
+asio::awaitable<http::response> api::cancel(http::request& req) {
   std::string why;
   auto body = parse_body(req.body, why);
   if (!body) co_return reply(errc::bad_json, why, nullptr);
   if (!body->is_object()) co_return fail(errc::bad_json, "body: must be a JSON object");
   const auto& o = body->get_object();
-  auto* cv = o.if_contains("consumer");
-  if (cv && !cv->is_string()) co_return fail(errc::invalid, "consumer: must be a string");
-  std::string name = cv ? std::string(cv->get_string()) : std::string{};
-  auto c = find_consumer(cfg_, name, cv != nullptr);
-  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
-  auto* ids_v = o.if_contains("msg_ids");
-  if (!ids_v || !ids_v->is_array() || ids_v->get_array().empty())
-    co_return fail(errc::invalid, "msg_ids: must be a non-empty array of message ids");
-  const auto& arr = ids_v->get_array();
-  if (arr.size() > static_cast<std::size_t>(cfg_.limits.max_solved_ids))
-    co_return fail(errc::invalid, "msg_ids: holds " + std::to_string(arr.size()) +
-                                      " ids, the limit is " +
-                                      std::to_string(cfg_.limits.max_solved_ids));
-  std::vector<std::uint64_t> ids;
-  for (std::size_t i = 0; i < arr.size(); ++i) {
-    auto id = parse_id(arr[i]);
-    if (id == 0)
-      co_return fail(errc::invalid,
-                     "msg_ids[" + std::to_string(i) + "]: must be a positive integer message id");
-    ids.push_back(id);
+  auto* idv = o.if_contains("msg_id");
+  auto id = idv ? parse_id(*idv) : 0;
+  if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
+  // Ids are unique across projects: look in each (or only in "project" when given).
+  std::vector<std::string> projects;
+  if (auto* pv = o.if_contains("project")) {
+    if (!pv->is_string() || !cfg_.find_producer(pv->get_string()))
+      co_return fail(errc::unknown_producer, "project: not a producer in product_list");
+    projects.emplace_back(pv->get_string());
+  } else {
+    for (const auto& p : cfg_.producers) projects.push_back(p.project);
   }
-  auto [ec, done] = co_await store_.solved(std::get<consumer_ref>(c).command->project, name, ids);
-  if (ec) co_return reply(errc::solved_failed, "solved failed: " + ec.message(), nullptr);
-  json::object data;
-  for (std::size_t i = 0; i < ids.size(); ++i) data[std::to_string(ids[i])] = static_cast<bool>(done[i]);
-  co_return ok(data);
+  for (const auto& p : projects) {
+    auto [ec, r] = co_await store_.cancel(p, id);
+    if (ec) co_return reply(errc::cancel_failed, "cancel failed: " + ec.message(), nullptr);
+    if (r == 1) co_return ok(true);
+    if (r == -1)
+      co_return reply(errc::cannot_cancel,
+                      "cannot cancel: a delivery of this message has started or it is settled",
+                      false);
+  }
+  co_return reply(errc::message_failed, "message not found (unknown or expired)", nullptr);
 }
 
 }  // namespace dmq::ingest

@@ -30,6 +30,8 @@ class api {
   boost::asio::awaitable<http::response> detail(http::request& req);
   boost::asio::awaitable<http::response> pending(http::request& req);
   boost::asio::awaitable<http::response> solved(http::request& req);
+  boost::asio::awaitable<http::response> retry(http::request& req);
+  boost::asio::awaitable<http::response> cancel(http::request& req);
   http::response healthz() const;
 
   const config::settings& cfg_;

@@ -281,4 +281,25 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
   co_return result<bool>{{}, r.integer == 1};
 }
 
+asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64_t id) {
+  std::vector<std::string> args{keys_.status(project, id), keys_.message(project, id),
+                                keys_.base(project), std::to_string(id)};
+  auto [ec, r] = co_await run_script("cancel-2", 2, args);
+  co_return result<int>{ec, ec ? 0 : static_cast<int>(r.integer)};
+}
+
+asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project,
+                                                        std::string_view consumer,
+                                                        std::span<const std::uint64_t> ids) {
+  std::vector<std::string> args{keys_.queue(project, consumer), keys_.pending(project, consumer),
+                                keys_.base(project), std::string(consumer),
+                                std::to_string(now_ms()), keys_.wake_channel(project)};
+  for (auto id : ids) args.push_back(std::to_string(id));
+  auto [ec, r] = co_await run_script("retry-2", 2, args);
+  if (ec) co_return result<std::vector<bool>>{ec, {}};
+  std::vector<bool> out;
+  for (const auto& x : r.elements) out.push_back(x.integer == 1);
+  co_return result<std::vector<bool>>{{}, std::move(out)};
+}
+
 }  // namespace dmq::storage

@@ -110,6 +110,15 @@ class store {
                                            outcome what, std::int64_t at_ms,
                                            std::int64_t timestamp_s);
 
+  // cancel cancels a message none of whose deliveries has started (cancel-2.lua):
+  // 1 cancelled, 0 no such message, -1 a delivery has started or it is settled.
+  boost::asio::awaitable<result<int>> cancel(std::string_view project, std::uint64_t id);
+  // retry makes a consumer's failed messages due now again (retry-2.lua); per id whether
+  // it was requeued.
+  boost::asio::awaitable<result<std::vector<bool>>> retry(std::string_view project,
+                                                          std::string_view consumer,
+                                                          std::span<const std::uint64_t> ids);
+
  private:
   // exec runs cmd, retrying up to redis.max_retries times (with backoff) when the
   // connection was lost or is down; never on a timeout, so the time bound holds. Every
