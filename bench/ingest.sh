@@ -4,12 +4,16 @@
 # Starts a private redis-server, a `dmq client` and an nginx `return 200`, all on free
 # loopback ports, then runs RUNS rounds; each round measures, in this order:
 #   nginx        wrk against nginx `return 200`                    (HTTP ceiling for W1)
-#   W1 single    wrk POST /api/message/single, 1 message a request
+#   W1 single    wrk POST /api/message/single, 1 message a request, one consumer
+#                (svs:notice:user); W1_2c the same for two consumers (sds:create:order)
 #   redis save-1 100 msg/call, unpipelined and -P 16               (Redis ceiling for W2)
-#   W2 batch     wrk POST /api/message/batch, 100 messages a request
-#   redis save-1 1 msg/call, unpipelined and -P 16
-# Redis is emptied before every measurement. Prints a markdown table (median (min-max)
-# over the rounds) and writes bench/results/ingest-<timestamp>.json.
+#   W2 batch     wrk POST /api/message/batch, 100 messages a request, one consumer
+#   redis save-1 100 msg/call, two consumers, unpipelined and -P 16 (ceiling for W2_2c)
+#   W2_2c        the batch for two consumers
+#   redis save-1 1 msg/call, one consumer, unpipelined and -P 16
+# Redis is emptied before every measurement; after each Redis ceiling the script checks
+# that it created a new message per message sent. Prints a markdown table (median
+# (min-max) over the rounds) and writes bench/results/ingest-<timestamp>.json.
 #
 # Knobs (environment): RUNS=3, DURATION=10 (s per measurement), CONNECTIONS=64 and
 # THREADS=1 (wrk), BATCH=100, RB_CLIENTS=50 and RB_PIPELINE=16 (redis-benchmark),
@@ -263,27 +267,39 @@ post_ids() {  # post_ids PATH BODY: the ids dmq answered, comma separated
 if r.get("code")!=0: sys.exit("dmq answered %r" % r)
 print(",".join(str(x) for x in (d if isinstance(d,list) else [d])))'
 }
-ONE_IDS=$(post_ids /api/message/single "$("${CAPTURE[@]}" body single)") || die "single request failed"
-BATCH_IDS=$(post_ids /api/message/batch "$("${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
+# one consumer: svs:notice:user (wet234), the main case; two: sds:create:order
+P1=(svs svs:notice:user) P2=(sds sds:create:order)
+ONE_IDS=$(post_ids /api/message/single "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body single)") || die "single request failed"
+BATCH_IDS=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
+BATCH2_IDS=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P2[0]} DMQ_CMD=${P2[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request (2 consumers) failed"
 sleep 0.3
 kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
 mapfile -d '' RB_ONE < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$ONE_IDS") ||
   die "no save call with id $ONE_IDS in $TMP/monitor.txt"
 mapfile -d '' RB_BATCH < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$BATCH_IDS") ||
   die "no single save call carried the $BATCH ids of the batch (see $TMP/monitor.txt)"
-(( ${#RB_ONE[@]} > 3 && ${#RB_BATCH[@]} > 3 )) || die "could not capture dmq's save calls"
+mapfile -d '' RB_BATCH2 < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$BATCH2_IDS") ||
+  die "no single save call carried the $BATCH ids of the 2-consumer batch (see $TMP/monitor.txt)"
+(( ${#RB_ONE[@]} > 3 && ${#RB_BATCH[@]} > 3 && ${#RB_BATCH2[@]} > 3 )) || die "could not capture dmq's save calls"
 printf '%s\n' "${RB_ONE[@]}" >"$TMP/save-one.args"
 # check that the replayed calls store messages (__rand_int__ taken literally here)
 r=$("${RCLI[@]}" "${RB_ONE[@]}") && [[ $r == 1 ]] || die "replayed single save answered: $r"
 r=$("${RCLI[@]}" "${RB_BATCH[@]}") && [[ $r == "$BATCH" ]] || die "replayed batch save answered: $r"
-log "save call: ${RB_ONE[0]} ${RB_ONE[1]:0:12}… ${#RB_ONE[@]} arguments for 1 message, ${#RB_BATCH[@]} for $BATCH"
+r=$("${RCLI[@]}" "${RB_BATCH2[@]}") && [[ $r == "$BATCH" ]] || die "replayed 2-consumer batch save answered: $r"
+log "save call: ${RB_ONE[0]} ${RB_ONE[1]:0:12}… ${#RB_ONE[@]} arguments for 1 message, ${#RB_BATCH[@]} for $BATCH (1 consumer), ${#RB_BATCH2[@]} for $BATCH (2 consumers)"
 flush
 
-# rb CALLS PIPELINE ARGS...: runs redis-benchmark, prints calls/s
+# rb CALLS PIPELINE ARGS...: runs redis-benchmark, prints calls/s.
+# -r must fit in a C int: redis-benchmark parses it with atoi(), and 10^12 wraps to a
+# negative number that it clamps to 0, so every __rand_int__ became 000000000000 and each
+# call overwrote the same message (the ceilings before 2026-11-24 12:00 were measured
+# that way). With 2^31-1 the ids come from random() (0..2^31-1), so a 10 s ceiling of
+# ~10^6 messages repeats ~0.03% of its ids; rb_run checks the count of stored messages.
+RB_KEYSPACE=2147483647
 rb() {
   local n=$1 p=$2; shift 2
   timeout $((DURATION * 4 + 30)) redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -n "$n" \
-    -c "$RB_CLIENTS" -P "$p" -r 1000000000000 --csv "$@" 2>/dev/null |
+    -c "$RB_CLIENTS" -P "$p" -r "$RB_KEYSPACE" --csv "$@" 2>/dev/null |
     python3 -c 'import sys; print(sys.stdin.read().strip().splitlines()[-1].strip().strip("\"").split("\",\"")[-7])'
 }
 
@@ -311,14 +327,14 @@ measure() {
   "${CPUSAMPLE[@]}" sample "$1" "${2:-0}" dmq="$DMQ_PID" redis="$REDIS_PID" nginx="$NGINX_WORKER"
 }
 
-# wrk_run NAME RUN URL SCRIPT MSGS_PER_REQUEST
+# wrk_run NAME RUN URL SCRIPT MSGS_PER_REQUEST [PROJECT CMD]
 wrk_run() {
   local name=$1 run=$2 url=$3 script=$4 per=$5 out="$TMP/$1-$2" tpid wpid stored=null quiet
   flush
   quiet=$(settle)
   local logs0 logs1
   logs0=($(dmq_log_counts))
-  timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
+  DMQ_PROJECT=${6:-svs} DMQ_CMD=${7:-svs:notice:user} timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
     -s "$HERE/wrk/$script" "$url" >"$out.wrk" 2>&1 &
   tpid=$!
   wpid=$(find_child "$tpid" wrk)
@@ -365,13 +381,19 @@ rb_run() {
   wait "$tpid" || die "redis-benchmark failed for $name"
   cmdstats "$out.cmd"
   rps=$(cat "$out.rb")
-  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" "$(stored_msgs)" >>"$RECORDS" <<'PY'
+  local dbsize stored
+  dbsize=$("${RCLI[@]}" dbsize)
+  stored=$(stored_msgs)
+  # every message sent must have created a new one (ids repeat by chance only: < 1%)
+  (( stored * 100 >= n * per * 99 )) ||
+    log "WARNING: $name run $run stored $stored messages (DBSIZE $dbsize) for $((n * per)) sent: the replay overwrites keys"
+  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" "$stored" "$dbsize" >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, rps, n, p, cpuf, quiet, cmdf, stored = sys.argv[1:]
+name, run, per, rps, n, p, cpuf, quiet, cmdf, stored, dbsize = sys.argv[1:]
 print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-benchmark",
   "msgs_per_s": round(float(rps) * int(per), 1), "calls_per_s": float(rps),
   "msgs_per_call": int(per), "calls": int(n), "pipeline": int(p),
-  "sent_msgs": int(n) * int(per), "stored_msgs": int(stored),
+  "sent_msgs": int(n) * int(per), "stored_msgs": int(stored), "dbsize": int(dbsize),
   "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
   "redis_cmdstats": json.load(open(cmdf))}))
 PY
@@ -389,7 +411,10 @@ calibrate() {
 log "redis :$REDIS_PORT  dmq :$HTTP_PORT (pid $DMQ_PID)  nginx :$NGINX_PORT  wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s  runs $RUNS"
 log "warm-up ($WARMUP s each) and redis-benchmark calibration"
 for s in single batch; do
-  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$HERE/wrk/$s.lua" "$DMQ_URL" >"$TMP/warmup-$s.wrk" 2>&1 || true
+  for pc in "${P1[*]}" "${P2[*]}"; do
+    DMQ_PROJECT=${pc% *} DMQ_CMD=${pc#* } timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" \
+      -d"${WARMUP}s" -s "$HERE/wrk/$s.lua" "$DMQ_URL" >"$TMP/warmup-$s-${pc% *}.wrk" 2>&1 || true
+  done
 done
 WARM_LOGS=($(dmq_log_counts))
 (( WARM_LOGS[0] + WARM_LOGS[1] == 0 )) ||
@@ -398,15 +423,21 @@ N_ONE=$(calibrate 1 20000 "${RB_ONE[@]}")
 N_ONE_P=$(calibrate "$RB_PIPELINE" 50000 "${RB_ONE[@]}")
 N_BATCH=$(calibrate 1 500 "${RB_BATCH[@]}")
 N_BATCH_P=$(calibrate "$RB_PIPELINE" 500 "${RB_BATCH[@]}")
-log "redis-benchmark calls per run: 1 msg $N_ONE / $N_ONE_P (-P $RB_PIPELINE), $BATCH msg $N_BATCH / $N_BATCH_P (-P $RB_PIPELINE)"
+N_BATCH2=$(calibrate 1 500 "${RB_BATCH2[@]}")
+N_BATCH2_P=$(calibrate "$RB_PIPELINE" 500 "${RB_BATCH2[@]}")
+log "redis-benchmark calls per run: 1 msg $N_ONE / $N_ONE_P (-P $RB_PIPELINE), $BATCH msg $N_BATCH / $N_BATCH_P (-P $RB_PIPELINE), $BATCH msg 2 consumers $N_BATCH2 / $N_BATCH2_P"
 
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for run in $(seq "$RUNS"); do
   wrk_run nginx "$run" "$NGINX_URL" empty.lua 1
-  wrk_run W1 "$run" "$DMQ_URL" single.lua 1
+  wrk_run W1 "$run" "$DMQ_URL" single.lua 1 "${P1[@]}"
+  wrk_run W1_2c "$run" "$DMQ_URL" single.lua 1 "${P2[@]}"
   rb_run redis_batch "$run" "$N_BATCH" 1 "$BATCH" "${RB_BATCH[@]}"
   rb_run redis_batch_P "$run" "$N_BATCH_P" "$RB_PIPELINE" "$BATCH" "${RB_BATCH[@]}"
-  wrk_run W2 "$run" "$DMQ_URL" batch.lua "$BATCH"
+  wrk_run W2 "$run" "$DMQ_URL" batch.lua "$BATCH" "${P1[@]}"
+  rb_run redis_batch_2c "$run" "$N_BATCH2" 1 "$BATCH" "${RB_BATCH2[@]}"
+  rb_run redis_batch_P_2c "$run" "$N_BATCH2_P" "$RB_PIPELINE" "$BATCH" "${RB_BATCH2[@]}"
+  wrk_run W2_2c "$run" "$DMQ_URL" batch.lua "$BATCH" "${P2[@]}"
   rb_run redis_one "$run" "$N_ONE" 1 1 "${RB_ONE[@]}"
   rb_run redis_one_P "$run" "$N_ONE_P" "$RB_PIPELINE" 1 "${RB_ONE[@]}"
 done
@@ -430,13 +461,17 @@ def git(*a):
     except Exception: return ""
 B, P = $BATCH, $RB_PIPELINE
 rows = [
-  ("W1 single: dmq POST /api/message/single, 1 msg/request", "W1"),
-  (f"W2 batch: dmq POST /api/message/batch, {B} msg/request", "W2"),
+  ("W1 single: dmq POST /api/message/single, 1 msg/request, 1 consumer", "W1"),
+  (f"W2 batch: dmq POST /api/message/batch, {B} msg/request, 1 consumer", "W2"),
+  ("W1 single, 2 consumers", "W1_2c"),
+  (f"W2 batch, {B} msg/request, 2 consumers", "W2_2c"),
   ("ceiling: nginx return 200 (GET, same wrk settings)", "nginx"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call", "redis_batch"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, -P {P}", "redis_batch_P"),
-  ("ceiling: redis-benchmark EVALSHA save-1, 1 msg/call", "redis_one"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, -P {P}", "redis_one_P"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 1 consumer", "redis_batch"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 1 consumer, -P {P}", "redis_batch_P"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 2 consumers", "redis_batch_2c"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 2 consumers, -P {P}", "redis_batch_P_2c"),
+  ("ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, 1 consumer", "redis_one"),
+  (f"ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, 1 consumer, -P {P}", "redis_one_P"),
 ]
 summary = {}
 for _, k in rows:
@@ -444,19 +479,27 @@ for _, k in rows:
                   "p50_ms": agg(k, "p50_ms"), "p99_ms": agg(k, "p99_ms")}
 med = lambda k: (summary[k]["msgs_per_s"] or {}).get("median")
 batch_ceiling = max(x for x in (med("redis_batch"), med("redis_batch_P")) if x)
+batch_ceiling_2c = max(x for x in (med("redis_batch_2c"), med("redis_batch_P_2c")) if x)
 ratios = {
   "W1_over_nginx": med("W1") / med("nginx"),
   "W2_over_redis_batch_best": med("W2") / batch_ceiling,
   "W2_over_redis_batch_unpipelined": med("W2") / med("redis_batch"),
   "W2_over_redis_batch_pipelined": med("W2") / med("redis_batch_P"),
   "W1_over_redis_one_best": med("W1") / max(med("redis_one"), med("redis_one_P")),
+  "W1_2c_over_nginx": med("W1_2c") / med("nginx"),
+  "W2_2c_over_redis_batch_2c_best": med("W2_2c") / batch_ceiling_2c,
 }
+WRK = ("W1", "W2", "W1_2c", "W2_2c", "nginx")
 bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
               sum(r.get("socket_errors", {}).values()) for r in by.get(k, []))
-       for k in ("W1", "W2", "nginx")}
-log_errors = {k: sum(r.get("dmq_log_errors", 0) for r in by.get(k, [])) for k in ("W1", "W2")}
+       for k in WRK}
+log_errors = {k: sum(r.get("dmq_log_errors", 0) for r in by.get(k, [])) for k in WRK[:4]}
 lost = [r for r in recs if r["kind"] == "wrk" and r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
+# a Redis ceiling must create a message per message sent (ids repeat by chance only)
+overwrote = [f"{r['scenario']}#{r['run']}: {r['stored_msgs']}/{r['sent_msgs']}" for r in recs
+             if r["kind"] == "redis-benchmark" and r["stored_msgs"] < 0.99 * r["sent_msgs"]]
 def script_cost(r):
+    if r["scenario"] == "nginx": return None, None
     cs = r.get("redis_cmdstats") or {}
     usec = sum(cs.get(c, {}).get("usec", 0) for c in ("evalsha", "eval"))
     calls = sum(cs.get(c, {}).get("calls", 0) for c in ("evalsha", "eval"))
@@ -486,9 +529,9 @@ doc = {
                "connections": $CONNECTIONS, "batch": B, "redis_benchmark_clients": $RB_CLIENTS,
                "redis_benchmark_pipeline": P, "warmup_s": $WARMUP},
   "summary": summary, "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
-  "stored_fewer_than_accepted": lost,
+  "stored_fewer_than_accepted": lost, "ceiling_stored_fewer_than_sent": overwrote,
   "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)
-                          for k in ("W1", "W2")},
+                          for k in WRK[:4]},
   "cpu_pct_median": {k: cpu(k) for _, k in rows},
   "records": recs,
 }
@@ -520,10 +563,14 @@ print(f"| W2 / best redis save-1 {B}-msg ceiling | {ratios['W2_over_redis_batch_
 print(f"| W2 / redis save-1 {B}-msg, unpipelined | {ratios['W2_over_redis_batch_unpipelined']:.1%} |")
 print(f"| W2 / redis save-1 {B}-msg, -P {P} | {ratios['W2_over_redis_batch_pipelined']:.1%} |")
 print(f"| W1 / best redis save-1 1-msg ceiling | {ratios['W1_over_redis_one_best']:.1%} |")
+print(f"| W1_2c / nginx return 200 | {ratios['W1_2c_over_nginx']:.1%} |")
+print(f"| W2_2c / best redis save-1 {B}-msg 2-consumer ceiling | {ratios['W2_2c_over_redis_batch_2c_best']:.1%} |")
 print()
-print(f"Bad answers (non-2xx, code != 0, wrong id count, socket errors): W1 {bad['W1']}, W2 {bad['W2']}, nginx {bad['nginx']}; "
-      f"runs where Redis held fewer messages than were accepted: {len(lost)}; "
-      f"error lines in dmq's log: W1 {log_errors['W1']}, W2 {log_errors['W2']}")
+print("Bad answers (non-2xx, code != 0, wrong id count, socket errors): " +
+      ", ".join(f"{k} {bad[k]}" for k in WRK) +
+      f"; runs where Redis held fewer messages than were accepted: {len(lost)}; "
+      "error lines in dmq's log: " + ", ".join(f"{k} {v}" for k, v in log_errors.items()))
+print(f"Redis ceilings that stored < 99% of the messages they sent: {', '.join(overwrote) or 'none'}")
 noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")

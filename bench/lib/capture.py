@@ -3,15 +3,20 @@
 
 body single            a /api/message/single body like bench/wrk/single.lua's
 body batch N           a /api/message/batch body of N such messages
+                       (project and command from env DMQ_PROJECT, DMQ_CMD, as the wrk
+                       scripts; default sds, sds:create:order)
 call MONITOR_FILE IDS  from the output of `redis-cli MONITOR` taken while dmq saved the
                        messages whose ids are given (comma separated), print the save call
                        dmq made, NUL-separated and ready for redis-benchmark: EVAL is
                        turned into EVALSHA (dmq loads its scripts), each argument equal
                        to one of the ids becomes __rand_int__ (so every call stores new
-                       messages). Exit 1 if no single call carried all the ids.
+                       messages, provided redis-benchmark gets a -r that fits in an int:
+                       see rb() in bench/ingest.sh). Exit 1 if no single call carried
+                       all the ids.
 """
 import hashlib
 import json
+import os
 import re
 import sys
 
@@ -23,7 +28,8 @@ def params(k):
 
 
 def message(k):
-    return {"project": "sds", "cmd": "sds:create:order", "params": params(k),
+    return {"project": os.environ.get("DMQ_PROJECT", "sds"),
+            "cmd": os.environ.get("DMQ_CMD", "sds:create:order"), "params": params(k),
             "bucket": f"b{k}", "delay_ms": 60000}
 
 

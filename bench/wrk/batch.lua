@@ -2,6 +2,10 @@
 -- bucket and params of ~100 bytes. A ring of 64 prebuilt bodies keeps wrk's CPU low.
 -- Usage: wrk -t1 -c64 -d10s -s bench/wrk/batch.lua http://127.0.0.1:PORT
 local dir = os.getenv("DMQ_WRK_DIR") or "bench/wrk"
+-- the command the messages go to (env DMQ_PROJECT, DMQ_CMD): svs:notice:user has one
+-- consumer, sds:create:order two
+local project = os.getenv("DMQ_PROJECT") or "sds"
+local cmd = os.getenv("DMQ_CMD") or "sds:create:order"
 check_code = true
 expect_ids = tonumber(os.getenv("DMQ_BATCH") or "100")
 dofile(dir .. "/common.lua")
@@ -11,8 +15,8 @@ local ring, n, i = {}, 64, 0
 local function message(k)
   local p = string.format('{\\"order_id\\":%08d,\\"user_id\\":%06d,\\"amount\\":\\"%d.%02d\\",' ..
     '\\"sku\\":\\"SKU-%05d\\",\\"note\\":\\"bench\\"}', k, k % 999983, k % 10000, k % 100, k % 99991)
-  return string.format('{"project":"sds","cmd":"sds:create:order","params":"%s",' ..
-    '"bucket":"b%d","delay_ms":60000}', p, k)
+  return string.format('{"project":"%s","cmd":"%s","params":"%s",' ..
+    '"bucket":"b%d","delay_ms":60000}', project, cmd, p, k)
 end
 
 function init(args)

@@ -2,6 +2,10 @@
 -- each with its own bucket and params of ~100 bytes) so wrk spends little CPU per request.
 -- Usage: wrk -t1 -c64 -d10s -s bench/wrk/single.lua http://127.0.0.1:PORT
 local dir = os.getenv("DMQ_WRK_DIR") or "bench/wrk"
+-- the command the messages go to (env DMQ_PROJECT, DMQ_CMD): svs:notice:user has one
+-- consumer, sds:create:order two
+local project = os.getenv("DMQ_PROJECT") or "sds"
+local cmd = os.getenv("DMQ_CMD") or "sds:create:order"
 check_code = true
 dofile(dir .. "/common.lua")
 
@@ -14,8 +18,8 @@ local function params(k)
 end
 
 function message(k)
-  return string.format('{"project":"sds","cmd":"sds:create:order","params":"%s",' ..
-    '"bucket":"b%d","delay_ms":60000}', params(k), k)
+  return string.format('{"project":"%s","cmd":"%s","params":"%s",' ..
+    '"bucket":"b%d","delay_ms":60000}', project, cmd, params(k), k)
 end
 
 function init(args)

@@ -427,6 +427,11 @@ const table<command>& command_table() {
           "command", "seed", [](auto& c) -> auto& { return c.cmd; }, true,
           "The cmd string producers send, e.g. sds:create:order; unique across all "
           "command files."),
+      flag<command>(
+          "ordered", "dmq", [](auto& c) -> auto& { return c.ordered; },
+          "true: per consumer, messages of one bucket are delivered one at a time in "
+          "(due time, id) order; the next waits until the previous is done or finally "
+          "failed."),
       custom<command>(
           "consumer_list", "list of consumers", "seed", "(required)", true,
           "Where messages of this command are delivered, each to every consumer; at "

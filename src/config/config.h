@@ -37,6 +37,7 @@ struct command {
   std::string cmd;
   std::vector<consumer> consumers;
   std::vector<std::string> consumer_names;  // the names of consumers, in order (load fills it)
+  bool ordered = false;  // dmq's own: per consumer, one bucket's messages one at a time
   std::string file;  // the command file it came from, for messages
 };
 

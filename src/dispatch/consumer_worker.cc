@@ -125,8 +125,9 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count(c.id) == 0) break;  // released by drain(): nothing to record
-    auto [ec, recorded] =
-        co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at, c.due_ms / 1000);
+    auto [ec, recorded] = co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what,
+                                              at, c.due_ms / 1000,
+                                              cmd_.ordered ? &c.bucket : nullptr);
     if (!ec) {
       if (!recorded)
         spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,

@@ -124,7 +124,7 @@ static asio::awaitable<std::vector<json::value>> save_all(std::vector<accepted>&
     auto id = ids.next();
     if (!id) continue;  // no id lease: Redis has been unreachable; reported as false
     items[i].msg.id = *id;
-    batch.push_back({&items[i].msg, items[i].command->consumer_names});
+    batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
     where.push_back(i);
   }
   if (batch.size() < items.size())

@@ -25,6 +25,17 @@ std::string keys::pending(std::string_view project, std::string_view consumer) c
   return base(project).append("pending:").append(consumer);
 }
 
+std::string keys::bucket(std::string_view project, std::string_view consumer,
+                         std::string_view bucket) const {
+  return base(project)
+      .append("b:")
+      .append(std::to_string(consumer.size()))
+      .append(":")
+      .append(consumer)
+      .append(":")
+      .append(bucket);
+}
+
 std::string keys::wake_channel(std::string_view project) const {
   return base(project).append("wake");
 }

@@ -23,6 +23,12 @@ class keys {
   // queue returns a consumer's ZSET of deliveries: member = message id, score = when its
   // next attempt is due (ms since the Unix epoch).
   std::string queue(std::string_view project, std::string_view consumer) const;
+  // bucket returns the ZSET of an ordered command's ids of one bucket for one consumer,
+  // scored by due time: <base>b:<len(consumer)>:<consumer>:<bucket>. The length keeps
+  // ("a", "b:c") and ("a:b", "c") apart. The bucket is data from a request: it only ever
+  // ends a key, after the project's hash tag, so it cannot reach into another key.
+  std::string bucket(std::string_view project, std::string_view consumer,
+                     std::string_view bucket) const;
   // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
   std::string pending(std::string_view project, std::string_view consumer) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.

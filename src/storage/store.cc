@@ -129,6 +129,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                        m.cmd, m.params, m.bucket, m.request_id,
                        std::to_string(expire_from + data_ttl_ms_),
                        std::to_string(expire_from + status_ttl_ms_),
+                       msgs[i].ordered ? "1" : "0",
                        std::to_string(msgs[i].consumers.size())});
         for (const auto& name : msgs[i].consumers) {
           auto at = std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
@@ -263,7 +264,8 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
 
 asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_view consumer,
                                          std::uint64_t id, std::int64_t lease_until, outcome what,
-                                         std::int64_t at_ms, std::int64_t timestamp_s) {
+                                         std::int64_t at_ms, std::int64_t timestamp_s,
+                                         const std::string* ordered_bucket) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
   std::vector<std::string> args{keys_.queue(project, consumer),
@@ -275,7 +277,9 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                 names[static_cast<int>(what)],
                                 std::to_string(at_ms),
                                 std::to_string(timestamp_s),
-                                std::to_string(trim_below)};
+                                std::to_string(trim_below),
+                                ordered_bucket ? keys_.bucket(project, consumer, *ordered_bucket)
+                                               : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

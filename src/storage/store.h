@@ -22,6 +22,7 @@ namespace dmq::storage {
 struct to_save {
   const model::message* msg;
   std::span<const std::string> consumers;
+  bool ordered = false;  // its command delivers each bucket in order
 };
 
 struct pending_entry {
@@ -105,10 +106,13 @@ class store {
                                                     int max);
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
+  // ordered_bucket: the message's bucket when its command is ordered (done and failure
+  // then move the bucket on to its next message).
   boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
                                            std::uint64_t id, std::int64_t lease_until,
                                            outcome what, std::int64_t at_ms,
-                                           std::int64_t timestamp_s);
+                                           std::int64_t timestamp_s,
+                                           const std::string* ordered_bucket = nullptr);
 
   // cancel cancels a message none of whose deliveries has started (cancel-2.lua):
   // 1 cancelled, 0 no such message, -1 a delivery has started or it is settled.

@@ -227,3 +227,106 @@ TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
   b.stop();
   ioc.run_for(20ms);
 }
+
+namespace {
+std::vector<std::string> queue_ids(test::redis_server& r, const std::string& key) {
+  std::vector<std::string> out;
+  for (auto& e : r.cmd({"ZRANGE", key, "0", "-1"}).elements) out.push_back(e.str);
+  return out;
+}
+}  // namespace
+
+TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_when_done) {
+  auto now = storage::now_ms();
+  auto a = msg(7001, "sds", now - 3000), b = msg(7002, "sds", now - 2000), c = msg(7003, "sds", now - 1000);
+  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}, {&c, consumers, true}};
+  auto errs = run(store.save(v));
+  ASSERT_FALSE(errs[0]);
+  auto q = keys.queue("sds", "dgfa");
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7001"}));
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.bucket("sds", "dgfa", a.bucket)}).integer, 3);
+
+  // Claiming gives only the head, even though all three are due.
+  auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(batch.items.size(), 1u);
+  EXPECT_EQ(batch.items[0].id, 7001u);
+  // A retry keeps the bucket waiting on its head.
+  auto [ec2, ok2] = run(store.ack("sds", "dgfa", 7001, batch.lease_until, storage::outcome::retry,
+                                  storage::now_ms() + 60000, 0, &a.bucket));
+  EXPECT_TRUE(ok2);
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7001"}));
+  // Done moves the bucket on to the next message, at its due time.
+  auto [ec3, batch2] = run(store.claim("sds", "dgfa", storage::now_ms() + 60001, 10000, 10));
+  ASSERT_EQ(batch2.items.size(), 1u);
+  run(store.ack("sds", "dgfa", 7001, batch2.lease_until, storage::outcome::done, 0, 0, &a.bucket));
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7002"}));
+  EXPECT_EQ(redis.cmd({"ZSCORE", q, "7002"}).as_int(), b.due_ms);
+  // Final failure moves it on too.
+  auto [ec4, batch3] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  run(store.ack("sds", "dgfa", 7002, batch3.lease_until, storage::outcome::failure, 0, 1, &a.bucket));
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7003"}));
+}
+
+TEST_F(store_test, ordered_bucket_lets_an_earlier_message_go_first_unless_the_head_started) {
+  auto now = storage::now_ms();
+  auto late = msg(7101, "sds", now + 60000), early = msg(7102, "sds", now + 30000);
+  std::vector<storage::to_save> v1{{&late, consumers, true}};
+  run(store.save(v1));
+  std::vector<storage::to_save> v2{{&early, consumers, true}};
+  run(store.save(v2));
+  auto q = keys.queue("sds", "dgfa");
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7102"}));
+
+  // Once the head's delivery has started, a newcomer waits behind it.
+  auto head = msg(7201, "sds", now - 1000), newcomer = msg(7202, "sds", now - 5000);
+  head.bucket = newcomer.bucket = "other";
+  std::vector<storage::to_save> v3{{&head, consumers, true}};
+  run(store.save(v3));
+  auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  ASSERT_EQ(batch.items.size(), 1u);
+  EXPECT_EQ(batch.items[0].id, 7201u);
+  std::vector<storage::to_save> v4{{&newcomer, consumers, true}};
+  run(store.save(v4));
+  EXPECT_EQ(redis.cmd({"ZSCORE", q, "7202"}).type, redis::reply::kind::nil);
+  run(store.ack("sds", "dgfa", 7201, batch.lease_until, storage::outcome::done, 0, 0, &head.bucket));
+  EXPECT_EQ(redis.cmd({"ZSCORE", q, "7202"}).as_int(), newcomer.due_ms);
+}
+
+TEST_F(store_test, claim_leases_and_a_lost_lease_ignores_the_late_ack) {
+  auto m = msg(8001, "sds", storage::now_ms() - 10);
+  save({m});
+  auto now = storage::now_ms();
+  auto [ec, b1] = run(store.claim("sds", "dgfa", now, 50, 10));
+  ASSERT_EQ(b1.items.size(), 1u);
+  EXPECT_EQ(b1.items[0].attempt, 1);
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 8001), "dgfa"}).str, "doing");
+  // Not claimable again while leased...
+  auto [ec2, none] = run(store.claim("sds", "dgfa", now + 10, 50, 10));
+  EXPECT_TRUE(none.items.empty());
+  // ...but after the lease ran out another claim gets it, and the first ack is refused.
+  auto [ec3, b2] = run(store.claim("sds", "dgfa", now + 100, 50, 10));
+  ASSERT_EQ(b2.items.size(), 1u);
+  EXPECT_EQ(b2.items[0].attempt, 2);
+  auto [ec4, first] = run(store.ack("sds", "dgfa", 8001, b1.lease_until, storage::outcome::done, 0, 0));
+  EXPECT_FALSE(first);
+  auto [ec5, second] = run(store.ack("sds", "dgfa", 8001, b2.lease_until, storage::outcome::done, 0, 0));
+  EXPECT_TRUE(second);
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 8001), "dgfa"}).str, "done");
+  EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "dgfa"), "8001"}).type, redis::reply::kind::nil);
+}
+
+TEST_F(store_test, cancel_only_before_any_delivery_started) {
+  auto m = msg(9001, "sds", storage::now_ms() - 10);
+  save({m});
+  auto [ec, r] = run(store.cancel("sds", 9001));
+  EXPECT_EQ(r, 1);
+  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 9001), "fghyds"}).str, "cancelled");
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
+  EXPECT_EQ(run(store.cancel("sds", 9001)).second, -1);
+  EXPECT_EQ(run(store.cancel("sds", 424242)).second, 0);
+  auto started = msg(9002, "sds", storage::now_ms() - 10);
+  save({started});
+  run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  EXPECT_EQ(run(store.cancel("sds", 9002)).second, -1);
+}

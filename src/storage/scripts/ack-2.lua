@@ -13,10 +13,13 @@
   ARGV[6]  at_ms    retry: when the next attempt is due; release: when it is due again
   ARGV[7]  pending score: the message's timestamp (s)        (failure only)
   ARGV[8]  pending ids scored below this are trimmed (s)     (failure only)
+  ARGV[9]  bucket ZSET of an ordered command, or ''  <base>b:<len(consumer)>:<consumer>:<bucket>
   done:    the id leaves the queue, status "done".
   retry:   the id is re-scored to at_ms; status stays "doing" (no worker waits).
   failure: the id leaves the queue, status "failure", the id joins the pending list.
   release: the id is re-scored to at_ms and its attempt count given back (shutdown).
+  done and failure of an ordered command also move its bucket on: the id leaves the
+  bucket's ZSET and the next id in it (if any) joins the queue at its due time.
   Returns  1 if recorded, 0 if the lease was lost.
 ]]
 local q, id = KEYS[1], ARGV[3]
@@ -37,5 +40,10 @@ if redis.call('EXISTS', skey) == 1 then redis.call('HSET', skey, ARGV[2], outcom
 if outcome == 'failure' then
   redis.call('ZADD', KEYS[2], ARGV[7], id)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+end
+if ARGV[9] ~= '' then
+  redis.call('ZREM', ARGV[9], id)
+  local head = redis.call('ZRANGE', ARGV[9], 0, 0, 'WITHSCORES')
+  if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
 end
 return 1

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Producers for bench/drain.sh and bench/lateness.sh (python3 stdlib only).
+
+preload URL PROJECT CMD N BATCH THREADS DELAY_MS IDS_OUT
+    POST N messages to URL/api/message/batch, BATCH per request, from THREADS keep-alive
+    connections at once, each message with delay_ms DELAY_MS. Every answer must be code 0
+    with BATCH ids. Writes the ids, one a line, to IDS_OUT; prints a JSON summary.
+paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT
+    POST RATE messages a second for SECONDS, a batch of BATCH every BATCH/RATE s on one
+    keep-alive connection (the schedule is absolute, so a slow answer is caught up, never
+    accumulated), each with delay_ms DELAY_MS. Same checks and outputs as preload; the
+    summary also says how far behind the schedule the sender fell.
+Messages carry ~100 bytes of params and their own bucket, like bench/wrk/*.lua.
+"""
+import http.client
+import json
+import sys
+import threading
+import time
+import urllib.parse
+
+
+def params(k):
+    return json.dumps({"order_id": f"{k:08d}", "user_id": k % 999983,
+                       "amount": f"{k % 10000}.{k % 100:02d}", "sku": f"SKU-{k % 99991:05d}",
+                       "note": "bench"}, separators=(",", ":"))
+
+
+class Poster:
+    def __init__(self, url):
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port = u.hostname, u.port or 80
+        self.conn = None
+
+    def post(self, body):
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                self.conn.request("POST", "/api/message/batch", body,
+                                  {"Content-Type": "application/json"})
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, data
+            except (ConnectionError, http.client.HTTPException):
+                # only a connection the server closed while idle is retried (nothing sent)
+                self.conn = None
+                if attempt:
+                    raise
+
+
+def batch_body(project, cmd, first, n, delay_ms):
+    return json.dumps([{"project": project, "cmd": cmd, "params": params(k),
+                        "bucket": f"b{k}", "delay_ms": delay_ms}
+                       for k in range(first, first + n)], separators=(",", ":")).encode()
+
+
+def check(status, data, n):
+    if status != 200:
+        sys.exit(f"HTTP {status}: {data[:300]!r}")
+    r = json.loads(data)
+    if r.get("code") != 0 or not isinstance(r.get("data"), list) or len(r["data"]) != n:
+        sys.exit(f"bad answer for {n} messages: {data[:300]!r}")
+    return r["data"]
+
+
+def preload(url, project, cmd, n, batch, threads, delay_ms, ids_out):
+    n, batch, threads, delay_ms = int(n), int(batch), int(threads), int(delay_ms)
+    chunks = [(f, min(batch, n - f)) for f in range(0, n, batch)]
+    ids, lock, errors = [], threading.Lock(), []
+
+    def work(part):
+        p = Poster(url)
+        try:
+            for first, m in part:
+                got = check(*p.post(batch_body(project, cmd, first + 1, m, delay_ms)), m)
+                with lock:
+                    ids.extend(got)
+        except SystemExit as e:
+            errors.append(str(e))
+        except Exception as e:  # noqa: BLE001 - reported, makes the run fail
+            errors.append(repr(e))
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=work, args=(chunks[i::threads],)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    dt = time.monotonic() - t0
+    if errors:
+        sys.exit("preload failed: " + errors[0])
+    with open(ids_out, "w") as f:
+        f.write("".join(f"{i}\n" for i in ids))
+    print(json.dumps({"msgs": len(ids), "unique_ids": len(set(ids)), "seconds": round(dt, 3),
+                      "msgs_per_s": round(len(ids) / dt, 1)}))
+
+
+def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out):
+    rate, seconds, batch, delay_ms = float(rate), float(seconds), int(batch), int(delay_ms)
+    period = batch / rate
+    ticks = int(round(seconds / period))
+    p, ids, behind_max, k = Poster(url), [], 0.0, 1
+    bodies = [batch_body(project, cmd, 1 + i * batch, batch, delay_ms) for i in range(ticks)]
+    t0 = time.monotonic()
+    for i in range(ticks):
+        at = t0 + i * period
+        now = time.monotonic()
+        if now < at:
+            time.sleep(at - now)
+        else:
+            behind_max = max(behind_max, now - at)
+        ids.extend(check(*p.post(bodies[i]), batch))
+        k += batch
+    dt = time.monotonic() - t0
+    with open(ids_out, "w") as f:
+        f.write("".join(f"{i}\n" for i in ids))
+    print(json.dumps({"msgs": len(ids), "unique_ids": len(set(ids)), "seconds": round(dt, 3),
+                      "msgs_per_s": round(len(ids) / dt, 1),
+                      "max_behind_schedule_ms": round(behind_max * 1000, 1)}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 10 and sys.argv[1] == "preload":
+        preload(*sys.argv[2:])
+    elif len(sys.argv) == 10 and sys.argv[1] == "paced":
+        paced(*sys.argv[2:])
+    else:
+        sys.exit(__doc__)
