@@ -1,0 +1,203 @@
+// delivery_retry_test: failed attempts (non-2xx, timeout, reset connection) are retried on
+// the configured schedule - the seed's interval * n, or exponential backoff - and after
+// retry_times retries the delivery fails into the consumer's pending list.
+#include "delivery_fixture.h"
+
+namespace dmq::e2e {
+namespace {
+
+// expect_gaps checks the times between attempts: never early, at most slack ms late.
+void expect_gaps(const std::vector<consumer_request>& rs, const std::vector<std::int64_t>& want,
+                 std::int64_t slack = 100) {
+  auto got = delivery_test::gaps(rs);
+  ASSERT_EQ(got.size(), want.size()) << delivery_test::describe(rs);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_GE(got[i], want[i] - 2) << "retry " << i + 1 << " came early\n"
+                                   << delivery_test::describe(rs);
+    EXPECT_LE(got[i], want[i] + slack) << "retry " << i + 1 << " came late\n"
+                                       << delivery_test::describe(rs);
+  }
+}
+
+// expect_attempts checks retry=0.. and X-Dmq-Attempt 1.. in order.
+void expect_attempts(const std::vector<consumer_request>& rs) {
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(rs[i].retry, static_cast<int>(i)) << delivery_test::describe(rs);
+    EXPECT_EQ(rs[i].header("X-Dmq-Attempt"), std::to_string(i + 1));
+  }
+}
+
+using delivery_retry_test = delivery_test;  // dgfa and fghyds: retry_times 3, interval 200
+
+TEST_F(delivery_retry_test, seed_schedule_interval_times_n_then_failure_pending_and_solved) {
+  endpoint.when_path("/dgfa/", answer::with_status(500));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "failure", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 4u) << "the try and retry_times (3) retries\n" << describe(rs);
+  expect_attempts(rs);
+  expect_gaps(rs, {200, 400, 600});
+  EXPECT_EQ(redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), "dgfa#n"}).str, "4");
+
+  // The failure is in dgfa's pending list, scored by the message's timestamp (s).
+  auto p = pending("dgfa");
+  ASSERT_TRUE(p.is_object()) << p;
+  EXPECT_EQ(p.at("count"), 1);
+  auto due_s = std::stoll(rs[0].header("X-Dmq-Scheduled-At")) / 1000;
+  EXPECT_EQ(p.at("list"), (json::array{json::object{{"Score", due_s},
+                                                    {"Member", std::to_string(id)}}}));
+  // fghyds was not affected.
+  EXPECT_TRUE(wait_status(id, "fghyds", "done"));
+  EXPECT_EQ(endpoint.for_id(id, "/fghyds/").size(), 1u);
+  EXPECT_EQ(pending("fghyds").at("count"), 0);
+  EXPECT_EQ(redis.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer, 0) << "failed: out of the queue";
+
+  auto r = test::call(port, "POST", "/api/message/solved",
+                      text(json::object{{"consumer", "dgfa"}, {"msg_ids", json::array{id}}}));
+  EXPECT_EQ(r.code(), 0) << r.body;
+  EXPECT_EQ(r.data(), (json::object{{std::to_string(id), true}})) << r.body;
+  EXPECT_EQ(status(id, "dgfa"), "done");
+  EXPECT_FALSE(in_pending(id, "dgfa"));
+  EXPECT_EQ(endpoint.for_id(id, "/dgfa/").size(), 4u) << "no attempt after the last retry";
+}
+
+struct delivery_backoff_test : delivery_test {
+  void configure() override {
+    dgfa.interval = 100;
+    dgfa.more = {{"backoff", "exponential"}, {"jitter", "false"}};
+    fghyds.interval = 100;
+    fghyds.more = {{"backoff", "exponential"}, {"jitter", "false"}, {"backoff_cap_ms", "150"}};
+  }
+};
+
+TEST_F(delivery_backoff_test, exponential_without_jitter_doubles_each_wait) {
+  endpoint.set_default(answer::with_status(503));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "failure", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 4u) << describe(rs);
+  expect_attempts(rs);
+  expect_gaps(rs, {100, 200, 400});
+  EXPECT_TRUE(in_pending(id, "dgfa"));
+}
+
+TEST_F(delivery_backoff_test, exponential_waits_are_capped_by_backoff_cap_ms) {
+  endpoint.set_default(answer::with_status(503));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "fghyds", "failure", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/fghyds/");
+  ASSERT_EQ(rs.size(), 4u) << describe(rs);
+  expect_gaps(rs, {100, 150, 150});
+}
+
+struct delivery_jitter_test : delivery_test {
+  void configure() override {
+    dgfa.interval = 200;
+    dgfa.more = {{"backoff", "exponential"}, {"jitter", "true"}};
+  }
+};
+
+TEST_F(delivery_jitter_test, exponential_with_jitter_waits_half_to_all_of_each_step) {
+  endpoint.when_path("/dgfa/", answer::with_status(500));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "failure", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 4u) << describe(rs);
+  auto g = gaps(rs);
+  std::int64_t step = 200;
+  for (std::size_t i = 0; i < g.size(); ++i, step *= 2) {
+    EXPECT_GE(g[i], step / 2 - 2) << "retry " << i + 1 << "\n" << describe(rs);
+    EXPECT_LE(g[i], step + 100) << "retry " << i + 1 << "\n" << describe(rs);
+  }
+}
+
+TEST_F(delivery_retry_test, failing_twice_then_succeeding_takes_three_attempts_and_is_done) {
+  endpoint.when_body("retry-then-success", answer::fail_times(2));
+  auto id = post(message(R"({"case":"retry-then-success"})"));
+  ASSERT_TRUE(wait_status(id, "dgfa", "done", 5s)) << describe(endpoint.requests());
+  ASSERT_TRUE(wait_status(id, "fghyds", "done", 5s)) << describe(endpoint.requests());
+  for (const char* path : {"/dgfa/", "/fghyds/"}) {
+    auto rs = endpoint.for_id(id, path);
+    ASSERT_EQ(rs.size(), 3u) << path << "\n" << describe(rs);
+    expect_attempts(rs);
+    expect_gaps(rs, {200, 400});
+    EXPECT_EQ(rs[0].status, 500);
+    EXPECT_EQ(rs[1].status, 500);
+    EXPECT_EQ(rs[2].status, 200);
+  }
+  EXPECT_FALSE(in_pending(id, "dgfa"));
+  EXPECT_FALSE(in_pending(id, "fghyds"));
+  EXPECT_EQ(redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), "dgfa#n"}).str, "3");
+}
+
+TEST_F(delivery_retry_test, any_2xx_is_success_and_a_4xx_is_a_failed_attempt) {
+  endpoint.when_path("/dgfa/", answer::with_status(204));
+  endpoint.when_path("/fghyds/", answer::with_status(404).first(1));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "done", 5s));
+  ASSERT_TRUE(wait_status(id, "fghyds", "done", 5s)) << describe(endpoint.requests());
+  EXPECT_EQ(endpoint.for_id(id, "/dgfa/").size(), 1u);
+  auto rs = endpoint.for_id(id, "/fghyds/");
+  ASSERT_EQ(rs.size(), 2u) << describe(rs);
+  expect_attempts(rs);
+  expect_gaps(rs, {200});
+}
+
+struct delivery_timeout_test : delivery_test {
+  void configure() override { dgfa.timeout = 300; }
+};
+
+TEST_F(delivery_timeout_test, an_answer_later_than_timeout_is_a_failed_attempt_and_retried) {
+  endpoint.when_path("/dgfa/", answer::slow(700).first(1));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "done", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 2u) << describe(rs);
+  expect_attempts(rs);
+  // The retry is due interval (200) after the attempt gave up at timeout (300).
+  expect_gaps(rs, {300 + 200}, 150);
+  EXPECT_FALSE(in_pending(id, "dgfa"));
+}
+
+TEST_F(delivery_timeout_test, a_consumer_that_always_times_out_ends_in_pending) {
+  endpoint.when_path("/dgfa/", answer::slow(500));
+  auto id = post(message());
+  // 4 attempts of 300 ms and waits of 200 + 400 + 600 ms: ~2.4 s.
+  ASSERT_TRUE(wait_status(id, "dgfa", "failure", 6s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 4u) << describe(rs);
+  expect_attempts(rs);
+  EXPECT_TRUE(in_pending(id, "dgfa"));
+}
+
+TEST_F(delivery_retry_test, a_reset_connection_is_a_failed_attempt_and_retried) {
+  endpoint.when_path("/dgfa/", answer::connection_reset().first(1));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "done", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 2u) << describe(rs);
+  EXPECT_EQ(rs[0].status, 0);  // reset
+  EXPECT_EQ(rs[1].status, 200);
+  expect_attempts(rs);
+  expect_gaps(rs, {200});
+}
+
+// The delivery client resends a request at once when a reused keep-alive connection fails
+// before any answer (the consumer closed it while idle). A consumer that read the request
+// and then reset the connection has seen it: that is a failed attempt, retried on the
+// schedule with retry=1 - not the same attempt sent again.
+TEST_F(delivery_retry_test, a_reset_after_the_request_on_a_reused_connection_is_a_failed_attempt) {
+  auto warm = post(message(R"({"case":"warm-up"})"));
+  ASSERT_TRUE(wait_status(warm, "dgfa", "done", 5s));  // its connection is now pooled
+  endpoint.when_path("/dgfa/", answer::connection_reset().first(1), "reset-me");
+  auto id = post(message(R"({"case":"reset-me"})"));
+  ASSERT_TRUE(wait_status(id, "dgfa", "done", 5s)) << describe(endpoint.requests());
+  auto rs = endpoint.for_id(id, "/dgfa/");
+  ASSERT_EQ(rs.size(), 2u) << describe(rs);
+  EXPECT_EQ(rs[0].status, 0);
+  expect_attempts(rs);
+  expect_gaps(rs, {200});
+}
+
+}  // namespace
+}  // namespace dmq::e2e
