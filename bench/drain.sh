@@ -11,7 +11,8 @@
 #
 # Knobs (environment): RUNS=3, N=100000, CONSUMERS="1 2" (which commands), PRELOAD_BATCH=1000,
 # PRELOAD_THREADS=2, DRAIN_MAX=300 (s, bound on one drain), CONCURRENCY=64 (per consumer),
-# CLAIM_BATCH (dispatch.claim_batch; empty: dmq's default), CONSUMER_TIMEOUT=2000 (ms),
+# CLAIM_BATCH (dispatch.claim_batch; empty: dmq's default), RATE_PER_SEC=1000000
+# (see lib/dispatch.sh), CONSUMER_TIMEOUT=2000 (ms),
 # QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
 set -euo pipefail
 BENCH_NAME=drain
@@ -47,13 +48,16 @@ drain_run() {
   # the "load" whose lifetime bounds the CPU sampling: waits until the sink has every delivery
   ( until (( $(sink_lines) >= want )); do
       (( $(date +%s) - ${t0%.*} < DRAIN_MAX )) || exit 1
+      kill -0 "$SERVER_PID" 2>/dev/null || exit 2
       sleep 0.1
     done ) &
   wpid=$!
   "${CPUSAMPLE[@]}" sample "$out.cpu" "$wpid" dmq="$SERVER_PID" redis="$REDIS_PID" nginx="$NGINX_WORKER"
-  wait "$wpid" || log "WARNING: $k consumer(s) run $run: only $(sink_lines) of $want deliveries after ${DRAIN_MAX}s"
+  local wrc=0
+  wait "$wpid" || wrc=$?
+  (( wrc != 2 )) || die "dmq server died during the drain ($(wait "$SERVER_PID" 2>/dev/null; echo "exit $?"); see $TMP/server-$k-$run.log)"
+  (( wrc == 0 )) || log "WARNING: $k consumer(s) run $run: only $(sink_lines) of $want deliveries after ${DRAIN_MAX}s"
   sleep 1.5   # late duplicates or retries would show up here
-  for c in $consumers; do queued=$((queued + $("${RCLI[@]}" zcard "dmq:{bench}:q:$c"))); done
   queued=0
   for c in $consumers; do queued=$((queued + $("${RCLI[@]}" zcard "dmq:{bench}:q:$c"))); done
   server_stop
@@ -73,14 +77,7 @@ print(json.dumps({"scenario": f"{k}c", "consumers": int(k), "run": int(run),
   "ok": s["ok"] and int(queued) == 0, "sink": s, "cpu_pct": json.load(open(cpuf)),
   "settle": json.loads(quiet)}))
 PY
-  log "$k consumer(s) run $run: $(tail -n1 "$RECORDS" | python3 -c '
-import json, sys; r = json.load(sys.stdin); s = r["sink"]; c = r["cpu_pct"]
-print(f"{r[\"deliveries_per_s\"]:,.0f} deliveries/s ({r[\"msgs_per_s\"]:,.0f} msg/s) over {r[\"span_s\"]} s, "
-      f"first after {r[\"start_to_first_s\"]} s; preload {r[\"preload\"][\"msgs_per_s\"]:,.0f} msg/s; "
-      + "; ".join(f"{n}: {v[\"deliveries\"]} got, {v[\"unique_ids\"]} unique, {v[\"missing\"]} missing, "
-                  f"{v[\"duplicates\"]} dup, {v[\"retries\"]} retries" for n, v in s["consumers"].items())
-      + f"; queued after {r[\"queued_after\"]}; server log errors {r[\"server_log_errors\"]}, warnings {r[\"server_log_warnings\"]}"
-      + f"; cpu% dmq {c.get(\"dmq\")} redis {c.get(\"redis\")} nginx {c.get(\"nginx\")}, other {c.get(\"other_cores\")} cores")')"
+  log "$k consumer(s) run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/dline.py")"
 }
 
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -124,7 +121,7 @@ doc = {"benchmark": "dmq drain (issue 3)", "started_utc": "$START",
                    "note": "dmq server, redis-server and nginx share this machine"},
        "settings": {"runs": $RUNS, "n": $N, "preload_batch": $PRELOAD_BATCH,
                     "concurrency": $CONCURRENCY, "consumer_timeout_ms": $CONSUMER_TIMEOUT,
-                    "claim_batch": "${CLAIM_BATCH:-default}"},
+                    "claim_batch": "${CLAIM_BATCH:-default}", "rate_per_sec": $RATE_PER_SEC},
        "summary": summary, "records": recs}
 json.dump(doc, open(out, "w"), indent=2)
 f = lambda a, d=0: "-" if not a else (f"{a['median']:,.{d}f} ({a['min']:,.{d}f}–{a['max']:,.{d}f})")

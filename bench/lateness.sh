@@ -11,7 +11,7 @@
 # bench/results/lateness-<timestamp>.json.
 #
 # Knobs (environment): RUNS=3, RATE=1000 (msg/s), SECONDS_=10, BATCH=10, DELAY_MS=1000,
-# CONSUMERS="1 2", CONCURRENCY=64, CLAIM_BATCH, CONSUMER_TIMEOUT=2000 (ms),
+# CONSUMERS="1 2", CONCURRENCY=64, CLAIM_BATCH, RATE_PER_SEC=1000000 (see lib/dispatch.sh), CONSUMER_TIMEOUT=2000 (ms),
 # QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
 set -euo pipefail
 BENCH_NAME=lateness
@@ -43,7 +43,7 @@ late_run() {
   "${CPUSAMPLE[@]}" sample "$out.cpu" "$ppid" dmq="$SERVER_PID" client="$CLIENT_PID" redis="$REDIS_PID" nginx="$NGINX_WORKER"
   wait "$ppid" || die "the producer failed: $(cat "$out.post")"
   want=$(( $(wc -l <"$out.ids") * k ))
-  wait_for $(( DELAY_MS / 1000 + 30 )) test "$(sink_lines)" -ge "$want" ||
+  wait_for $(( DELAY_MS / 1000 + 30 )) sink_has "$want" ||
     log "WARNING: $k consumer(s) run $run: only $(sink_lines) of $want deliveries"
   sleep 1.5   # late duplicates or retries would show up here
   for c in $consumers; do queued=$((queued + $("${RCLI[@]}" zcard "dmq:{bench}:q:$c"))); done
@@ -61,14 +61,7 @@ print(json.dumps({"scenario": f"{k}c", "consumers": int(k), "run": int(run),
   "ok": s["ok"] and int(queued) == 0, "sink": s, "cpu_pct": json.load(open(cpuf)),
   "settle": json.loads(quiet)}))
 PY
-  log "$k consumer(s) run $run: $(tail -n1 "$RECORDS" | python3 -c '
-import json, sys; r = json.load(sys.stdin); s = r["sink"]; l = r["lateness_ms"]; c = r["cpu_pct"]; p = r["producer"]
-print(f"lateness p50 {l[\"p50\"]:.1f} ms, p99 {l[\"p99\"]:.1f} ms, max {l[\"max\"]:.1f} ms, min {l[\"min\"]:.1f} ms over {l[\"n\"]}; "
-      f"sent {p[\"msgs\"]} at {p[\"msgs_per_s\"]:,.0f} msg/s (at most {p[\"max_behind_schedule_ms\"]} ms behind schedule); "
-      + "; ".join(f"{n}: {v[\"deliveries\"]} got, {v[\"missing\"]} missing, {v[\"duplicates\"]} dup, {v[\"retries\"]} retries"
-                  for n, v in s["consumers"].items())
-      + f"; queued after {r[\"queued_after\"]}; server log errors {r[\"server_log_errors\"]}"
-      + f"; cpu% dmq server {c.get(\"dmq\")} client {c.get(\"client\")} redis {c.get(\"redis\")} nginx {c.get(\"nginx\")} producer {c.get(\"load\")}, other {c.get(\"other_cores\")} cores")')"
+  log "$k consumer(s) run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/dline.py")"
 }
 
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -108,7 +101,7 @@ doc = {"benchmark": "dmq lateness (issue 3)", "started_utc": "$START",
                    "note": "producer, dmq client, dmq server, redis-server and nginx share this machine"},
        "settings": {"runs": $RUNS, "rate": $RATE, "seconds": $SECONDS_, "batch": $BATCH,
                     "delay_ms": $DELAY_MS, "concurrency": $CONCURRENCY,
-                    "consumer_timeout_ms": $CONSUMER_TIMEOUT, "claim_batch": "${CLAIM_BATCH:-default}"},
+                    "consumer_timeout_ms": $CONSUMER_TIMEOUT, "claim_batch": "${CLAIM_BATCH:-default}", "rate_per_sec": $RATE_PER_SEC},
        "summary": summary, "records": recs}
 json.dump(doc, open(out, "w"), indent=2)
 f = lambda a, d=1: "-" if not a else (f"{a['median']:,.{d}f} ({a['min']:,.{d}f}–{a['max']:,.{d}f})")

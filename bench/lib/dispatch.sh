@@ -9,7 +9,12 @@
 # started and stopped by the caller with server_start / server_stop.
 #
 # The caller sets BENCH_NAME and may set CONSUMER_TIMEOUT (ms, 2000), CONCURRENCY (64),
-# CLAIM_BATCH (empty: dmq's default), DMQ_BIN, KEEP_TMP, QUIET_MAX (60), QUIET_CORES (0.3).
+# CLAIM_BATCH (empty: dmq's default), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP,
+# QUIET_MAX (60), QUIET_CORES (0.3).
+# RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because, as of
+# 2026-11-24 (commit 36edbec), rate_per_sec: 0 makes `dmq server` die of SIGFPE as soon as
+# a consumer's in-flight window is full (consumer_worker.cc:69, 1000 / rate_per_sec is
+# evaluated although its branch is not taken). RATE_PER_SEC=0 measures dmq's default.
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=$(dirname "$HERE")
@@ -20,6 +25,7 @@ QUIET_CORES=${QUIET_CORES:-0.3}
 CONSUMER_TIMEOUT=${CONSUMER_TIMEOUT:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 CLAIM_BATCH=${CLAIM_BATCH:-}
+RATE_PER_SEC=${RATE_PER_SEC:-1000000}
 CPUSAMPLE=(python3 "$HERE/lib/cpusample.py")
 POST=(python3 "$HERE/lib/post.py")
 
@@ -124,6 +130,7 @@ NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk
 # sink_reset: empty the access log (nginx appends with O_APPEND, so truncating is safe)
 sink_reset() { : >"$SINK_LOG"; }
 sink_lines() { wc -l <"$SINK_LOG"; }
+sink_has() { (( $(sink_lines) >= $1 )); }
 
 # ---------------------------------------------------------------- dmq
 HTTP_PORT=$(free_port)
@@ -161,6 +168,7 @@ consumer() {  # consumer NAME: one consumer_list entry on the nginx sink
     retry_times: 3
     interval: 1000
     concurrency: $CONCURRENCY
+    rate_per_sec: $RATE_PER_SEC
 EOF
 }
 { echo "project: bench"; echo "command: bench:one:consumer"; echo "consumer_list:"; consumer c1; } \
@@ -175,6 +183,8 @@ for _ in $(seq 120); do
   [[ -x $DMQ_BIN ]] && cp "$DMQ_BIN" "$TMP/dmq" 2>/dev/null && "$TMP/dmq" --help >/dev/null 2>&1 && break
   log "waiting for $DMQ_BIN (being rebuilt?)"; sleep 1
 done
+DMQ_SHA=$(sha256sum "$TMP/dmq" | cut -c1-12)
+log "dmq binary: $DMQ_BIN, $(date -u -r "$DMQ_BIN" +%H:%M:%SZ), sha256 $DMQ_SHA…"
 "$TMP/dmq" client "$CFG" >"$TMP/client.log" 2>&1 &
 CLIENT_PID=$!; PIDS+=("$CLIENT_PID")
 DMQ_URL="http://127.0.0.1:$HTTP_PORT"
@@ -188,10 +198,10 @@ server_start() {
 # server_stop: SIGTERM, then wait (bounded) for it to exit
 server_stop() {
   [[ -n $SERVER_PID ]] || return 0
-  kill "$SERVER_PID" 2>/dev/null
+  kill "$SERVER_PID" 2>/dev/null || true
   for _ in $(seq 150); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
 }
 # log_counts FILE: "errors warnings" lines in a dmq log

@@ -412,6 +412,12 @@ const table<consumer>& consumer_table() {
       flag<consumer>(
           "jitter", "dmq", [](auto& c) -> auto& { return c.jitter; },
           "exponential: wait a random 50-100% of each step, so retries spread out."),
+      location<consumer>(
+          "ca_file", [](auto& c) -> auto& { return c.ca_file; }, true,
+          "https: PEM file of the CAs to trust, relative to CONFIG_DIR; empty: the system's."),
+      flag<consumer>(
+          "tls_verify", "dmq", [](auto& c) -> auto& { return c.tls_verify; },
+          "https: verify the consumer's certificate and host name (false only for tests)."),
   }};
   return t;
 }
@@ -833,6 +839,9 @@ load_result load_settings(const fs::path& config_dir) {
   read_map(r, *doc, "", settings_table(), s);
   s.redis.data_dir = under(s.dir, s.redis.data_dir);
   if (!s.log.dir.empty()) s.log.dir = under(s.dir, s.log.dir);
+  for (auto& c : s.commands)
+    for (auto& x : c.consumers)
+      if (!x.ca_file.empty()) x.ca_file = under(s.dir, x.ca_file);
   check_settings(out.problems, s);
   if (out.problems.empty()) out.cfg = std::move(s);
   return out;

@@ -29,6 +29,8 @@ struct consumer {
   std::string backoff = "linear";  // linear (seed: interval * n) | exponential
   int backoff_cap_ms = 600000;     // exponential: the longest wait
   bool jitter = true;              // exponential: wait a random 50-100% of the step
+  std::filesystem::path ca_file;   // https: PEM of trusted CAs (absolute after load); empty = system
+  bool tls_verify = true;          // https: verify the certificate and host name
 };
 
 // command: a cmd string, the project it belongs to and its consumers.

@@ -92,6 +92,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   req.host = endpoint_.host;
   req.port = endpoint_.port;
   req.tls = endpoint_.tls;
+  req.ca_file = consumer_.ca_file.string();
+  req.tls_verify = consumer_.tls_verify;
   req.target = endpoint_.target(c.id, c.attempt - 1);
   req.body = std::move(c.params);
   req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);

@@ -1,5 +1,6 @@
-// client: the HTTP/1.1 client that delivers messages to consumers (Boost.Beast), with a
-// keep-alive connection pool per host:port. Beast stays inside client.cc.
+// client: the HTTP/1.1 client that delivers messages to consumers (Boost.Beast, and
+// OpenSSL for https), with a keep-alive connection pool per host:port. Beast stays inside
+// client.cc.
 //
 // A request never takes longer than its timeout (connect, write and read together). A
 // pooled connection that the server closed while idle is replaced and the request sent
@@ -20,7 +21,9 @@ namespace dmq::http {
 struct client_request {
   std::string host;  // name or address
   std::string port;
-  bool tls = false;  // https: not supported yet, fails with an error
+  bool tls = false;     // https: certificate and host name verified
+  std::string ca_file;  // tls: PEM file of trusted CAs; empty = the system's store
+  bool tls_verify = true;
   std::string target;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;

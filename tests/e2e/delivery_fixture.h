@@ -72,6 +72,22 @@ command_list:
   return dir.string();
 }
 
+// gaps returns the times between the arrivals of consecutive requests.
+inline std::vector<std::int64_t> gaps(const std::vector<consumer_request>& rs) {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 1; i < rs.size(); ++i)
+    out.push_back(rs[i].arrived_ms - rs[i - 1].arrived_ms);
+  return out;
+}
+// describe lists requests for a failure message.
+inline std::string describe(const std::vector<consumer_request>& rs) {
+  std::string s;
+  for (const auto& r : rs)
+    s += "  " + std::to_string(r.arrived_ms) + " " + r.method + " " + r.target + " -> " +
+         std::to_string(r.status) + "\n";
+  return s;
+}
+
 // delivery_test: per test a redis-server, a consumer endpoint and (unless start_run is
 // false) a `dmq run` delivering to it. Subclasses adjust dgfa, fghyds and extra in
 // configure(), before the config is written.
@@ -85,7 +101,8 @@ class delivery_test : public ::testing::Test {
 
   void TearDown() override {
     if (dmq && expect_alive) {
-      EXPECT_TRUE(dmq->running()) << "dmq died; its log:\n" << dmq->log();
+      EXPECT_TRUE(dmq->running()) << "dmq died (exit " << dmq->wait_exit(0) << "); its log:\n"
+                                   << dmq->log();
     }
     dmq.reset();
     processes.clear();
@@ -148,7 +165,8 @@ class delivery_test : public ::testing::Test {
       auto r = test::call(api_port ? api_port : port, "POST", "/api/message/batch", text(batch));
       EXPECT_EQ(r.code(), 0) << r.body;
       if (r.code() != 0) break;
-      for (const auto& v : r.data().as_array()) {
+      auto data = r.data();
+      for (const auto& v : data.as_array()) {
         EXPECT_TRUE(v.is_int64()) << r.body.substr(0, 300);
         if (v.is_int64()) ids.push_back(static_cast<std::uint64_t>(v.get_int64()));
       }
@@ -183,20 +201,6 @@ class delivery_test : public ::testing::Test {
     for (const auto& e : p.at("list").as_array())
       if (e.at("Member") == json::value(std::to_string(id))) return true;
     return false;
-  }
-
-  // gaps returns the times between the arrivals of consecutive requests.
-  static std::vector<std::int64_t> gaps(const std::vector<consumer_request>& rs) {
-    std::vector<std::int64_t> out;
-    for (std::size_t i = 1; i < rs.size(); ++i) out.push_back(rs[i].arrived_ms - rs[i - 1].arrived_ms);
-    return out;
-  }
-  static std::string describe(const std::vector<consumer_request>& rs) {
-    std::string s;
-    for (const auto& r : rs)
-      s += "  " + std::to_string(r.arrived_ms) + " " + r.method + " " + r.target + " -> " +
-           std::to_string(r.status) + "\n";
-    return s;
   }
 
   test::redis_server redis;

@@ -9,20 +9,20 @@ namespace {
 // expect_gaps checks the times between attempts: never early, at most slack ms late.
 void expect_gaps(const std::vector<consumer_request>& rs, const std::vector<std::int64_t>& want,
                  std::int64_t slack = 100) {
-  auto got = delivery_test::gaps(rs);
-  ASSERT_EQ(got.size(), want.size()) << delivery_test::describe(rs);
+  auto got = gaps(rs);
+  ASSERT_EQ(got.size(), want.size()) << describe(rs);
   for (std::size_t i = 0; i < want.size(); ++i) {
     EXPECT_GE(got[i], want[i] - 2) << "retry " << i + 1 << " came early\n"
-                                   << delivery_test::describe(rs);
+                                   << describe(rs);
     EXPECT_LE(got[i], want[i] + slack) << "retry " << i + 1 << " came late\n"
-                                       << delivery_test::describe(rs);
+                                       << describe(rs);
   }
 }
 
 // expect_attempts checks retry=0.. and X-Dmq-Attempt 1.. in order.
 void expect_attempts(const std::vector<consumer_request>& rs) {
   for (std::size_t i = 0; i < rs.size(); ++i) {
-    EXPECT_EQ(rs[i].retry, static_cast<int>(i)) << delivery_test::describe(rs);
+    EXPECT_EQ(rs[i].retry, static_cast<int>(i)) << describe(rs);
     EXPECT_EQ(rs[i].header("X-Dmq-Attempt"), std::to_string(i + 1));
   }
 }

@@ -18,7 +18,11 @@ config::settings test_settings() {
   config::command c;
   c.project = "sds";
   c.cmd = "sds:create:order";
-  c.consumers = {{"dgfa", "127.0.0.1:1", "/x", 600, 3, 500}};
+  config::consumer dgfa;
+  dgfa.name = "dgfa";
+  dgfa.host = "127.0.0.1:1";
+  dgfa.path = "/x";
+  c.consumers = {dgfa};
   c.consumer_names = {"dgfa"};
   s.commands = {c};
   s.limits.max_field_bytes = 32;
