@@ -19,8 +19,7 @@ namespace {
 std::optional<dmq::config::settings> load_or_report(const std::string& dir) {
   auto r = dmq::config::load(dir);
   if (!r.problems.empty()) {
-    std::cerr << "dmq: configuration " << dir << " has " << r.problems.size()
-              << " problem(s):\n";
+    std::cerr << "dmq: configuration " << dir << " has " << r.problems.size() << " problem(s):\n";
     for (const auto& p : r.problems) std::cerr << "  " << p.to_string() << "\n";
     return std::nullopt;
   }

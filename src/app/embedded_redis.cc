@@ -38,8 +38,8 @@ bool answers_ping(int port) {
     char buf[64];
     auto n = ::read(fd, buf, sizeof buf);
     // +PONG, or -NOAUTH when a password is set: either way the server is up.
-    ok = n > 0 && (buf[0] == '+' || buf[0] == '-') && std::string_view(buf, n).find("LOADING") ==
-                                                          std::string_view::npos;
+    ok = n > 0 && (buf[0] == '+' || buf[0] == '-') &&
+         std::string_view(buf, n).find("LOADING") == std::string_view::npos;
   }
   ::close(fd);
   return ok;
@@ -95,15 +95,24 @@ std::string embedded_redis::start(int timeout_ms) {
            " is taken by another Redis: set redis.port to a free port for the embedded one";
 
   std::vector<std::string> args = {s_.server_path,
-                                   "--port", std::to_string(s_.port),
-                                   "--bind", "127.0.0.1",
-                                   "--dir", s_.data_dir.string(),
-                                   "--appendonly", "yes",
-                                   "--appendfsync", s_.appendfsync,
-                                   "--save", "",
-                                   "--daemonize", "no",
-                                   "--pidfile", (s_.data_dir / "redis.pid").string(),
-                                   "--logfile", (s_.data_dir / "redis.log").string()};
+                                   "--port",
+                                   std::to_string(s_.port),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   s_.data_dir.string(),
+                                   "--appendonly",
+                                   "yes",
+                                   "--appendfsync",
+                                   s_.appendfsync,
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--pidfile",
+                                   (s_.data_dir / "redis.pid").string(),
+                                   "--logfile",
+                                   (s_.data_dir / "redis.log").string()};
   if (!s_.password.empty()) args.insert(args.end(), {"--requirepass", s_.password});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

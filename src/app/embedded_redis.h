@@ -6,8 +6,9 @@
 // one starts, so it never blocks the next start.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "config/config.h"
 

@@ -19,8 +19,8 @@
 #include "redis/connection.h"
 #include "storage/id_source.h"
 #include "storage/keys.h"
-#include "storage/scripts.h"
 #include "storage/save_batcher.h"
+#include "storage/scripts.h"
 #include "storage/store.h"
 
 namespace asio = boost::asio;
@@ -68,7 +68,8 @@ struct process {
         keys(cfg.redis.key_prefix),
         conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
         store(conn, keys, scripts, cfg.msg_save_days,
-              {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms, cfg.redis.max_retry_backoff_ms}),
+              {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
+               cfg.redis.max_retry_backoff_ms}),
         saver(ioc.get_executor(), store),
         ids(ioc.get_executor(), conn, keys, scripts),
         api(cfg, store, saver, ids, conn),
@@ -77,7 +78,8 @@ struct process {
     conn.set_on_connect(
         [this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
     if (r != role::client)
-      dispatcher.emplace(ioc.get_executor(), cfg, store, keys, redis_options(cfg.redis, "redis-wake"));
+      dispatcher.emplace(ioc.get_executor(), cfg, store, keys,
+                         redis_options(cfg.redis, "redis-wake"));
   }
 
   bool serves_api() const { return role != role::server; }
@@ -121,7 +123,6 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   }
   spdlog::info("dmq API listening on http://{}:{}", cfg.http.listen, p.http.port());
   co_return true;
-
 }
 
 asio::awaitable<void> serve(asio::io_context& ioc, process& p) {

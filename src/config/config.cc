@@ -406,9 +406,8 @@ const table<consumer>& consumer_table() {
           "linear: retry n waits interval * n ms (the seed); exponential: interval * 2^(n-1), "
           "at most backoff_cap_ms."),
       number<consumer>(
-          "backoff_cap_ms", "integer, ms", "dmq",
-          [](auto& c) -> auto& { return c.backoff_cap_ms; }, 1, no_max,
-          "exponential: the longest wait between two attempts."),
+          "backoff_cap_ms", "integer, ms", "dmq", [](auto& c) -> auto& { return c.backoff_cap_ms; },
+          1, no_max, "exponential: the longest wait between two attempts."),
       flag<consumer>(
           "jitter", "dmq", [](auto& c) -> auto& { return c.jitter; },
           "exponential: wait a random 50-100% of each step, so retries spread out."),

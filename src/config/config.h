@@ -24,13 +24,13 @@ struct consumer {
   int retry_times = 0;
   int interval_ms = 0;
   // dmq's own:
-  int concurrency = 64;   // deliveries in flight to this consumer, per dispatcher
-  int rate_per_sec = 0;   // attempts started per second, per dispatcher; 0 = no limit
+  int concurrency = 64;            // deliveries in flight to this consumer, per dispatcher
+  int rate_per_sec = 0;            // attempts started per second, per dispatcher; 0 = no limit
   std::string backoff = "linear";  // linear (seed: interval * n) | exponential
   int backoff_cap_ms = 600000;     // exponential: the longest wait
   bool jitter = true;              // exponential: wait a random 50-100% of the step
-  std::filesystem::path ca_file;   // https: PEM of trusted CAs (absolute after load); empty = system
-  bool tls_verify = true;          // https: verify the certificate and host name
+  std::filesystem::path ca_file;  // https: PEM of trusted CAs (absolute after load); empty = system
+  bool tls_verify = true;         // https: verify the certificate and host name
 };
 
 // command: a cmd string, the project it belongs to and its consumers.
@@ -40,7 +40,7 @@ struct command {
   std::vector<consumer> consumers;
   std::vector<std::string> consumer_names;  // the names of consumers, in order (load fills it)
   bool ordered = false;  // dmq's own: per consumer, one bucket's messages one at a time
-  std::string file;  // the command file it came from, for messages
+  std::string file;      // the command file it came from, for messages
 };
 
 // producer: a project allowed to send messages, and from where.
@@ -63,7 +63,7 @@ struct redis_settings {
   int connect_timeout_ms = 2000;
   // dmq's own: a private redis-server child.
   bool embedded = false;
-  std::filesystem::path data_dir;  // absolute after load (default CONFIG_DIR/data/redis)
+  std::filesystem::path data_dir;        // absolute after load (default CONFIG_DIR/data/redis)
   std::string appendfsync = "everysec";  // always | everysec | no
   std::string server_path = "redis-server";
   std::string key_prefix = "dmq";
@@ -71,10 +71,10 @@ struct redis_settings {
 
 struct http_settings {
   std::string listen = "0.0.0.0";
-  int port = 8989;                   // seed: http_port
-  int read_timeout_ms = 10000;       // a request must arrive whole within this
-  int idle_timeout_ms = 60000;       // keep-alive connections idle longer are closed
-  int shutdown_timeout_ms = 10000;   // SIGTERM: requests in flight get this long
+  int port = 8989;                  // seed: http_port
+  int read_timeout_ms = 10000;      // a request must arrive whole within this
+  int idle_timeout_ms = 60000;      // keep-alive connections idle longer are closed
+  int shutdown_timeout_ms = 10000;  // SIGTERM: requests in flight get this long
   int max_connections = 10000;
   std::vector<util::ip_range> trusted_proxies;
 };
@@ -96,7 +96,7 @@ struct dispatch_settings {
 };
 
 struct log_settings {
-  std::filesystem::path dir;  // empty: log to stderr only; else absolute after load
+  std::filesystem::path dir;      // empty: log to stderr only; else absolute after load
   std::string rotate = "hourly";  // hourly | daily | size
   int max_files = 72;             // rotated files kept (0 = keep all)
   int max_size_mb = 100;          // for rotate: size
@@ -134,9 +134,9 @@ struct problem {
 };
 
 struct load_result {
-  std::optional<settings> cfg;    // set only when problems is empty
-  std::vector<problem> problems;  // every problem found, not just the first
-  std::vector<std::string> notes; // keys knowingly ignored, one line each
+  std::optional<settings> cfg;     // set only when problems is empty
+  std::vector<problem> problems;   // every problem found, not just the first
+  std::vector<std::string> notes;  // keys knowingly ignored, one line each
 };
 
 // load reads CONFIG_DIR/config.yaml and its command files and validates all of it.

@@ -53,7 +53,8 @@ int consumer_worker::rate_budget(std::int64_t now) {
 }
 
 asio::awaitable<void> consumer_worker::run() {
-  const auto lease_ms = static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+  const auto lease_ms =
+      static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
   tokens_at_ = storage::now_ms();
   tokens_ = std::max(1, consumer_.rate_per_sec);
   while (!stopping_) {
@@ -80,9 +81,10 @@ asio::awaitable<void> consumer_worker::run() {
       asio::co_spawn(ex_, deliver(std::move(c), batch.lease_until), asio::detached);
     }
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
-    auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
-                                      : std::min<std::int64_t>(batch.next_due_ms - storage::now_ms(),
-                                                               cfg_.dispatch.max_idle_ms);
+    auto wait = batch.next_due_ms < 0
+                    ? cfg_.dispatch.max_idle_ms
+                    : std::min<std::int64_t>(batch.next_due_ms - storage::now_ms(),
+                                             cfg_.dispatch.max_idle_ms);
     co_await sleep(wait);
   }
 }
@@ -102,7 +104,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
                  {"X-Dmq-Message-Id", std::to_string(c.id)},
                  {"X-Dmq-Attempt", std::to_string(c.attempt)},
                  {"X-Dmq-Scheduled-At", std::to_string(c.due_ms)}};
-  if (!c.request_id.empty()) req.headers.push_back({"X-" + cfg_.request_trace_id_key, c.request_id});
+  if (!c.request_id.empty())
+    req.headers.push_back({"X-" + cfg_.request_trace_id_key, c.request_id});
 
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;
@@ -115,8 +118,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
     at = delay ? now + *delay : 0;
     auto why = res.status ? "HTTP " + std::to_string(res.status) : res.error;
     if (delay)
-      spdlog::warn("deliver {} to {}: attempt {} failed ({}), retry in {} ms", c.id,
-                   consumer_.name, c.attempt, why, *delay);
+      spdlog::warn("deliver {} to {}: attempt {} failed ({}), retry in {} ms", c.id, consumer_.name,
+                   c.attempt, why, *delay);
     else
       spdlog::error("deliver {} to {}: attempt {} failed ({}), no retries left: pending", c.id,
                     consumer_.name, c.attempt, why);
@@ -127,9 +130,9 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count(c.id) == 0) break;  // released by drain(): nothing to record
-    auto [ec, recorded] = co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what,
-                                              at, c.due_ms / 1000,
-                                              cmd_.ordered ? &c.bucket : nullptr);
+    auto [ec, recorded] =
+        co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at,
+                            c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr);
     if (!ec) {
       if (!recorded)
         spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,

@@ -10,9 +10,8 @@ namespace asio = boost::asio;
 
 namespace dmq::dispatch {
 
-dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg,
-                       storage::store& store, const storage::keys& keys,
-                       redis::options wake_connection)
+dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, storage::store& store,
+                       const storage::keys& keys, redis::options wake_connection)
     : ex_(ex), cfg_(cfg), keys_(keys), client_(ex), wake_(ex, std::move(wake_connection)) {
   for (const auto& cmd : cfg.commands)
     for (const auto& c : cmd.consumers)

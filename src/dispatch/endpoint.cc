@@ -21,7 +21,8 @@ endpoint parse_endpoint(const config::consumer& c) {
     e.host = std::string(h);
     e.port = e.tls ? "443" : "80";
   }
-  if (e.host.starts_with('[') && e.host.ends_with(']')) e.host = e.host.substr(1, e.host.size() - 2);
+  if (e.host.starts_with('[') && e.host.ends_with(']'))
+    e.host = e.host.substr(1, e.host.size() - 2);
   e.path = c.path.empty() ? "/" : c.path;
   return e;
 }

@@ -2,8 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -24,8 +24,12 @@ using clock = std::chrono::steady_clock;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // lowest returns the TCP stream under a plain or TLS stream.
-beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
-beast::tcp_stream& lowest(tls_stream& s) { return s.next_layer(); }
+beast::tcp_stream& lowest(beast::tcp_stream& s) {
+  return s;
+}
+beast::tcp_stream& lowest(tls_stream& s) {
+  return s.next_layer();
+}
 
 struct client::impl {
   impl(asio::any_io_executor e, std::size_t max_idle) : ex(e), max_idle(max_idle) {}

@@ -78,14 +78,10 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     asio::awaitable<http::response> (api::*fn)(http::request&);
   };
   static constexpr route routes[] = {
-      {"/api/message/single", "POST", &api::single},
-      {"/api/message/batch", "POST", &api::batch},
-      {"/api/message/status", "GET", &api::status},
-      {"/api/message/detail", "GET", &api::detail},
-      {"/api/message/pending", "GET", &api::pending},
-      {"/api/message/solved", "POST", &api::solved},
-      {"/api/message/retry", "POST", &api::retry},
-      {"/api/message/cancel", "POST", &api::cancel},
+      {"/api/message/single", "POST", &api::single},  {"/api/message/batch", "POST", &api::batch},
+      {"/api/message/status", "GET", &api::status},   {"/api/message/detail", "GET", &api::detail},
+      {"/api/message/pending", "GET", &api::pending}, {"/api/message/solved", "POST", &api::solved},
+      {"/api/message/retry", "POST", &api::retry},    {"/api/message/cancel", "POST", &api::cancel},
   };
   auto path = req.path();
   if (path == "/healthz") {
@@ -96,8 +92,8 @@ asio::awaitable<http::response> api::handle(http::request& req) {
   for (const auto& r : routes) {
     if (r.path != path) continue;
     if (req.method != r.method)
-      co_return fail(errc::method_not_allowed,
-                     std::string(path) + ": use " + std::string(r.method), 405);
+      co_return fail(errc::method_not_allowed, std::string(path) + ": use " + std::string(r.method),
+                     405);
     co_return co_await (this->*r.fn)(req);
   }
   co_return fail(errc::not_found, "no such path: " + std::string(path), 404);
@@ -239,8 +235,8 @@ asio::awaitable<http::response> api::pending(http::request& req) {
   if (!ok_start) co_return fail(errc::invalid, "start: must be an integer (unix seconds)");
   if (!ok_end) co_return fail(errc::invalid, "end: must be an integer (unix seconds)");
   if (!ok_limit || *limit < 1 || *limit > cfg_.limits.max_pending_list)
-    co_return fail(errc::invalid, "limit: must be 1.." +
-                                      std::to_string(cfg_.limits.max_pending_list));
+    co_return fail(errc::invalid,
+                   "limit: must be 1.." + std::to_string(cfg_.limits.max_pending_list));
   auto [ec, page] = co_await store_.pending(std::get<consumer_ref>(c).command->project, name,
                                             *start, *end, static_cast<int>(*limit));
   if (ec) co_return reply(errc::pending_failed, "get pending failed: " + ec.message(), nullptr);

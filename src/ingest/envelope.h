@@ -18,7 +18,9 @@ http::response reply(errc code, std::string_view message, const boost::json::val
                      int status = 200);
 
 // ok returns a success response with data.
-inline http::response ok(const boost::json::value& data) { return reply(errc::ok, "", data); }
+inline http::response ok(const boost::json::value& data) {
+  return reply(errc::ok, "", data);
+}
 
 // fail returns an error response whose data is the message text too, as the seed did for
 // refused input; pass data explicitly when it should be otherwise (false, null).

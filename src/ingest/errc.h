@@ -18,11 +18,11 @@ enum class errc : int {
   not_found = 120,         // no such path
   method_not_allowed = 121,
   body_too_large = 122,
-  solved_failed = 123,     // redis failed during /solved
-  unhealthy = 124,         // /healthz: redis is down (or no id node leased)
-  retry_failed = 125,      // redis failed during /retry
-  cannot_cancel = 126,     // /cancel: a delivery has started, or the message is settled
-  cancel_failed = 127,     // redis failed during /cancel
+  solved_failed = 123,  // redis failed during /solved
+  unhealthy = 124,      // /healthz: redis is down (or no id node leased)
+  retry_failed = 125,   // redis failed during /retry
+  cannot_cancel = 126,  // /cancel: a delivery has started, or the message is settled
+  cancel_failed = 127,  // redis failed during /cancel
 };
 
 }  // namespace dmq::ingest

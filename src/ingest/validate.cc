@@ -35,8 +35,7 @@ field_result string_field(const boost::json::object& o, std::string_view name, b
 }
 
 // int_field reads a non-negative integer field; absent or null gives 0.
-std::variant<std::int64_t, refusal> int_field(const boost::json::object& o,
-                                              std::string_view name) {
+std::variant<std::int64_t, refusal> int_field(const boost::json::object& o, std::string_view name) {
   auto* v = o.if_contains(name);
   if (!v || v->is_null()) return std::int64_t{0};
   std::int64_t n = 0;

@@ -21,7 +21,7 @@ struct refusal {
 };
 
 struct accepted {
-  model::message msg;        // id not yet assigned
+  model::message msg;              // id not yet assigned
   const config::command* command;  // its consumers
 };
 

@@ -10,9 +10,9 @@ struct message {
   std::uint64_t id = 0;
   std::string project;
   std::string cmd;
-  std::string params;      // passed to consumers untouched, may be empty
+  std::string params;  // passed to consumers untouched, may be empty
   std::string bucket;
-  std::string request_id;  // sent to consumers as X-<request_trace_id_key>, may be empty
+  std::string request_id;      // sent to consumers as X-<request_trace_id_key>, may be empty
   std::int64_t due_ms = 0;     // when it is to be delivered, ms since the Unix epoch
   std::int64_t create_ms = 0;  // when dmq accepted it
 

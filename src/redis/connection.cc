@@ -28,12 +28,18 @@ struct category_impl : std::error_category {
   const char* name() const noexcept override { return "redis"; }
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::not_connected: return "redis is not connected";
-      case errc::timeout: return "redis did not answer in time";
-      case errc::connection_lost: return "connection to redis lost";
-      case errc::protocol: return "redis protocol error";
-      case errc::stopped: return "redis connection stopped";
-      case errc::server_error: return "redis answered with an error";
+      case errc::not_connected:
+        return "redis is not connected";
+      case errc::timeout:
+        return "redis did not answer in time";
+      case errc::connection_lost:
+        return "connection to redis lost";
+      case errc::protocol:
+        return "redis protocol error";
+      case errc::stopped:
+        return "redis connection stopped";
+      case errc::server_error:
+        return "redis answered with an error";
     }
     return "redis error";
   }
@@ -78,7 +84,9 @@ const std::error_category& error_category() {
   static category_impl c;
   return c;
 }
-std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }
+std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), error_category()};
+}
 
 struct connection::impl : std::enable_shared_from_this<impl> {
   enum class state { down, handshake, ready, stopped };
@@ -120,9 +128,10 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   }
 
   void submit(std::string_view bytes, std::size_t n, handler_t h) {
-    pending p{n, {}, std::move(h), clock::now() + std::chrono::milliseconds(opt.request_timeout_ms)};
+    pending p{
+        n, {}, std::move(h), clock::now() + std::chrono::milliseconds(opt.request_timeout_ms)};
     if (st == state::down || st == state::stopped || n == 0) {
-      std::error_code ec = n == 0 ? std::error_code{}
+      std::error_code ec = n == 0                 ? std::error_code{}
                            : st == state::stopped ? make_error_code(errc::stopped)
                                                   : make_error_code(errc::not_connected);
       complete(p, ec);
@@ -164,8 +173,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       }
       buf.clear();
       buf.swap(out);
-      auto [ec, n] = co_await asio::async_write(sock, asio::buffer(buf),
-                                                asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await asio::async_write(sock, asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (gen == generation) mark_broken(make_error_code(errc::connection_lost));
         co_return;
@@ -230,13 +239,13 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<std::error_code> connect_once() {
     using namespace asio::experimental::awaitable_operators;
     tcp::resolver resolver(ex);
-    auto [rec, endpoints] = co_await resolver.async_resolve(
-        opt.host, std::to_string(opt.port), asio::as_tuple(asio::use_awaitable));
+    auto [rec, endpoints] = co_await resolver.async_resolve(opt.host, std::to_string(opt.port),
+                                                            asio::as_tuple(asio::use_awaitable));
     if (rec) co_return rec;
     asio::steady_timer deadline(ex, std::chrono::milliseconds(opt.connect_timeout_ms));
-    auto result = co_await (
-        asio::async_connect(sock, endpoints, asio::as_tuple(asio::use_awaitable)) ||
-        deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto result =
+        co_await (asio::async_connect(sock, endpoints, asio::as_tuple(asio::use_awaitable)) ||
+                  deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) {
       boost::system::error_code ignored;
       sock.close(ignored);
@@ -295,8 +304,9 @@ struct connection::impl : std::enable_shared_from_this<impl> {
           mark_broken(ec);
         }
       }
-      if (was_up) spdlog::warn("{}: {} ({}), retrying in {} ms", opt.name, ec.message(),
-                               opt.host + ":" + std::to_string(opt.port), backoff);
+      if (was_up)
+        spdlog::warn("{}: {} ({}), retrying in {} ms", opt.name, ec.message(),
+                     opt.host + ":" + std::to_string(opt.port), backoff);
       was_up = false;
       asio::steady_timer pause(ex, std::chrono::milliseconds(backoff));
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -308,9 +318,13 @@ struct connection::impl : std::enable_shared_from_this<impl> {
 connection::connection(asio::any_io_executor ex, options opt)
     : impl_(std::make_shared<impl>(ex, std::move(opt))) {}
 
-connection::~connection() { stop(); }
+connection::~connection() {
+  stop();
+}
 
-void connection::set_on_connect(on_connect_fn fn) { impl_->on_connect = std::move(fn); }
+void connection::set_on_connect(on_connect_fn fn) {
+  impl_->on_connect = std::move(fn);
+}
 
 void connection::set_push_handler(std::function<void(const reply&)> fn) {
   impl_->on_push = std::move(fn);
@@ -332,9 +346,13 @@ void connection::stop() {
   i.sock.close(ignored);
 }
 
-bool connection::ready() const { return impl_->st == impl::state::ready; }
+bool connection::ready() const {
+  return impl_->st == impl::state::ready;
+}
 
-std::uint64_t connection::session() const { return impl_->sessions; }
+std::uint64_t connection::session() const {
+  return impl_->sessions;
+}
 
 asio::awaitable<bool> connection::wait_ready(std::chrono::milliseconds bound) {
   auto until = clock::now() + bound;

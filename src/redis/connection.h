@@ -73,7 +73,7 @@ class connection {
   // cmd must stay alive until exec completes (the caller may keep it to retry).
   boost::asio::awaitable<exec_result> exec(const command& cmd);
 
- struct impl;  // public only so the .cc's helpers can name it
+  struct impl;  // public only so the .cc's helpers can name it
 
  private:
   std::shared_ptr<impl> impl_;

@@ -30,7 +30,11 @@ command& command::arg(std::string_view a) {
   return *this;
 }
 
-command& command::arg(long long v) { return arg(std::string_view(std::to_string(v))); }
-command& command::arg(unsigned long long v) { return arg(std::string_view(std::to_string(v))); }
+command& command::arg(long long v) {
+  return arg(std::string_view(std::to_string(v)));
+}
+command& command::arg(unsigned long long v) {
+  return arg(std::string_view(std::to_string(v)));
+}
 
 }  // namespace dmq::redis

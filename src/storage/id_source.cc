@@ -35,7 +35,9 @@ std::optional<std::uint64_t> id_source::next() {
   return gen_.next(now_ms());
 }
 
-int id_source::node() const { return gen_.node(); }
+int id_source::node() const {
+  return gen_.node();
+}
 
 void id_source::stop() {
   stopped_ = true;
@@ -54,9 +56,10 @@ asio::awaitable<bool> id_source::acquire() {
   auto n = r[0].elements[0].as_int().value_or(-1);
   if (n < 0) {
     if (!all_taken_logged_)
-      spdlog::error("ids: all {} generator nodes are leased by other dmq processes; "
-                    "retrying",
-                    model::id_generator::nodes);
+      spdlog::error(
+          "ids: all {} generator nodes are leased by other dmq processes; "
+          "retrying",
+          model::id_generator::nodes);
     all_taken_logged_ = true;
     co_return false;
   }

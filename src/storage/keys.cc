@@ -40,8 +40,11 @@ std::string keys::wake_channel(std::string_view project) const {
   return base(project).append("wake");
 }
 
-std::string keys::node(int n) const { return prefix_ + ":node:" + std::to_string(n); }
-std::string keys::node_clock(int n) const { return node(n) + ":clock"; }
-
+std::string keys::node(int n) const {
+  return prefix_ + ":node:" + std::to_string(n);
+}
+std::string keys::node_clock(int n) const {
+  return node(n) + ":clock";
+}
 
 }  // namespace dmq::storage

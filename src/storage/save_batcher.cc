@@ -39,9 +39,12 @@ asio::awaitable<void> save_batcher::flush() {
   waiters_.clear();
   auto errors = co_await store_.save(batch);
   for (auto& w : waiters) {
-    std::vector<std::error_code> mine(errors.begin() + static_cast<std::ptrdiff_t>(w.from),
-                                      errors.begin() + static_cast<std::ptrdiff_t>(w.from + w.count));
-    asio::post(ex_, [d = std::move(w.done), m = std::move(mine)]() mutable { std::move(d)(std::move(m)); });
+    std::vector<std::error_code> mine(
+        errors.begin() + static_cast<std::ptrdiff_t>(w.from),
+        errors.begin() + static_cast<std::ptrdiff_t>(w.from + w.count));
+    asio::post(ex_, [d = std::move(w.done), m = std::move(mine)]() mutable {
+      std::move(d)(std::move(m));
+    });
   }
 }
 

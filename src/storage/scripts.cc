@@ -38,6 +38,8 @@ script& script_set::get(std::string_view name) {
   return const_cast<script&>(static_cast<const script_set&>(*this).get(name));
 }
 
-bool is_noscript(const redis::reply& r) { return r.is_error() && r.str.starts_with("NOSCRIPT"); }
+bool is_noscript(const redis::reply& r) {
+  return r.is_error() && r.str.starts_with("NOSCRIPT");
+}
 
 }  // namespace dmq::storage

@@ -1,7 +1,5 @@
 #include "storage/store.h"
 
-#include "storage/id_source.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 
+#include "storage/id_source.h"
+
 namespace asio = boost::asio;
 
 namespace dmq::storage {
@@ -19,7 +19,9 @@ namespace {
 
 constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 
-std::error_code server_error() { return make_error_code(redis::errc::server_error); }
+std::error_code server_error() {
+  return make_error_code(redis::errc::server_error);
+}
 
 // first_error returns the transport error, or server_error if the reply is an error.
 std::error_code first_error(std::error_code ec, const redis::replies& r) {
@@ -68,8 +70,7 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd) {
   co_return result;
 }
 
-asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn,
-                                                     script_set& scripts) {
+asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn, script_set& scripts) {
   redis::command cmd;
   for (auto& s : scripts.all()) cmd.push("SCRIPT", "LOAD", s.text);
   auto [ec, r] = co_await conn.exec(std::move(cmd));
@@ -78,8 +79,7 @@ asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn,
   co_return std::error_code{};
 }
 
-asio::awaitable<result<redis::reply>> store::run_script(std::string_view name,
-                                                        std::size_t numkeys,
+asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, std::size_t numkeys,
                                                         const std::vector<std::string>& args) {
   const auto& s = scripts_.get(name);
   redis::command cmd;
@@ -124,13 +124,12 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       for (auto i : c.items) {
         const auto& m = *msgs[i].msg;
         auto expire_from = std::max(m.due_ms, m.create_ms);
-        c.args.insert(c.args.end(),
-                      {std::to_string(m.id), std::to_string(m.due_ms), std::to_string(m.create_ms),
-                       m.cmd, m.params, m.bucket, m.request_id,
-                       std::to_string(expire_from + data_ttl_ms_),
-                       std::to_string(expire_from + status_ttl_ms_),
-                       msgs[i].ordered ? "1" : "0",
-                       std::to_string(msgs[i].consumers.size())});
+        c.args.insert(
+            c.args.end(),
+            {std::to_string(m.id), std::to_string(m.due_ms), std::to_string(m.create_ms), m.cmd,
+             m.params, m.bucket, m.request_id, std::to_string(expire_from + data_ttl_ms_),
+             std::to_string(expire_from + status_ttl_ms_), msgs[i].ordered ? "1" : "0",
+             std::to_string(msgs[i].consumers.size())});
         for (const auto& name : msgs[i].consumers) {
           auto at = std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
           c.args.push_back(std::to_string(at + 1));
@@ -158,8 +157,8 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   if (!retried.empty()) {
     auto [ec2, r2] = co_await exec(again);
     for (std::size_t j = 0; j < retried.size(); ++j)
-      r[retried[j]] = ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}}
-                          : std::move(r2[j]);
+      r[retried[j]] =
+          ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}} : std::move(r2[j]);
   }
   for (std::size_t k = 0; k < calls.size(); ++k) {
     std::error_code e;
@@ -174,8 +173,8 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
 }
 
 asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,
-                                                                   std::uint64_t id,
-                                                                   std::string_view consumer) {
+                                                                  std::uint64_t id,
+                                                                  std::string_view consumer) {
   redis::command cmd;
   cmd.push("HGET", keys_.status(project, id), consumer);
   auto [ec, r] = co_await exec(cmd);
@@ -239,8 +238,8 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
                                                   std::int64_t lease_ms, int max) {
   std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
-                                std::string(consumer), std::to_string(now_ms),
-                                std::to_string(lease_ms), std::to_string(max)};
+                                std::string(consumer),          std::to_string(now_ms),
+                                std::to_string(lease_ms),       std::to_string(max)};
   auto [ec, r] = co_await run_script("claim-1", 1, args);
   if (ec) co_return result<claim_batch>{ec, {}};
   claim_batch b;
@@ -268,18 +267,18 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                          const std::string* ordered_bucket) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
-  std::vector<std::string> args{keys_.queue(project, consumer),
-                                keys_.pending(project, consumer),
-                                keys_.base(project),
-                                std::string(consumer),
-                                std::to_string(id),
-                                std::to_string(lease_until),
-                                names[static_cast<int>(what)],
-                                std::to_string(at_ms),
-                                std::to_string(timestamp_s),
-                                std::to_string(trim_below),
-                                ordered_bucket ? keys_.bucket(project, consumer, *ordered_bucket)
-                                               : std::string{}};
+  std::vector<std::string> args{
+      keys_.queue(project, consumer),
+      keys_.pending(project, consumer),
+      keys_.base(project),
+      std::string(consumer),
+      std::to_string(id),
+      std::to_string(lease_until),
+      names[static_cast<int>(what)],
+      std::to_string(at_ms),
+      std::to_string(timestamp_s),
+      std::to_string(trim_below),
+      ordered_bucket ? keys_.bucket(project, consumer, *ordered_bucket) : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};
@@ -295,9 +294,12 @@ asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64
 asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project,
                                                         std::string_view consumer,
                                                         std::span<const std::uint64_t> ids) {
-  std::vector<std::string> args{keys_.queue(project, consumer), keys_.pending(project, consumer),
-                                keys_.base(project), std::string(consumer),
-                                std::to_string(now_ms()), keys_.wake_channel(project)};
+  std::vector<std::string> args{keys_.queue(project, consumer),
+                                keys_.pending(project, consumer),
+                                keys_.base(project),
+                                std::string(consumer),
+                                std::to_string(now_ms()),
+                                keys_.wake_channel(project)};
   for (auto id : ids) args.push_back(std::to_string(id));
   auto [ec, r] = co_await run_script("retry-2", 2, args);
   if (ec) co_return result<std::vector<bool>>{ec, {}};

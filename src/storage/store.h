@@ -82,8 +82,8 @@ class store {
 
   // status returns a consumer's status of a message, nullopt if there is none.
   boost::asio::awaitable<result<std::optional<std::string>>> status(std::string_view project,
-                                                                     std::uint64_t id,
-                                                                     std::string_view consumer);
+                                                                    std::uint64_t id,
+                                                                    std::string_view consumer);
   // detail returns the stored message, nullopt if there is none (unknown or expired).
   boost::asio::awaitable<result<std::optional<model::message>>> detail(std::string_view project,
                                                                        std::uint64_t id);
@@ -101,17 +101,15 @@ class store {
 
   // claim leases up to max of a consumer's due deliveries for lease_ms (claim-1.lua).
   boost::asio::awaitable<result<claim_batch>> claim(std::string_view project,
-                                                    std::string_view consumer,
-                                                    std::int64_t now_ms, std::int64_t lease_ms,
-                                                    int max);
+                                                    std::string_view consumer, std::int64_t now_ms,
+                                                    std::int64_t lease_ms, int max);
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
   // ordered_bucket: the message's bucket when its command is ordered (done and failure
   // then move the bucket on to its next message).
   boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
-                                           std::uint64_t id, std::int64_t lease_until,
-                                           outcome what, std::int64_t at_ms,
-                                           std::int64_t timestamp_s,
+                                           std::uint64_t id, std::int64_t lease_until, outcome what,
+                                           std::int64_t at_ms, std::int64_t timestamp_s,
                                            const std::string* ordered_bucket = nullptr);
 
   // cancel cancels a message none of whose deliveries has started (cancel-2.lua):
