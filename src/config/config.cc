@@ -401,6 +401,9 @@ const table<consumer>& consumer_table() {
       number<consumer>(
           "rate_per_sec", "integer", "dmq", [](auto& c) -> auto& { return c.rate_per_sec; }, 0,
           no_max, "Delivery attempts started per second, per dispatcher process; 0: no limit."),
+      flag<consumer>(
+          "rate_shared", "dmq", [](auto& c) -> auto& { return c.rate_shared; },
+          "true: rate_per_sec is the limit of all dispatchers together, counted in Redis."),
       choice<consumer>(
           "backoff", [](auto& c) -> auto& { return c.backoff; }, {"linear", "exponential"},
           "linear: retry n waits interval * n ms (the seed); exponential: interval * 2^(n-1), "

@@ -26,6 +26,7 @@ struct consumer {
   // dmq's own:
   int concurrency = 64;            // deliveries in flight to this consumer, per dispatcher
   int rate_per_sec = 0;            // attempts started per second, per dispatcher; 0 = no limit
+  bool rate_shared = false;        // rate_per_sec counts all dispatchers together (in Redis)
   std::string backoff = "linear";  // linear (seed: interval * n) | exponential
   int backoff_cap_ms = 600000;     // exponential: the longest wait
   bool jitter = true;              // exponential: wait a random 50-100% of the step

@@ -70,7 +70,9 @@ asio::awaitable<void> consumer_worker::run() {
                                : std::max<std::int64_t>(1, 1000 / consumer_.rate_per_sec));
       continue;
     }
-    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget);
+    auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
+    auto [ec, batch] =
+        co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget, shared);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;

@@ -100,9 +100,11 @@ class store {
                                                            std::span<const std::uint64_t> ids);
 
   // claim leases up to max of a consumer's due deliveries for lease_ms (claim-1.lua).
+  // shared_rate > 0 also caps the attempts started per second by all dispatchers together.
   boost::asio::awaitable<result<claim_batch>> claim(std::string_view project,
                                                     std::string_view consumer, std::int64_t now_ms,
-                                                    std::int64_t lease_ms, int max);
+                                                    std::int64_t lease_ms, int max,
+                                                    int shared_rate = 0);
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
   // ordered_bucket: the message's bucket when its command is ordered (done and failure

@@ -330,3 +330,17 @@ TEST_F(store_test, cancel_only_before_any_delivery_started) {
   run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
   EXPECT_EQ(run(store.cancel("sds", 9002)).second, -1);
 }
+
+TEST_F(store_test, a_shared_rate_limits_claims_of_all_dispatchers_per_second) {
+  std::vector<model::message> ms;
+  for (int i = 0; i < 10; ++i) ms.push_back(msg(9500 + i, "sds", storage::now_ms() - 100));
+  save(ms);
+  // Two dispatchers claiming in the same second share a rate of 4.
+  auto now = (storage::now_ms() / 1000) * 1000 + 100;
+  auto [e1, a] = run(store.claim("sds", "dgfa", now, 10000, 10, 4));
+  auto [e2, b] = run(store.claim("sds", "dgfa", now + 1, 10000, 10, 4));
+  EXPECT_EQ(a.items.size() + b.items.size(), 4u);
+  EXPECT_EQ(b.next_due_ms, now - 100 + 1000);  // used up: come back next second
+  auto [e3, c] = run(store.claim("sds", "dgfa", now + 1000, 10000, 10, 4));
+  EXPECT_EQ(c.items.size(), 4u);
+}
