@@ -66,8 +66,11 @@ asio::awaitable<void> consumer_worker::run() {
     if (in_flight() > 0 && room < std::max(1, consumer_.concurrency / 4)) room = 0;
     int budget = std::min({room, cfg_.dispatch.claim_batch, rate_budget(now)});
     if (budget <= 0) {  // wait for deliveries to finish, or for the rate limit to refill
-      co_await sleep(room <= 0 ? cfg_.dispatch.max_idle_ms
-                               : std::max<std::int64_t>(1, 1000 / consumer_.rate_per_sec));
+      // No conditional expression around co_await here: GCC 12 evaluates both arms.
+      std::int64_t ms = cfg_.dispatch.max_idle_ms;
+      if (room > 0 && consumer_.rate_per_sec > 0)
+        ms = std::max<std::int64_t>(1, 1000 / consumer_.rate_per_sec);
+      co_await sleep(ms);
       continue;
     }
     auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
@@ -145,7 +148,7 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   in_flight_.erase(c.id);
-  timer_.cancel();  // room for another delivery
+  wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
 }
 
 asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_point deadline) {

@@ -1,5 +1,7 @@
 #include "http/client.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -7,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <map>
 
 namespace asio = boost::asio;
@@ -49,14 +52,20 @@ struct client::impl {
       return idle;
   }
 
+  // take returns a pooled connection that is still open, or nullptr. An idle connection
+  // that has something to read (the server's close, or anything else) is dropped.
   template <class Stream>
   std::unique_ptr<Stream> take(const std::string& key) {
     auto& p = pool<Stream>();
     auto it = p.find(key);
-    if (it == p.end() || it->second.empty()) return nullptr;
-    auto s = std::move(it->second.back());
-    it->second.pop_back();
-    return s;
+    while (it != p.end() && !it->second.empty()) {
+      auto s = std::move(it->second.back());
+      it->second.pop_back();
+      char byte;
+      auto n = ::recv(lowest(*s).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return s;
+    }
+    return nullptr;
   }
 
   template <class Stream>
@@ -117,13 +126,15 @@ struct client::impl {
     co_return std::string{};
   }
 
+  // post sends r once. A connection checked open by take() may still be closed by the
+  // server in the same instant; that attempt then fails and is retried by the retry policy,
+  // rather than re-sent here, since the consumer may have read it.
   template <class Stream>
   asio::awaitable<client_response> post(const client_request& req,
                                         bhttp::request<bhttp::string_body>& r,
                                         const std::string& key, clock::time_point deadline) {
-    for (int round = 0; round < 2; ++round) {
+    {
       auto stream = take<Stream>(key);
-      bool reused = stream != nullptr;
       if (!stream) {
         stream = make_stream<Stream>(req);
         auto err = co_await connect(lowest(*stream), req, key, deadline);
@@ -139,12 +150,8 @@ struct client::impl {
       boost::system::error_code rec = wec;
       if (!wec)
         std::tie(rec, std::ignore) = co_await bhttp::async_read(*stream, buf, parser, use_tuple);
-      if (rec) {
-        bool stale = reused && rec != beast::error::timeout && buf.size() == 0 &&
-                     !parser.got_some() && clock::now() < deadline;
-        if (stale) continue;  // the server closed the idle connection: it never saw this request
+      if (rec)
         co_return client_response{0, rec == beast::error::timeout ? "timeout" : rec.message()};
-      }
       auto& res = parser.get();
       int status = static_cast<int>(res.result_int());
       if (res.keep_alive()) {
@@ -153,7 +160,6 @@ struct client::impl {
       }
       co_return client_response{status, {}};
     }
-    co_return client_response{0, "connection closed by the consumer"};
   }
 };
 

@@ -2,10 +2,9 @@
 // OpenSSL for https), with a keep-alive connection pool per host:port. Beast stays inside
 // client.cc.
 //
-// A request never takes longer than its timeout (connect, write and read together). A
-// pooled connection that the server closed while idle is replaced and the request sent
-// once more, but only when the server cannot have seen it (it failed before any byte of
-// an answer arrived on a reused connection).
+// A request never takes longer than its timeout (connect, write and read together), and
+// is sent once: a pooled connection is checked to be still open before it is reused, and
+// a failure after sending is the attempt's failure (the consumer may have read it).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

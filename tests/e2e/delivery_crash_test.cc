@@ -51,7 +51,9 @@ TEST_F(delivery_crash_test, kill_9_mid_drain_loses_nothing_and_duplicates_only_w
 
   auto* server = &start("server");
   auto t1 = now_ms();
-  ASSERT_TRUE(endpoint.wait_for_count(2000, 20s)) << server->log();
+  ASSERT_TRUE(endpoint.wait_for_count(2000, 20s))
+      << "received " << endpoint.count() << "; server exit " << server->wait_exit(0) << "\n"
+      << server->log();
   server->signal(SIGKILL);
   EXPECT_EQ(server->wait_exit(5000), 128 + SIGKILL);
   auto at_kill = endpoint.count();
@@ -95,6 +97,7 @@ TEST_F(delivery_sharing_test, two_dispatchers_share_a_backlog_and_deliver_each_m
   ASSERT_EQ(ids.size(), 3000u);
   ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 3000, 30s) &&
               endpoint.wait_for_distinct("/fghyds/", 3000, 30s))
+      << "exit codes " << a.wait_exit(0) << " " << b.wait_exit(0) << "\n"
       << a.log().substr(0, 2000) << b.log().substr(0, 2000);
   // Every delivery acknowledged: the queues are empty.
   EXPECT_TRUE(test::wait_until(
