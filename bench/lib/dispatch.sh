@@ -11,10 +11,10 @@
 # The caller sets BENCH_NAME and may set CONSUMER_TIMEOUT (ms, 2000), CONCURRENCY (64),
 # CLAIM_BATCH (empty: dmq's default), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP,
 # QUIET_MAX (60), QUIET_CORES (0.3).
-# RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because, as of
-# 2026-11-24 (commit 36edbec), rate_per_sec: 0 makes `dmq server` die of SIGFPE as soon as
-# a consumer's in-flight window is full (consumer_worker.cc:69, 1000 / rate_per_sec is
-# evaluated although its branch is not taken). RATE_PER_SEC=0 measures dmq's default.
+# RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because up to
+# a05c6f5 rate_per_sec: 0 made `dmq server` die of SIGFPE as soon as a consumer's
+# in-flight window was full (consumer_worker.cc:69; fixed in 2cdca8d); the recorded runs
+# used 10^6. RATE_PER_SEC=0 measures dmq's default.
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=$(dirname "$HERE")

@@ -136,7 +136,10 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     ioc.stop();
     co_return;
   }
-  if (p.serves_api() && !co_await start_api(ioc, p)) co_return;
+  if (p.serves_api()) {  // (no co_await inside && or ?: : GCC 12 miscompiles those)
+    bool started = co_await start_api(ioc, p);
+    if (!started) co_return;
+  }
   if (p.dispatcher) p.dispatcher->start();
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
