@@ -332,11 +332,13 @@ TEST_F(store_test, cancel_only_before_any_delivery_started) {
 }
 
 TEST_F(store_test, a_shared_rate_limits_claims_of_all_dispatchers_per_second) {
+  // The claims below pass their own clock: 100 ms into a whole second, with every message
+  // due before it whatever the wall clock's millisecond is.
+  auto now = (storage::now_ms() / 1000) * 1000 + 100;
   std::vector<model::message> ms;
-  for (int i = 0; i < 10; ++i) ms.push_back(msg(9500 + i, "sds", storage::now_ms() - 100));
+  for (int i = 0; i < 10; ++i) ms.push_back(msg(9500 + i, "sds", now - 100));
   save(ms);
   // Two dispatchers claiming in the same second share a rate of 4.
-  auto now = (storage::now_ms() / 1000) * 1000 + 100;
   auto [e1, a] = run(store.claim("sds", "dgfa", now, 10000, 10, 4));
   auto [e2, b] = run(store.claim("sds", "dgfa", now + 1, 10000, 10, 4));
   EXPECT_EQ(a.items.size() + b.items.size(), 4u);
