@@ -14,6 +14,7 @@
 # CLAIM_BATCH (dispatch.claim_batch; empty: dmq's default), RATE_PER_SEC=1000000
 # (see lib/dispatch.sh), CONSUMER_TIMEOUT=2000 (ms),
 # QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
+# The last line of stdout is `RESULT <json path>`.
 set -euo pipefail
 BENCH_NAME=drain
 RUNS=${RUNS:-3}
@@ -145,3 +146,4 @@ noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")
 PY
+echo "RESULT $RESULT"

@@ -77,20 +77,30 @@ def sample(out, load, specs):
     time.sleep(0.5)
     a = snap(procs, load)
     b = None
+    # per process, its last sample while the load ran (a process that exits before the
+    # load does, e.g. a background load generator, is measured over its own lifetime)
+    last = {n: (a["t"], v) for n, v in a["procs"].items() if v is not None}
     while ticks(load) is not None:
         time.sleep(0.25)
         s = snap(procs, load)
         if s["load"] is not None:
             b = s
+            for n, v in s["procs"].items():
+                if v is not None:
+                    last[n] = (s["t"], v)
     res = {}
     if a["load"] is not None and b is not None and b["t"] - a["t"] > 0.2:
         dt = b["t"] - a["t"]
 
-        def pct(x, y):
-            return None if x is None or y is None else round(100.0 * (y - x) / HZ / dt, 1)
+        def pct(x, y, span=dt):
+            return None if x is None or y is None else round(100.0 * (y - x) / HZ / span, 1)
 
         for n in procs:
-            res[n] = pct(a["procs"][n], b["procs"][n])
+            y = b["procs"][n]
+            if y is None and n in last and last[n][0] - a["t"] > 0.2:
+                res[n] = pct(a["procs"][n], last[n][1], last[n][0] - a["t"])
+            else:
+                res[n] = pct(a["procs"][n], y)
         res["load"] = pct(a["load"], b["load"])
         busy = (b["machine"][0] - a["machine"][0]) / max(b["machine"][1] - a["machine"][1], 1)
         res["machine_busy_cores"] = round(busy * NCPU, 2)

@@ -9,8 +9,9 @@
 # started and stopped by the caller with server_start / server_stop.
 #
 # The caller sets BENCH_NAME and may set CONSUMER_TIMEOUT (ms, 2000), CONCURRENCY (64),
-# CLAIM_BATCH (empty: dmq's default), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP,
-# QUIET_MAX (60), QUIET_CORES (0.3).
+# CLAIM_BATCH and LEASE_MARGIN_MS (dispatch.claim_batch, dispatch.lease_margin_ms; empty:
+# dmq's defaults), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP, QUIET_MAX (60),
+# QUIET_CORES (0.3).
 # RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because up to
 # a05c6f5 rate_per_sec: 0 made `dmq server` die of SIGFPE as soon as a consumer's
 # in-flight window was full (consumer_worker.cc:69; fixed in 2cdca8d); the recorded runs
@@ -25,6 +26,7 @@ QUIET_CORES=${QUIET_CORES:-0.3}
 CONSUMER_TIMEOUT=${CONSUMER_TIMEOUT:-2000}
 CONCURRENCY=${CONCURRENCY:-64}
 CLAIM_BATCH=${CLAIM_BATCH:-}
+LEASE_MARGIN_MS=${LEASE_MARGIN_MS:-}
 RATE_PER_SEC=${RATE_PER_SEC:-1000000}
 CPUSAMPLE=(python3 "$HERE/lib/cpusample.py")
 POST=(python3 "$HERE/lib/post.py")
@@ -136,6 +138,12 @@ sink_has() { (( $(sink_lines) >= $1 )); }
 HTTP_PORT=$(free_port)
 CFG="$TMP/config"
 mkdir -p "$CFG/commands"
+DISPATCH_YAML=
+if [[ -n $CLAIM_BATCH || -n $LEASE_MARGIN_MS ]]; then
+  DISPATCH_YAML="dispatch:${CLAIM_BATCH:+
+  claim_batch: $CLAIM_BATCH}${LEASE_MARGIN_MS:+
+  lease_margin_ms: $LEASE_MARGIN_MS}"
+fi
 cat >"$CFG/config.yaml" <<EOF
 http_port: $HTTP_PORT
 http:
@@ -154,8 +162,7 @@ command_list:
   - cmd-two.yaml
 limits:
   max_batch_items: 1000
-${CLAIM_BATCH:+dispatch:
-  claim_batch: $CLAIM_BATCH}
+$DISPATCH_YAML
 log:
   level: warn
 EOF
@@ -194,6 +201,11 @@ wait_for 20 curl -fsS -m 1 "$DMQ_URL/healthz" || die "dmq client did not become 
 server_start() {
   "$TMP/dmq" server "$CFG" >"$TMP/server-$1.log" 2>&1 &
   SERVER_PID=$!
+}
+# server_ready: `dmq server` has subscribed to the wake channel (it is connected to Redis
+# and its consumer workers are up)
+server_ready() {
+  (( $("${RCLI[@]}" pubsub numsub 'dmq:{bench}:wake' | tail -n1) >= 1 ))
 }
 # server_stop: SIGTERM, then wait (bounded) for it to exit
 server_stop() {

@@ -17,12 +17,16 @@ else:  # lateness
                      f"min {l['min']:.1f} ms over {l['n']}")
     parts.append(f"sent {p['msgs']} at {p['msgs_per_s']:,.0f} msg/s "
                  f"(at most {p['max_behind_schedule_ms']} ms behind schedule)")
+    if r.get("load"):
+        w = r["load"]
+        parts.append(f"W2 load {w['msgs_per_s']:,.0f} msg/s (p99 {w['p99_ms']:.0f} ms), {w['errors']} bad answers, "
+                     f"{w['stored_msgs']} stored for {w['accepted_msgs']} accepted")
 for n, v in s["consumers"].items():
     parts.append(f"{n}: {v['deliveries']} got, {v['unique_ids']} unique, {v['missing']} missing, "
                  f"{v['duplicates']} dup, {v['retries']} retries")
 parts.append(f"queued after {r['queued_after']}; server log errors {r['server_log_errors']}, "
              f"warnings {r['server_log_warnings']}")
 if c:
-    parts.append("cpu% " + " ".join(f"{k} {c.get(k)}" for k in ("dmq", "client", "redis", "nginx", "load")
+    parts.append("cpu% " + " ".join(f"{k} {c.get(k)}" for k in ("dmq", "client", "redis", "nginx", "load", "w2load")
                                     if k in c) + f", other {c.get('other_cores')} cores")
 print("; ".join(parts))

@@ -5,11 +5,14 @@ preload URL PROJECT CMD N BATCH THREADS DELAY_MS IDS_OUT
     POST N messages to URL/api/message/batch, BATCH per request, from THREADS keep-alive
     connections at once, each message with delay_ms DELAY_MS. Every answer must be code 0
     with BATCH ids. Writes the ids, one a line, to IDS_OUT; prints a JSON summary.
-paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT
+paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT [CONNECTIONS]
     POST RATE messages a second for SECONDS, a batch of BATCH every BATCH/RATE s on one
     keep-alive connection (the schedule is absolute, so a slow answer is caught up, never
     accumulated), each with delay_ms DELAY_MS. Same checks and outputs as preload; the
-    summary also says how far behind the schedule the sender fell.
+    summary also says how far behind the schedule the sender fell. With CONNECTIONS > 1,
+    each scheduled POST is sent by the first of CONNECTIONS keep-alive connections that is
+    free, so that slow answers (a loaded server) do not hold back the schedule; behind =
+    when a POST was sent - when it was due.
 Messages carry ~100 bytes of params and their own bucket, like bench/wrk/*.lua.
 """
 import http.client
@@ -96,34 +99,77 @@ def preload(url, project, cmd, n, batch, threads, delay_ms, ids_out):
                       "msgs_per_s": round(len(ids) / dt, 1)}))
 
 
-def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out):
+def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connections="1"):
     rate, seconds, batch, delay_ms = float(rate), float(seconds), int(batch), int(delay_ms)
+    connections = int(connections)
     period = batch / rate
     ticks = int(round(seconds / period))
-    p, ids, behind_max, k = Poster(url), [], 0.0, 1
     bodies = [batch_body(project, cmd, 1 + i * batch, batch, delay_ms) for i in range(ticks)]
-    t0 = time.monotonic()
-    for i in range(ticks):
-        at = t0 + i * period
-        now = time.monotonic()
-        if now < at:
-            time.sleep(at - now)
-        else:
-            behind_max = max(behind_max, now - at)
-        ids.extend(check(*p.post(bodies[i]), batch))
-        k += batch
+    ids, behind = [], [0.0]
+    if connections <= 1:
+        p = Poster(url)
+        t0 = time.monotonic()
+        for i in range(ticks):
+            at = t0 + i * period
+            now = time.monotonic()
+            if now < at:
+                time.sleep(at - now)
+            else:
+                behind[0] = max(behind[0], now - at)
+            ids.extend(check(*p.post(bodies[i]), batch))
+    else:
+        import queue
+        todo, lock, errors = queue.Queue(), threading.Lock(), []
+
+        def work():
+            p = Poster(url)
+            while True:
+                item = todo.get()
+                if item is None:
+                    return
+                at, body = item
+                late = time.monotonic() - at
+                try:
+                    got = check(*p.post(body), batch)
+                except SystemExit as e:
+                    errors.append(str(e))
+                    continue
+                except Exception as e:  # noqa: BLE001 - reported, makes the run fail
+                    errors.append(repr(e))
+                    continue
+                with lock:
+                    ids.extend(got)
+                    behind[0] = max(behind[0], late)
+
+        ts = [threading.Thread(target=work, daemon=True) for _ in range(connections)]
+        for t in ts:
+            t.start()
+        t0 = time.monotonic()
+        for i in range(ticks):
+            at = t0 + i * period
+            now = time.monotonic()
+            if now < at:
+                time.sleep(at - now)
+            todo.put((at, bodies[i]))
+        for _ in ts:
+            todo.put(None)
+        for t in ts:
+            t.join()
+        if errors:
+            sys.exit("paced: " + errors[0])
     dt = time.monotonic() - t0
     with open(ids_out, "w") as f:
         f.write("".join(f"{i}\n" for i in ids))
     print(json.dumps({"msgs": len(ids), "unique_ids": len(set(ids)), "seconds": round(dt, 3),
                       "msgs_per_s": round(len(ids) / dt, 1),
-                      "max_behind_schedule_ms": round(behind_max * 1000, 1)}))
+                      "max_behind_schedule_ms": round(behind[0] * 1000, 1),
+                      "connections": connections}))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 10 and sys.argv[1] == "preload":
         preload(*sys.argv[2:])
-    elif len(sys.argv) == 10 and sys.argv[1] == "paced":
+    elif len(sys.argv) in (10, 11) and sys.argv[1] == "paced":
         paced(*sys.argv[2:])
     else:
         sys.exit(__doc__)

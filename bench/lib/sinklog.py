@@ -8,6 +8,16 @@ summary LOG IDS_FILE CONSUMERS [SERVER_START_EPOCH_S]
     but were never posted, duplicates, deliveries with retry > 0, first/last arrival; and
     the lateness (arrival - X-Dmq-Scheduled-At, ms) p50/p99/max over all deliveries.
     Prints one JSON object.
+unique LOG
+    Prints how many distinct (consumer, msg_id) pairs LOG holds (bench/kill.sh polls it).
+kill LOG IDS_FILE CONSUMERS KILL_EPOCH_S RESTART_EPOCH_S LEASED_FILE
+    For bench/kill.sh: the summary above, plus per consumer and in total: deliveries that
+    reached the sink before the kill, ids leased at the kill (LEASED_FILE: lines
+    `consumer id`, the queue members whose score was a lease running past the kill, i.e.
+    claimed and not acknowledged), how many of those had already arrived before the kill,
+    duplicated ids that were not leased at the kill (must be 0), the time from the kill to
+    the first arrival of the last id to arrive (recovery), and from the restart to the
+    first delivery after it. Prints one JSON object.
 """
 import json
 import sys
@@ -81,8 +91,77 @@ def summary(log, ids_file, consumers, start=None):
     print(json.dumps(out))
 
 
+def parse(log):
+    """(time, consumer, msg_id) of every line of LOG."""
+    out = []
+    for line in open(log):
+        f = line.split()
+        if len(f) < 2:
+            continue
+        u = urlsplit(f[1])
+        out.append((float(f[0]), u.path.rsplit("/", 1)[-1], parse_qs(u.query).get("msg_id", [""])[0]))
+    return out
+
+
+def unique(log):
+    print(len({(c, i) for _, c, i in parse(log)}))
+
+
+def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        summary(log, ids_file, consumers)
+    out = json.loads(buf.getvalue())
+    kill_s, restart_s = float(kill_s), float(restart_s)
+    leased = {}
+    for line in open(leased_file):
+        f = line.split()
+        if len(f) == 2:
+            leased.setdefault(f[0], set()).add(f[1])
+    rows = parse(log)
+    tot = {"before_kill": 0, "leased_at_kill": 0, "leased_arrived_before_kill": 0,
+           "duplicates_not_leased": 0}
+    last_first, first_after = None, None
+    for c in consumers.split(","):
+        mine = [(t, i) for t, cc, i in rows if cc == c]
+        before = {i for t, i in mine if t < kill_s}
+        first = {}
+        count = {}
+        for t, i in mine:
+            first[i] = min(first.get(i, t), t)
+            count[i] = count.get(i, 0) + 1
+        dups = {i for i, n in count.items() if n > 1}
+        lc = leased.get(c, set())
+        r = out["consumers"][c]
+        r["before_kill"] = sum(1 for t, _ in mine if t < kill_s)
+        r["leased_at_kill"] = len(lc)
+        r["leased_arrived_before_kill"] = len(lc & before)
+        r["duplicates_not_leased"] = len(dups - lc)
+        for k in tot:
+            tot[k] += r[k]
+        if first:
+            lf = max(first.values())
+            last_first = lf if last_first is None else max(last_first, lf)
+        after = [t for t, _ in mine if t >= restart_s]
+        if after:
+            first_after = min(after) if first_after is None else min(first_after, min(after))
+    out.update(tot)
+    out["duplicates"] = sum(r["duplicates"] for r in out["consumers"].values())
+    out["missing"] = sum(r["missing"] for r in out["consumers"].values())
+    out["recovery_s"] = None if last_first is None else round(last_first - kill_s, 3)
+    out["restart_to_first_s"] = None if first_after is None else round(first_after - restart_s, 3)
+    out["kill_to_restart_s"] = round(restart_s - kill_s, 3)
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["summary"] and len(sys.argv) in (5, 6):
         summary(*sys.argv[2:])
+    elif sys.argv[1:2] == ["unique"] and len(sys.argv) == 3:
+        unique(sys.argv[2])
+    elif sys.argv[1:2] == ["kill"] and len(sys.argv) == 8:
+        kill(*sys.argv[2:])
     else:
         sys.exit(__doc__)
