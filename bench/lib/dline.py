@@ -1,9 +1,21 @@
 #!/usr/bin/env python3
-"""One log line for bench/drain.sh and bench/lateness.sh from a result record (JSON on stdin)."""
+"""One log line for bench/drain.sh, bench/lateness.sh and bench/kill.sh from a result record
+(JSON on stdin)."""
 import json
 import sys
 
 r = json.load(sys.stdin)
+if "in_flight_at_kill" in r:  # kill
+    bad = [k for k, v in r["checks"].items() if not v]
+    print(f"killed {r['kill_after_start_s']} s after start with {r['delivered_before_kill']} delivered; "
+          f"in flight {r['in_flight_at_kill']} (bound {r['in_flight_bound']}, "
+          f"{r['in_flight_reached_nginx']} had reached nginx); lost {r['lost']}, "
+          f"duplicates {r['duplicates']} ({r['duplicates_not_in_flight']} not in flight); "
+          f"recovery {r['recovery_s']} s, queues empty after {r['settled_s']} s (lease {r['lease_s']} s), "
+          f"restart -> first {r['restart_to_first_s']} s; "
+          f"queued after {r['queued_after']}; server log errors {r['server_log_errors']}, "
+          f"warnings {r['server_log_warnings']}" + (f"; FAILED: {', '.join(bad)}" if bad else ""))
+    sys.exit(0)
 s, c = r["sink"], r.get("cpu_pct") or {}
 parts = []
 if "preload" in r:  # drain

@@ -14,10 +14,12 @@ kill LOG IDS_FILE CONSUMERS KILL_EPOCH_S RESTART_EPOCH_S LEASED_FILE
     For bench/kill.sh: the summary above, plus per consumer and in total: deliveries that
     reached the sink before the kill, ids leased at the kill (LEASED_FILE: lines
     `consumer id`, the queue members whose score was a lease running past the kill, i.e.
-    claimed and not acknowledged), how many of those had already arrived before the kill,
-    duplicated ids that were not leased at the kill (must be 0), the time from the kill to
-    the first arrival of the last id to arrive (recovery), and from the restart to the
-    first delivery after it. Prints one JSON object.
+    claimed and not acknowledged), how many of those reached the sink from the killed
+    process (a line with retry=0: the restarted process re-claims a leased id as attempt
+    2, retry=1), duplicated ids that were not leased at the kill (must be 0), the time
+    from the kill to the first arrival of the last id to arrive (recovery), to the last
+    delivery of all (settled), and from the restart to the first delivery after it.
+    Prints one JSON object.
 """
 import json
 import sys
@@ -92,19 +94,21 @@ def summary(log, ids_file, consumers, start=None):
 
 
 def parse(log):
-    """(time, consumer, msg_id) of every line of LOG."""
+    """(time, consumer, msg_id, retry) of every line of LOG."""
     out = []
     for line in open(log):
         f = line.split()
         if len(f) < 2:
             continue
         u = urlsplit(f[1])
-        out.append((float(f[0]), u.path.rsplit("/", 1)[-1], parse_qs(u.query).get("msg_id", [""])[0]))
+        q = parse_qs(u.query)
+        out.append((float(f[0]), u.path.rsplit("/", 1)[-1], q.get("msg_id", [""])[0],
+                    q.get("retry", ["0"])[0]))
     return out
 
 
 def unique(log):
-    print(len({(c, i) for _, c, i in parse(log)}))
+    print(len({(c, i) for _, c, i, _ in parse(log)}))
 
 
 def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
@@ -121,12 +125,12 @@ def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
         if len(f) == 2:
             leased.setdefault(f[0], set()).add(f[1])
     rows = parse(log)
-    tot = {"before_kill": 0, "leased_at_kill": 0, "leased_arrived_before_kill": 0,
+    tot = {"before_kill": 0, "leased_at_kill": 0, "leased_reached_sink": 0,
            "duplicates_not_leased": 0}
-    last_first, first_after = None, None
+    last_first, first_after, last_any = None, None, None
     for c in consumers.split(","):
-        mine = [(t, i) for t, cc, i in rows if cc == c]
-        before = {i for t, i in mine if t < kill_s}
+        mine = [(t, i) for t, cc, i, _ in rows if cc == c]
+        first_try = {i for _, cc, i, r in rows if cc == c and r == "0"}
         first = {}
         count = {}
         for t, i in mine:
@@ -137,13 +141,15 @@ def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
         r = out["consumers"][c]
         r["before_kill"] = sum(1 for t, _ in mine if t < kill_s)
         r["leased_at_kill"] = len(lc)
-        r["leased_arrived_before_kill"] = len(lc & before)
+        r["leased_reached_sink"] = len(lc & first_try)
         r["duplicates_not_leased"] = len(dups - lc)
         for k in tot:
             tot[k] += r[k]
         if first:
             lf = max(first.values())
             last_first = lf if last_first is None else max(last_first, lf)
+            la = max(t for t, _ in mine)
+            last_any = la if last_any is None else max(last_any, la)
         after = [t for t, _ in mine if t >= restart_s]
         if after:
             first_after = min(after) if first_after is None else min(first_after, min(after))
@@ -151,6 +157,7 @@ def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
     out["duplicates"] = sum(r["duplicates"] for r in out["consumers"].values())
     out["missing"] = sum(r["missing"] for r in out["consumers"].values())
     out["recovery_s"] = None if last_first is None else round(last_first - kill_s, 3)
+    out["settled_s"] = None if last_any is None else round(last_any - kill_s, 3)
     out["restart_to_first_s"] = None if first_after is None else round(first_after - restart_s, 3)
     out["kill_to_restart_s"] = round(restart_s - kill_s, 3)
     print(json.dumps(out))
