@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""One log line for bench/drain.sh, bench/lateness.sh and bench/kill.sh from a result record
+"""One log line for bench/drain.sh, bench/lateness.sh, bench/kill.sh and bench/memory.sh from a result record
 (JSON on stdin)."""
 import json
 import sys
 
 r = json.load(sys.stdin)
+if "bytes_per_msg" in r:  # memory
+    p = r["per_msg"]
+    bad = [k for k, v in r["checks"].items() if not v]
+    print(f"{r['bytes_per_msg']:.0f} bytes/message (used_memory +{r['used_memory_delta']:,}): "
+          f"m {p['m_hash']:.0f} + s {p['s_hash']:.0f} + queue {p['queue']:.0f} + rest {p['rest']:.0f}; "
+          f"params {r['params_avg_bytes']} B; encodings {r['encodings']}"
+          + (f"; FAILED: {', '.join(bad)}" if bad else ""))
+    sys.exit(0)
 if "in_flight_at_kill" in r:  # kill
     bad = [k for k, v in r["checks"].items() if not v]
     print(f"killed {r['kill_after_start_s']} s after start with {r['delivered_before_kill']} delivered; "
