@@ -13,6 +13,11 @@ call MONITOR_FILE IDS  from the output of `redis-cli MONITOR` taken while dmq sa
                        messages, provided redis-benchmark gets a -r that fits in an int:
                        see rb() in bench/ingest.sh). Exit 1 if no single call carried
                        all the ids.
+claimcall MONITOR_FILE QUEUE_KEY NARGV
+                       (bench/ceilings.sh) the first script call in the MONITOR output with
+                       one key, QUEUE_KEY, and NARGV arguments after it (claim-1: base,
+                       consumer, now_ms, lease_ms, max, shared rate), as EVALSHA,
+                       NUL-separated. Exit 1 if there is none.
 """
 import hashlib
 import json
@@ -73,6 +78,21 @@ def call(monitor_file, ids):
     return 1
 
 
+def claimcall(monitor_file, key, nargv):
+    nargv = int(nargv)
+    for line in open(monitor_file, encoding="latin-1"):
+        args = [unrepr(t) for t in TOKEN.findall(line)]
+        if len(args) != 4 + nargv or args[0].upper() not in (b"EVALSHA", b"EVAL"):
+            continue
+        if args[2] != b"1" or args[3].decode("latin-1") != key:
+            continue
+        if args[0].upper() == b"EVAL":
+            args = [b"EVALSHA", hashlib.sha1(args[1]).hexdigest().encode()] + args[2:]
+        sys.stdout.buffer.write(b"\0".join(args) + b"\0")
+        return 0
+    return 1
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "body":
         if sys.argv[2] == "single":
@@ -81,5 +101,7 @@ if __name__ == "__main__":
             print(json.dumps([message(k) for k in range(1, int(sys.argv[3]) + 1)]))
     elif sys.argv[1] == "call":
         sys.exit(call(sys.argv[2], sys.argv[3]))
+    elif sys.argv[1] == "claimcall":
+        sys.exit(claimcall(*sys.argv[2:5]))
     else:
         sys.exit(__doc__)
