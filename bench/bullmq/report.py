@@ -80,12 +80,14 @@ def final(sc, recf, out, start, settings, versions, git):
                    "calls_per_s": agg(recs, lambda r: r["producer"]["calls_per_s"]),
                    "call_ms_p50": agg(recs, lambda r: r["producer"]["call_ms_p50"]),
                    "call_ms_p99": agg(recs, lambda r: r["producer"]["call_ms_p99"]),
-                   **{f"cpu_{k}": agg(recs, lambda r, k=k: r["cpu_pct"][k]) for k in ("node_producer", "redis", "other_cores")}}
-        print("| scenario | jobs/s | addBulk calls/s | call p50 ms | call p99 ms | CPU, % of a core: node producer / redis; others, cores | delayed zset = jobs added |")
-        print("|---|---|---|---|---|---|---|")
+                   **{f"cpu_{k}": agg(recs, lambda r, k=k: r["cpu_pct"][k]) for k in ("node_producer", "redis", "other_cores")},
+                   **{f"cpu_us_per_job_{k}": agg(recs, lambda r, k=k: r["cpu_pct"][k] / 100 / r["jobs_per_s"] * 1e6) for k in ("node_producer", "redis")}}
+        print("| scenario | jobs/s | addBulk calls/s | call p50 ms | call p99 ms | CPU, % of a core: node producer / redis; others, cores | CPU µs per job: node / redis | delayed zset = jobs added |")
+        print("|---|---|---|---|---|---|---|---|")
         print(f"| W2 addBulk, {settings['batch']} delayed jobs a call, {settings['inflight']} calls in flight, 1 process | "
               f"**{fmt(summary['jobs_per_s'])}** | {fmt(summary['calls_per_s'])} | {fmt(summary['call_ms_p50'], 1)} | "
               f"{fmt(summary['call_ms_p99'], 1)} | {cpu(recs, ['node_producer', 'redis'])} | "
+              f"{med(summary['cpu_us_per_job_node_producer'])} / {med(summary['cpu_us_per_job_redis'])} | "
               f"{sum(r['ok'] for r in recs)}/{n} runs |")
     elif sc == "w3":
         summary = {"deliveries_per_s": agg(recs, lambda r: r["deliveries_per_s"]),
@@ -94,12 +96,16 @@ def final(sc, recf, out, start, settings, versions, git):
                    "start_to_last_s": agg(recs, lambda r: r["start_to_last_s"]),
                    "preload_jobs_per_s": agg(recs, lambda r: r["preload"]["jobs_per_s"]),
                    **{f"cpu_{k}": agg(recs, lambda r, k=k: r["cpu_pct"][k]) for k in ("worker", "redis", "nginx", "other_cores")},
+                   # CPU time over the sampled window (from 0.5 s after the worker's spawn, node's start-up included) / jobs
+                   **{f"cpu_us_per_delivery_{k}": agg(recs, lambda r, k=k: r["cpu_pct"][k] / 100 * r["cpu_pct"]["window_s"] / r["sink"]["posted"] * 1e6)
+                      for k in ("worker", "redis", "nginx")},
                    "lost": sum(r["lost"] for r in recs), "duplicates": sum(r["duplicates"] for r in recs)}
-        print("| scenario | deliveries/s | first → last delivery, s | worker start → first / last delivery, s | CPU, % of a core: worker / redis / nginx; others, cores | lost / duplicate | preload jobs/s |")
-        print("|---|---|---|---|---|---|---|")
+        print("| scenario | deliveries/s | first → last delivery, s | worker start → first / last delivery, s | CPU, % of a core: worker / redis / nginx; others, cores | CPU µs per delivery: worker / redis / nginx | lost / duplicate | preload jobs/s |")
+        print("|---|---|---|---|---|---|---|---|")
         print(f"| W3 drain of {settings['n']:,} due jobs ({settings['due_as']}), Worker concurrency {settings['worker_concurrency']} | "
               f"**{fmt(summary['deliveries_per_s'])}** | {fmt(summary['span_s'], 2)} | {med(summary['start_to_first_s'], 2)} / "
               f"{fmt(summary['start_to_last_s'], 2)} | {cpu(recs, ['worker', 'redis', 'nginx'])} | "
+              f"{' / '.join(med(summary['cpu_us_per_delivery_' + k]) for k in ('worker', 'redis', 'nginx'))} | "
               f"{summary['lost']} / {summary['duplicates']} | {fmt(summary['preload_jobs_per_s'])} |")
     elif sc == "w4":
         summary = {k: agg(recs, lambda r, k=k: r["lateness_ms"][k]) for k in ("p50", "p99", "max", "min")}
@@ -136,12 +142,13 @@ def final(sc, recf, out, start, settings, versions, git):
         summary = {"bytes_per_job": agg(recs, lambda r: r["bytes_per_job"]),
                    "dataset_bytes_per_job": agg(recs, lambda r: r["dataset_bytes_per_job"]),
                    "memory_usage_sum_per_job": agg(recs, lambda r: r["breakdown"]["memory_usage_sum_per_job"]),
+                   "rest_per_job": agg(recs, lambda r: r["bytes_per_job"] - r["breakdown"]["memory_usage_sum_per_job"]),
                    "keys_per_job": agg(recs, lambda r: r["dbsize"] / r["jobs"])}
-        print("| scenario | used_memory bytes/job | used_memory_dataset bytes/job | Σ MEMORY USAGE bytes/job | keys/job |")
-        print("|---|---|---|---|---|")
+        print("| scenario | used_memory bytes/job | used_memory_dataset bytes/job | Σ MEMORY USAGE bytes/job | rest (used_memory − Σ MEMORY USAGE) bytes/job | keys/job |")
+        print("|---|---|---|---|---|---|")
         print(f"| {settings['jobs']:,} delayed jobs (delay {settings['delay_ms']} ms), default options | "
               f"**{fmt(summary['bytes_per_job'])}** | {fmt(summary['dataset_bytes_per_job'])} | "
-              f"{fmt(summary['memory_usage_sum_per_job'])} | {fmt(summary['keys_per_job'], 2)} |")
+              f"{fmt(summary['memory_usage_sum_per_job'])} | {fmt(summary['rest_per_job'])} | {fmt(summary['keys_per_job'], 2)} |")
         last = recs[-1]["breakdown"]
         print()
         print(f"Breakdown (run {recs[-1]['run']}, MEMORY USAGE … SAMPLES 0 per key):")
