@@ -106,11 +106,12 @@ late_run() {
   server_stop
   logs=($(log_counts "$TMP/server-$k-$run.log"))
   python3 "$HERE/lib/sinklog.py" summary "$SINK_LOG" "$out.ids" "${consumers// /,}" >"$out.sum"
+  python3 "$HERE/lib/sinklog.py" answered "$SINK_LOG" "$out.ids.answered" >"$out.ans"
   cp "$SINK_LOG" "$out.sink"
   python3 - "$k" "$run" "$(cat "$out.post")" "$out.sum" "$out.cpu" "$quiet" "$queued" "${logs[0]}" "${logs[1]}" \
-    "${lpid:+$out.wrk}" "$LOAD_BATCH" "$lstored" "$(log_counts "$TMP/client.log") ${clog0[*]}" >>"$RECORDS" <<'PY'
+    "${lpid:+$out.wrk}" "$LOAD_BATCH" "$lstored" "$(log_counts "$TMP/client.log") ${clog0[*]}" "$out.ans" >>"$RECORDS" <<'PY'
 import json, sys
-k, run, post, sumf, cpuf, quiet, queued, lerr, lwarn, wrkf, lbatch, lstored, clog = sys.argv[1:]
+k, run, post, sumf, cpuf, quiet, queued, lerr, lwarn, wrkf, lbatch, lstored, clog, ansf = sys.argv[1:]
 s = json.load(open(sumf))
 load, load_ok = None, True
 if wrkf:
@@ -133,6 +134,7 @@ cl = [int(x) for x in clog.split()]
 cl = [cl[0] - cl[2], cl[1] - cl[3]]
 print(json.dumps({"scenario": f"{k}c", "consumers": int(k), "run": int(run),
   "producer": json.loads(post), "lateness_ms": s["lateness_ms"], "load": load,
+  "answered": json.load(open(ansf)),
   "queued_after": int(queued), "server_log_errors": int(lerr), "server_log_warnings": int(lwarn),
   "client_log_errors": int(cl[0]), "client_log_warnings": int(cl[1]),
   "ok": s["ok"] and int(queued) == 0 and load_ok, "sink": s, "cpu_pct": json.load(open(cpuf)),
@@ -170,6 +172,10 @@ for k, rs in by.items():
         "duplicates": sum(c["duplicates"] for r in rs for c in r["sink"]["consumers"].values()),
         "retries": sum(c["retries"] for r in rs for c in r["sink"]["consumers"].values()),
         "deliveries": sum(r["sink"]["deliveries"] for r in rs),
+        "after_answer_p99": agg(rs, lambda r: r["answered"]["after_answer_ms"]["p99"]),
+        "after_answer_max": agg(rs, lambda r: r["answered"]["after_answer_ms"]["max"]),
+        "answer_minus_due_p99": agg(rs, lambda r: r["answered"]["answer_minus_due_ms"]["p99"]),
+        "answered_after_due": agg(rs, lambda r: r["answered"]["answered_after_due"]),
         "load_msgs_per_s": agg(rs, lambda r: (r.get("load") or {}).get("msgs_per_s")),
         "load_p99_ms": agg(rs, lambda r: (r.get("load") or {}).get("p99_ms")),
         "load_errors": sum((r.get("load") or {}).get("errors", 0) for r in rs),
@@ -202,9 +208,9 @@ if LOAD:
           + f"; the producer may use {$PRODUCER_CONNECTIONS} connections at once")
 print()
 lh = " W2 load msg/s | load p99 ms |" if LOAD else ""
-print("| consumers | deliveries | p50 ms | p99 ms | max ms |" + lh + " CPU, % of a core: dmq server / dmq client / redis / nginx / producer"
+print("| consumers | deliveries | p50 ms | p99 ms | max ms | answered after due | p99 of arrival − max(due, answer), ms |" + lh + " CPU, % of a core: dmq server / dmq client / redis / nginx / producer"
       + (" / W2 load" if LOAD else "") + "; others, cores | lost / duplicate / retried |")
-print("|---|---|---|---|---|" + ("---|---|" if LOAD else "") + "---|---|")
+print("|---|---|---|---|---|---|---|" + ("---|---|" if LOAD else "") + "---|---|")
 for k in sorted(summary):
     s = summary[k]
     oc = s["cpu_other_cores"]
@@ -213,10 +219,13 @@ for k in sorted(summary):
     if LOAD:
         v = [r["cpu_pct"].get("w2load") for r in by[k] if r["cpu_pct"].get("w2load") is not None]
         wl = " / " + (f"{statistics.median(v):.0f}" if v else "?")
-    print(f"| {k[:-1]} | {s['deliveries']:,} | {f(s['p50'])} | {f(s['p99'])} | {f(s['max'])} | {lc}"
+    print(f"| {k[:-1]} | {s['deliveries']:,} | {f(s['p50'])} | {f(s['p99'])} | {f(s['max'])} | "
+          f"{f(s['answered_after_due'], 0)} | {f(s['after_answer_p99'])} | {lc}"
           f"{n0(s['cpu_dmq'])} / {n0(s['cpu_client'])} / {n0(s['cpu_redis'])} / {n0(s['cpu_nginx'])} / {n0(s['cpu_load'])}{wl}; "
           f"{'?' if not oc else format(oc['median'], '.2f')} | {s['missing']} / {s['duplicates']} / {s['retries']} |")
 print()
+print("answered after due: deliveries whose POST dmq answered after their due time (saved late: ingest queueing, "
+      "not the dispatcher); arrival − max(due, answer) bounds the dispatcher's own share of the lateness.")
 bad = [f"{r['scenario']}#{r['run']}" for r in recs if not r["ok"]]
 print(f"Runs with a lost, duplicate or unexpected delivery, or a non-empty queue after"
       + (", or a bad answer to the W2 load" if LOAD else "") + f": {', '.join(bad) or 'none'}; "

@@ -35,6 +35,10 @@ else:  # lateness
     if l["n"]:
         parts.append(f"lateness p50 {l['p50']:.1f} ms, p99 {l['p99']:.1f} ms, max {l['max']:.1f} ms, "
                      f"min {l['min']:.1f} ms over {l['n']}")
+    if r.get("answered"):
+        a = r["answered"]
+        parts.append(f"{a['answered_after_due']} answered after their due time; arrival - max(due, answer) "
+                     f"p99 {a['after_answer_ms']['p99'] or 0:.1f} ms, max {a['after_answer_ms']['max'] or 0:.1f} ms")
     parts.append(f"sent {p['msgs']} at {p['msgs_per_s']:,.0f} msg/s "
                  f"(at most {p['max_behind_schedule_ms']} ms behind schedule)")
     if r.get("load"):

@@ -9,7 +9,8 @@ paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT [CONNECTIONS]
     POST RATE messages a second for SECONDS, a batch of BATCH every BATCH/RATE s on one
     keep-alive connection (the schedule is absolute, so a slow answer is caught up, never
     accumulated), each with delay_ms DELAY_MS. Same checks and outputs as preload; the
-    summary also says how far behind the schedule the sender fell. With CONNECTIONS > 1,
+    summary also says how far behind the schedule the sender fell. Also writes
+    IDS_OUT.answered: `id answered_at_ms` (wall clock) per message. With CONNECTIONS > 1,
     each scheduled POST is sent by the first of CONNECTIONS keep-alive connections that is
     free, so that slow answers (a loaded server) do not hold back the schedule; behind =
     when a POST was sent - when it was due.
@@ -105,7 +106,7 @@ def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connection
     period = batch / rate
     ticks = int(round(seconds / period))
     bodies = [batch_body(project, cmd, 1 + i * batch, batch, delay_ms) for i in range(ticks)]
-    ids, behind = [], [0.0]
+    ids, behind, answered = [], [0.0], []
     if connections <= 1:
         p = Poster(url)
         t0 = time.monotonic()
@@ -116,7 +117,9 @@ def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connection
                 time.sleep(at - now)
             else:
                 behind[0] = max(behind[0], now - at)
-            ids.extend(check(*p.post(bodies[i]), batch))
+            got = check(*p.post(bodies[i]), batch)
+            ids.extend(got)
+            answered.append((got, int(time.time() * 1000)))
     else:
         import queue
         todo, lock, errors = queue.Queue(), threading.Lock(), []
@@ -137,8 +140,10 @@ def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connection
                 except Exception as e:  # noqa: BLE001 - reported, makes the run fail
                     errors.append(repr(e))
                     continue
+                at_ms = int(time.time() * 1000)
                 with lock:
                     ids.extend(got)
+                    answered.append((got, at_ms))
                     behind[0] = max(behind[0], late)
 
         ts = [threading.Thread(target=work, daemon=True) for _ in range(connections)]
@@ -160,6 +165,8 @@ def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connection
     dt = time.monotonic() - t0
     with open(ids_out, "w") as f:
         f.write("".join(f"{i}\n" for i in ids))
+    with open(ids_out + ".answered", "w") as f:
+        f.write("".join(f"{i} {at}\n" for got, at in answered for i in got))
     print(json.dumps({"msgs": len(ids), "unique_ids": len(set(ids)), "seconds": round(dt, 3),
                       "msgs_per_s": round(len(ids) / dt, 1),
                       "max_behind_schedule_ms": round(behind[0] * 1000, 1),

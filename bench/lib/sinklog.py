@@ -8,6 +8,14 @@ summary LOG IDS_FILE CONSUMERS [SERVER_START_EPOCH_S]
     but were never posted, duplicates, deliveries with retry > 0, first/last arrival; and
     the lateness (arrival - X-Dmq-Scheduled-At, ms) p50/p99/max over all deliveries.
     Prints one JSON object.
+answered LOG ANSWERED_FILE
+    For bench/lateness.sh: splits each delivery's lateness (arrival - due) using when the
+    producer got dmq's answer to the POST that carried it (ANSWERED_FILE: `id
+    answered_at_ms`, from lib/post.py paced). A message cannot be claimed before it is
+    saved, and dmq answers after the save: a message answered after its due time was
+    late before the dispatcher could see it (ingest queueing). Prints JSON: how many
+    deliveries were answered after their due time, percentiles of answer - due, and of
+    arrival - max(due, answer) (an upper bound of the dispatcher's own share).
 unique LOG
     Prints how many distinct (consumer, msg_id) pairs LOG holds (bench/kill.sh polls it).
 kill LOG IDS_FILE CONSUMERS KILL_EPOCH_S RESTART_EPOCH_S LEASED_FILE
@@ -107,6 +115,30 @@ def parse(log):
     return out
 
 
+def answered(log, answered_file):
+    ans = {}
+    for line in open(answered_file):
+        f = line.split()
+        if len(f) == 2:
+            ans[f[0]] = float(f[1])
+    after, a_minus_due, disp = 0, [], []
+    for line in open(log):
+        f = line.split()
+        if len(f) < 3 or f[2] == "-":
+            continue
+        i = parse_qs(urlsplit(f[1]).query).get("msg_id", [""])[0]
+        if i not in ans:
+            continue
+        t, due, a = float(f[0]) * 1000.0, float(f[2]), ans[i]
+        a_minus_due.append(a - due)
+        if a > due:
+            after += 1
+        disp.append(t - max(due, a))
+    q = lambda v: {"n": len(v), "p50": pct(v, 50), "p99": pct(v, 99), "max": max(v) if v else None}
+    print(json.dumps({"deliveries": len(disp), "answered_after_due": after,
+                      "answer_minus_due_ms": q(a_minus_due), "after_answer_ms": q(disp)}))
+
+
 def unique(log):
     print(len({(c, i) for _, c, i, _ in parse(log)}))
 
@@ -166,6 +198,8 @@ def kill(log, ids_file, consumers, kill_s, restart_s, leased_file):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["summary"] and len(sys.argv) in (5, 6):
         summary(*sys.argv[2:])
+    elif sys.argv[1:2] == ["answered"] and len(sys.argv) == 4:
+        answered(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["unique"] and len(sys.argv) == 3:
         unique(sys.argv[2])
     elif sys.argv[1:2] == ["kill"] and len(sys.argv) == 8:
