@@ -129,12 +129,13 @@ redis.call('FLUSHALL')
 for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
 if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
 flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; "${RCLI[@]}" config resetstat >/dev/null; }
-# stored_msgs: messages in Redis; each is a data hash and a status hash, both expiring
-# (+1 for dmq's lease key, which the division drops)
+# stored_msgs: messages in Redis: each is one expiring record (docs/storage.md), and the
+# only other expiring keys are dmq's id-node leases (dmq:node:<n>)
 stored_msgs() {
-  local e
+  local e leases
   e=$("${RCLI[@]}" info keyspace | sed -n 's/.*expires=\([0-9]*\).*/\1/p')
-  echo $(( ${e:-0} / 2 ))
+  leases=$("${RCLI[@]}" --scan --pattern 'dmq:node:*' | grep -vc ':clock$' || true)
+  echo $(( ${e:-0} - ${leases:-0} ))
 }
 # dmq_log_counts: "errors warnings" lines in dmq's log so far
 dmq_log_counts() {

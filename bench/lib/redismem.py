@@ -5,7 +5,7 @@ info PORT
     INFO memory and INFO keyspace (db0) as one JSON object (numbers as numbers).
 keys PORT PREFIX MESSAGES
     Every key (SCAN), grouped by what it is under PREFIX (`<prefix>:{p}:` of dmq's schema:
-    m:<id> message hashes, s:<id> status hashes, q:<consumer> queues, other), with the
+    m:<id> message records, s:<id> status hashes (none since the one-record schema), q:<consumer> queues, other), with the
     sum, count, min, max of MEMORY USAGE ... SAMPLES 0 per group (pipelined), the
     encodings seen (OBJECT ENCODING of up to 100 keys per group), the members of the
     queues, and the average length of the `params` field of up to 1000 message hashes.
@@ -114,6 +114,17 @@ def info(port):
     print(json.dumps(out))
 
 
+def decode_record(v):
+    """The fields of a message record (src/storage/record.h)."""
+    out, pos = [], 0
+    while pos < len(v):
+        colon = v.index(b":", pos)
+        n = int(v[pos:colon])
+        out.append(v[colon + 1:colon + 1 + n])
+        pos = colon + 1 + n
+    return out
+
+
 def keys(port, prefix, messages):
     r = Redis(port)
     messages = int(messages)
@@ -160,14 +171,19 @@ def keys(port, prefix, messages):
         if g == "other":
             groups[g]["names"] = [k.decode() for k in ks[:40]]
         if g == "m":
-            lens = r.pipeline([("HSTRLEN", k, "params") for k in ks[:1000]])
-            fields = r.pipeline([("HLEN", k) for k in ks[:1000]])
-            lens = [x for x in lens if isinstance(x, int)]
+            # m:<id> is the message record, one STRING of "<len>:<bytes>" fields
+            # (docs/storage.md): due, ct, data expiry, cmd, bucket, rid, params, then
+            # name, status, attempts per consumer
+            recs = [decode_record(v) for v in r.pipeline([("GET", k) for k in ks[:1000]])
+                    if isinstance(v, bytes)]
+            lens = [len(f[6]) for f in recs if len(f) >= 7]
             groups[g]["params_avg_bytes"] = round(sum(lens) / len(lens), 1) if lens else None
-            groups[g]["fields_avg"] = round(sum(fields) / len(fields), 2) if fields else None
-            sample = r.call("HGETALL", ks[0]) if ks else []
-            groups[g]["sample"] = {sample[i].decode(): sample[i + 1].decode(errors="replace")
-                                   for i in range(0, len(sample), 2)}
+            groups[g]["fields_avg"] = round(sum(len(f) for f in recs) / len(recs), 2) if recs else None
+            names = ["due", "ct", "data_expire_at", "cmd", "bucket", "rid", "params"]
+            first = recs[0] if recs else []
+            groups[g]["sample"] = {(names[i] if i < len(names) else f"consumer.{(i - 7) // 3}."
+                                    + ("name", "status", "attempts")[(i - 7) % 3]):
+                                   first[i].decode(errors="replace") for i in range(len(first))}
         if g == "s":
             sample = r.call("HGETALL", ks[0]) if ks else []
             groups[g]["sample"] = {sample[i].decode(): sample[i + 1].decode(errors="replace")

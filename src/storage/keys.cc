@@ -13,10 +13,6 @@ std::string keys::message(std::string_view project, std::uint64_t id) const {
   return base(project).append(message_suffix).append(std::to_string(id));
 }
 
-std::string keys::status(std::string_view project, std::uint64_t id) const {
-  return base(project).append(status_suffix).append(std::to_string(id));
-}
-
 std::string keys::queue(std::string_view project, std::string_view consumer) const {
   return base(project).append("q:").append(consumer);
 }

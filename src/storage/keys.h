@@ -16,10 +16,8 @@ class keys {
 
   // base returns "<prefix>:{<project>}:", the start of every key of project.
   std::string base(std::string_view project) const;
-  // message returns the HASH holding a message's data: <base>m:<id>.
+  // message returns the STRING holding a message and its statuses (record.h): <base>m:<id>.
   std::string message(std::string_view project, std::uint64_t id) const;
-  // status returns the HASH of per-consumer status of a message: <base>s:<id>.
-  std::string status(std::string_view project, std::uint64_t id) const;
   // queue returns a consumer's ZSET of deliveries: member = message id, score = when its
   // next attempt is due (ms since the Unix epoch).
   std::string queue(std::string_view project, std::string_view consumer) const;
@@ -40,7 +38,6 @@ class keys {
 
   // Suffixes of the keys built inside Lua scripts from base(); keep in step with the above.
   static constexpr std::string_view message_suffix = "m:";
-  static constexpr std::string_view status_suffix = "s:";
 
   const std::string& prefix() const { return prefix_; }
 

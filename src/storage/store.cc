@@ -34,12 +34,6 @@ std::error_code first_error(std::error_code ec, const redis::replies& r) {
   return {};
 }
 
-std::string field(const redis::reply& hash, std::string_view name) {
-  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
-    if (hash.elements[i].str == name) return hash.elements[i + 1].str;
-  return {};
-}
-
 std::int64_t to_int(const std::string& s) {
   redis::reply r{redis::reply::kind::string, 0, s, {}};
   return r.as_int().value_or(0);
@@ -123,13 +117,14 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       for (auto name : consumers) c.args.emplace_back(name);
       for (auto i : c.items) {
         const auto& m = *msgs[i].msg;
+        // The data lives msg_save_days, the record (with the statuses) twice as long.
         auto expire_from = std::max(m.due_ms, m.create_ms);
-        c.args.insert(
-            c.args.end(),
-            {std::to_string(m.id), std::to_string(m.due_ms), std::to_string(m.create_ms), m.cmd,
-             m.params, m.bucket, m.request_id, std::to_string(expire_from + data_ttl_ms_),
-             std::to_string(expire_from + status_ttl_ms_), msgs[i].ordered ? "1" : "0",
-             std::to_string(msgs[i].consumers.size())});
+        c.args.insert(c.args.end(),
+                      {std::to_string(m.id), std::to_string(m.due_ms),
+                       std::to_string(expire_from + status_ttl_ms_), msgs[i].ordered ? "1" : "0",
+                       m.bucket,
+                       encode_record(m, expire_from + data_ttl_ms_, msgs[i].consumers),
+                       std::to_string(msgs[i].consumers.size())});
         for (const auto& name : msgs[i].consumers) {
           auto at = std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
           c.args.push_back(std::to_string(at + 1));
@@ -172,35 +167,40 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   co_return out;
 }
 
+asio::awaitable<result<std::optional<record>>> store::load(std::string_view project,
+                                                           std::uint64_t id) {
+  redis::command cmd;
+  cmd.push("GET", keys_.message(project, id));
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<std::optional<record>>{e, {}};
+  if (r[0].is_nil()) co_return result<std::optional<record>>{{}, std::nullopt};
+  auto rec = decode_record(r[0].str);
+  if (!rec) {
+    spdlog::error("redis: {} is not a message record", keys_.message(project, id));
+    co_return result<std::optional<record>>{server_error(), {}};
+  }
+  rec->msg.id = id;
+  rec->msg.project = project;
+  co_return result<std::optional<record>>{{}, std::move(rec)};
+}
+
 asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,
                                                                   std::uint64_t id,
                                                                   std::string_view consumer) {
-  redis::command cmd;
-  cmd.push("HGET", keys_.status(project, id), consumer);
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<std::optional<std::string>>{e, {}};
-  if (r[0].is_nil()) co_return result<std::optional<std::string>>{{}, std::nullopt};
-  co_return result<std::optional<std::string>>{{}, std::move(r[0].str)};
+  auto [ec, rec] = co_await load(project, id);
+  if (ec || !rec) co_return result<std::optional<std::string>>{ec, std::nullopt};
+  const auto* c = rec->status(consumer);
+  if (!c) co_return result<std::optional<std::string>>{{}, std::nullopt};
+  co_return result<std::optional<std::string>>{{}, c->status};
 }
 
 asio::awaitable<result<std::optional<model::message>>> store::detail(std::string_view project,
                                                                      std::uint64_t id) {
-  redis::command cmd;
-  cmd.push("HGETALL", keys_.message(project, id));
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<std::optional<model::message>>{e, {}};
-  const auto& h = r[0];
-  if (h.elements.empty()) co_return result<std::optional<model::message>>{{}, std::nullopt};
-  model::message m;
-  m.id = id;
-  m.project = project;
-  m.cmd = field(h, "cmd");
-  m.params = field(h, "params");
-  m.bucket = field(h, "bucket");
-  m.request_id = field(h, "rid");
-  m.due_ms = to_int(field(h, "due"));
-  m.create_ms = to_int(field(h, "ct"));
-  co_return result<std::optional<model::message>>{{}, std::move(m)};
+  auto [ec, rec] = co_await load(project, id);
+  // The data expires msg_save_days after the due time, the statuses twice as late.
+  if (ec || !rec || rec->data_expire_at_ms <= now_ms())
+    co_return result<std::optional<model::message>>{ec, std::nullopt};
+  co_return result<std::optional<model::message>>{{}, std::move(rec->msg)};
 }
 
 asio::awaitable<result<pending_page>> store::pending(std::string_view project,
@@ -286,9 +286,9 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
 }
 
 asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64_t id) {
-  std::vector<std::string> args{keys_.status(project, id), keys_.message(project, id),
-                                keys_.base(project), std::to_string(id)};
-  auto [ec, r] = co_await run_script("cancel-2", 2, args);
+  std::vector<std::string> args{keys_.message(project, id), keys_.base(project),
+                                std::to_string(id)};
+  auto [ec, r] = co_await run_script("cancel-1", 1, args);
   co_return result<int>{ec, ec ? 0 : static_cast<int>(r.integer)};
 }
 

@@ -14,6 +14,7 @@
 #include "model/message.h"
 #include "redis/connection.h"
 #include "storage/keys.h"
+#include "storage/record.h"
 #include "storage/scripts.h"
 
 namespace dmq::storage {
@@ -80,11 +81,15 @@ class store {
   // save stores msgs (any projects) in one round trip; returns one error code per message.
   boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
 
+  // load returns a message's record (data and statuses), nullopt if there is none.
+  boost::asio::awaitable<result<std::optional<record>>> load(std::string_view project,
+                                                             std::uint64_t id);
   // status returns a consumer's status of a message, nullopt if there is none.
   boost::asio::awaitable<result<std::optional<std::string>>> status(std::string_view project,
                                                                     std::uint64_t id,
                                                                     std::string_view consumer);
-  // detail returns the stored message, nullopt if there is none (unknown or expired).
+  // detail returns the stored message, nullopt if there is none (unknown, or its data
+  // expired: msg_save_days after its due time).
   boost::asio::awaitable<result<std::optional<model::message>>> detail(std::string_view project,
                                                                        std::uint64_t id);
   // pending returns up to limit ids of a consumer's failed messages with timestamps in
@@ -114,7 +119,7 @@ class store {
                                            std::int64_t at_ms, std::int64_t timestamp_s,
                                            const std::string* ordered_bucket = nullptr);
 
-  // cancel cancels a message none of whose deliveries has started (cancel-2.lua):
+  // cancel cancels a message none of whose deliveries has started (cancel-1.lua):
   // 1 cancelled, 0 no such message, -1 a delivery has started or it is settled.
   boost::asio::awaitable<result<int>> cancel(std::string_view project, std::uint64_t id);
   // retry makes a consumer's failed messages due now again (retry-2.lua); per id whether

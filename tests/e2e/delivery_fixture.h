@@ -186,10 +186,14 @@ class delivery_test : public ::testing::Test {
                    std::chrono::milliseconds bound = 5s) const {
     return test::wait_until([&] { return status(id, consumer) == want; }, bound);
   }
-  // redis_status reads it straight from Redis.
+  // redis_status reads it straight from Redis (the message's record, storage/record.h);
+  // "<consumer>#n" reads the attempts instead.
   std::string redis_status(std::uint64_t id, const std::string& consumer) const {
-    auto r = redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), consumer});
-    return r.is_nil() ? "<nil>" : r.str;
+    auto r = redis.cmd({"GET", "dmq:{sds}:m:" + std::to_string(id)});
+    auto rec = r.is_nil() ? std::nullopt : storage::decode_record(r.str);
+    const auto* c = rec ? rec->status(consumer.substr(0, consumer.find('#'))) : nullptr;
+    if (!c) return "<nil>";
+    return consumer.find('#') == std::string::npos ? c->status : std::to_string(c->attempts);
   }
   json::value pending(const std::string& consumer) const {
     return test::call(port, "GET", "/api/message/pending?consumer=" + consumer).data();

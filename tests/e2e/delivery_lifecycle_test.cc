@@ -80,7 +80,7 @@ TEST_F(delivery_shutdown_deadline_test, a_delivery_outlasting_the_deadline_is_re
   auto score = redis.cmd({"ZSCORE", "dmq:{sds}:q:dgfa", std::to_string(id)});
   ASSERT_FALSE(score.is_nil()) << "released deliveries stay queued\n" << dmq->log();
   EXPECT_LE(std::stoll(score.str), now_ms());
-  EXPECT_EQ(redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), "dgfa#n"}).str, "0");
+  EXPECT_EQ(redis_status(id, "dgfa#n"), "0");
   expect_alive = false;
 
   // The next dispatcher delivers it at once, as the first attempt again.

@@ -37,7 +37,7 @@ TEST_F(delivery_retry_test, seed_schedule_interval_times_n_then_failure_pending_
   ASSERT_EQ(rs.size(), 4u) << "the try and retry_times (3) retries\n" << describe(rs);
   expect_attempts(rs);
   expect_gaps(rs, {200, 400, 600});
-  EXPECT_EQ(redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), "dgfa#n"}).str, "4");
+  EXPECT_EQ(redis_status(id, "dgfa#n"), "4");
 
   // The failure is in dgfa's pending list, scored by the message's timestamp (s).
   auto p = pending("dgfa");
@@ -127,7 +127,7 @@ TEST_F(delivery_retry_test, failing_twice_then_succeeding_takes_three_attempts_a
   }
   EXPECT_FALSE(in_pending(id, "dgfa"));
   EXPECT_FALSE(in_pending(id, "fghyds"));
-  EXPECT_EQ(redis.cmd({"HGET", "dmq:{sds}:s:" + std::to_string(id), "dgfa#n"}).str, "3");
+  EXPECT_EQ(redis_status(id, "dgfa#n"), "3");
 }
 
 // Many deliveries failing at once: every retry still starts on time (interval 200 after

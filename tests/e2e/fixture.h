@@ -18,6 +18,7 @@
 #include "support/http_client.h"
 #include "support/ports.h"
 #include "support/redis_server.h"
+#include "storage/record.h"
 
 namespace dmq::e2e {
 
@@ -172,8 +173,9 @@ class dmq_test : public ::testing::Test {
   static std::string msg_key(std::uint64_t id, const std::string& p = "sds") {
     return "dmq:{" + p + "}:m:" + std::to_string(id);
   }
+  // status_key: the statuses live in the message's record too (storage/record.h).
   static std::string status_key(std::uint64_t id, const std::string& p = "sds") {
-    return "dmq:{" + p + "}:s:" + std::to_string(id);
+    return msg_key(id, p);
   }
   static std::string pending_key(const std::string& consumer, const std::string& p = "sds") {
     return "dmq:{" + p + "}:pending:" + consumer;
@@ -186,10 +188,35 @@ class dmq_test : public ::testing::Test {
                           const std::string& p = "sds") const {
     return redis.cmd({"ZSCORE", queue_key(consumer, p), std::to_string(id)}).str;
   }
-  // hget returns the field's value; "<nil>" when absent.
+  // hget reads one field of the message record at key (storage/record.h) as if it were a
+  // hash: cmd, due, ct, bucket, rid, params, a consumer's name (its status) or
+  // "<consumer>#n" (its attempts); "<nil>" when there is no such record or field.
   std::string hget(const std::string& key, const std::string& field) const {
-    auto r = redis.cmd({"HGET", key, field});
-    return r.is_nil() ? "<nil>" : r.str;
+    auto r = redis.cmd({"GET", key});
+    if (r.is_nil()) return "<nil>";
+    auto rec = storage::decode_record(r.str);
+    if (!rec) return "<not a record>";
+    const auto& m = rec->msg;
+    if (field == "cmd") return m.cmd;
+    if (field == "due") return std::to_string(m.due_ms);
+    if (field == "ct") return std::to_string(m.create_ms);
+    if (field == "bucket") return m.bucket;
+    if (field == "rid") return m.request_id;
+    if (field == "params") return m.params;
+    auto hash = field.find('#');
+    if (const auto* c = rec->status(field.substr(0, hash)))
+      return hash == std::string::npos ? c->status : std::to_string(c->attempts);
+    return "<nil>";
+  }
+  // set_status overwrites a consumer's status in the record of message id, as dmq would.
+  void set_status(std::uint64_t id, const std::string& consumer, const std::string& status,
+                  const std::string& p = "sds") const {
+    auto key = msg_key(id, p);
+    auto rec = storage::decode_record(redis.cmd({"GET", key}).str);
+    ASSERT_TRUE(rec) << key;
+    for (auto& c : rec->consumers)
+      if (c.name == consumer) c.status = status;
+    redis.cmd({"SET", key, storage::encode(*rec), "KEEPTTL"});
   }
   // all_keys lists every key in the Redis, by SCAN.
   std::set<std::string> all_keys() const;

@@ -16,7 +16,7 @@ struct pending_test : dmq_test {
     auto id = saved(m);
     auto sid = std::to_string(id);
     EXPECT_EQ(redis.cmd({"ZADD", pending_key(consumer), std::to_string(ts), sid}).integer, 1);
-    redis.cmd({"HSET", status_key(id), consumer, "failure"});
+    set_status(id, consumer, "failure");
     redis.cmd({"ZREM", queue_key(consumer), sid});
     return id;
   }

@@ -30,11 +30,15 @@ TEST_F(single_test, saves_the_message_and_answers_its_id) {
   EXPECT_EQ(hget(m, "due"), hget(m, "ct"));  // no timestamp, no delay: due now
   EXPECT_GT(redis.cmd({"PTTL", m}).integer, 0) << "message data must expire";
 
-  auto s = status_key(id);
-  EXPECT_EQ(redis.cmd({"HLEN", s}).integer, 2);
-  EXPECT_EQ(hget(s, "dgfa"), "waiting");
-  EXPECT_EQ(hget(s, "fghyds"), "waiting");
-  EXPECT_GT(redis.cmd({"PTTL", s}).integer, redis.cmd({"PTTL", m}).integer);
+  // One status per consumer, in the same record; the statuses outlive the data.
+  auto rec = storage::decode_record(redis.cmd({"GET", m}).str);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->consumers.size(), 2u);
+  EXPECT_EQ(hget(m, "dgfa"), "waiting");
+  EXPECT_EQ(hget(m, "fghyds"), "waiting");
+  auto data_ttl = rec->data_expire_at_ms - after;
+  EXPECT_GT(data_ttl, 0);
+  EXPECT_GT(redis.cmd({"PTTL", m}).integer, data_ttl + 1000);
 
   // One delivery per consumer in the project's queue, due at the message's due time.
   EXPECT_EQ(queue_score(id, "dgfa"), hget(m, "due"));
@@ -88,8 +92,8 @@ TEST_F(single_test, detail_answers_the_seed_fields) {
 
 TEST_F(single_test, detail_of_a_message_without_optional_fields_answers_empty_strings) {
   auto id = saved({{"project", "sds"}, {"cmd", "sds:create:order"}, {"bucket", "b"}});
-  EXPECT_EQ(hget(msg_key(id), "params"), "<nil>");  // empty fields are not stored
-  EXPECT_EQ(hget(msg_key(id), "rid"), "<nil>");
+  EXPECT_EQ(hget(msg_key(id), "params"), "");
+  EXPECT_EQ(hget(msg_key(id), "rid"), "");
   auto r = detail(id, "fghyds");
   ASSERT_EQ(r.code(), 0) << r.body;
   EXPECT_EQ(r.data().at("params"), "");

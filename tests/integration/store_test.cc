@@ -68,6 +68,32 @@ struct store_test : ::testing::Test {
     return m;
   }
 
+  // rec reads the record of message id (data and statuses, storage/record.h).
+  std::optional<storage::record> rec(std::uint64_t id) {
+    auto r = redis.cmd({"GET", keys.message("sds", id)});
+    if (r.is_nil()) return std::nullopt;
+    return storage::decode_record(r.str);
+  }
+  std::string status_of(std::uint64_t id, const std::string& consumer) {
+    auto r = rec(id);
+    const auto* c = r ? r->status(consumer) : nullptr;
+    return c ? c->status : "<none>";
+  }
+  // rewrite changes the record of id as dmq would (keeping its expiry).
+  template <class F>
+  void rewrite(std::uint64_t id, F change) {
+    auto r = rec(id);
+    ASSERT_TRUE(r);
+    change(*r);
+    redis.cmd({"SET", keys.message("sds", id), storage::encode(*r), "KEEPTTL"});
+  }
+  void set_status(std::uint64_t id, const std::string& consumer, const std::string& status) {
+    rewrite(id, [&](storage::record& r) {
+      for (auto& c : r.consumers)
+        if (c.name == consumer) c.status = status;
+    });
+  }
+
   std::vector<std::error_code> save(const std::vector<model::message>& ms) {
     std::vector<storage::to_save> v;
     for (const auto& m : ms) v.push_back({&m, consumers});
@@ -82,9 +108,14 @@ TEST_F(store_test, save_stores_message_statuses_and_deliveries_atomically) {
   auto errs = save({m});
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_FALSE(errs[0]) << errs[0].message();
-  EXPECT_EQ(redis.cmd({"HGET", keys.message("sds", 1001), "params"}).str, m.params);
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "dgfa"}).str, "waiting");
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 1001), "fghyds"}).str, "waiting");
+  auto r = rec(1001);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->msg.params, m.params);
+  EXPECT_EQ(r->msg.bucket, m.bucket);
+  ASSERT_EQ(r->consumers.size(), 2u);
+  EXPECT_EQ(status_of(1001, "dgfa"), "waiting");
+  EXPECT_EQ(status_of(1001, "fghyds"), "waiting");
+  EXPECT_EQ(r->status("dgfa")->attempts, 0);
   EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "dgfa"), "1001"}).as_int(), m.due_ms);
   EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "fghyds"), "1001"}).as_int(), m.due_ms);
 }
@@ -93,8 +124,8 @@ TEST_F(store_test, data_expires_after_msg_save_days_and_status_after_twice_that)
   auto m = msg(1002);
   save({m});
   auto day = 24LL * 3600 * 1000;
-  auto data_ttl = redis.cmd({"PTTL", keys.message("sds", 1002)}).integer;
-  auto status_ttl = redis.cmd({"PTTL", keys.status("sds", 1002)}).integer;
+  auto status_ttl = redis.cmd({"PTTL", keys.message("sds", 1002)}).integer;
+  auto data_ttl = rec(1002)->data_expire_at_ms - storage::now_ms();
   auto due_in = m.due_ms - storage::now_ms();
   EXPECT_NEAR(static_cast<double>(data_ttl), static_cast<double>(4 * day + due_in), 5000);
   EXPECT_NEAR(static_cast<double>(status_ttl), static_cast<double>(8 * day + due_in), 5000);
@@ -119,6 +150,19 @@ TEST_F(store_test, detail_and_status_read_back_what_was_saved) {
   EXPECT_FALSE(none.has_value());
   auto [ec4, nod] = run(store.detail("sds", 99999));
   EXPECT_FALSE(nod.has_value());
+}
+
+TEST_F(store_test, once_the_data_expired_detail_is_gone_status_stays_and_no_delivery_is_made) {
+  save({msg(1005, "sds", storage::now_ms() - 10)});
+  rewrite(1005, [](storage::record& r) { r.data_expire_at_ms = storage::now_ms() - 1; });
+  auto [ec, d] = run(store.detail("sds", 1005));
+  ASSERT_FALSE(ec);
+  EXPECT_FALSE(d.has_value());
+  EXPECT_EQ(run(store.status("sds", 1005, "dgfa")).second.value_or(""), "waiting");
+  auto [ec2, b] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  EXPECT_TRUE(b.items.empty());
+  EXPECT_EQ(status_of(1005, "dgfa"), "failure");
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
 }
 
 TEST_F(store_test, a_message_without_consumers_is_stored_without_deliveries) {
@@ -164,8 +208,8 @@ TEST_F(store_test, pending_and_solved_follow_the_seed) {
   save({msg(5001), msg(5002), msg(5003)});
   auto pkey = keys.pending("sds", "dgfa");
   redis.cmd({"ZADD", pkey, "1597360839", "5001", "1597360900", "5002"});
-  redis.cmd({"HSET", keys.status("sds", 5001), "dgfa", "failure"});
-  redis.cmd({"HSET", keys.status("sds", 5002), "dgfa", "failure"});
+  set_status(5001, "dgfa", "failure");
+  set_status(5002, "dgfa", "failure");
 
   auto [ec, page] = run(store.pending("sds", "dgfa", 1597360800, 1597360850, 100));
   ASSERT_FALSE(ec);
@@ -178,8 +222,8 @@ TEST_F(store_test, pending_and_solved_follow_the_seed) {
   auto [ec2, done] = run(store.solved("sds", "dgfa", ids));
   ASSERT_FALSE(ec2);
   EXPECT_EQ(done, (std::vector<bool>{true, false}));  // 5003 never failed
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 5001), "dgfa"}).str, "done");
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 5003), "dgfa"}).str, "waiting");
+  EXPECT_EQ(status_of(5001, "dgfa"), "done");
+  EXPECT_EQ(status_of(5003, "dgfa"), "waiting");
   EXPECT_EQ(redis.cmd({"ZCARD", pkey}).integer, 1);
 }
 
@@ -300,7 +344,7 @@ TEST_F(store_test, claim_leases_and_a_lost_lease_ignores_the_late_ack) {
   auto [ec, b1] = run(store.claim("sds", "dgfa", now, 50, 10));
   ASSERT_EQ(b1.items.size(), 1u);
   EXPECT_EQ(b1.items[0].attempt, 1);
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 8001), "dgfa"}).str, "doing");
+  EXPECT_EQ(status_of(8001, "dgfa"), "doing");
   // Not claimable again while leased...
   auto [ec2, none] = run(store.claim("sds", "dgfa", now + 10, 50, 10));
   EXPECT_TRUE(none.items.empty());
@@ -312,7 +356,7 @@ TEST_F(store_test, claim_leases_and_a_lost_lease_ignores_the_late_ack) {
   EXPECT_FALSE(first);
   auto [ec5, second] = run(store.ack("sds", "dgfa", 8001, b2.lease_until, storage::outcome::done, 0, 0));
   EXPECT_TRUE(second);
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 8001), "dgfa"}).str, "done");
+  EXPECT_EQ(status_of(8001, "dgfa"), "done");
   EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "dgfa"), "8001"}).type, redis::reply::kind::nil);
 }
 
@@ -321,7 +365,7 @@ TEST_F(store_test, cancel_only_before_any_delivery_started) {
   save({m});
   auto [ec, r] = run(store.cancel("sds", 9001));
   EXPECT_EQ(r, 1);
-  EXPECT_EQ(redis.cmd({"HGET", keys.status("sds", 9001), "fghyds"}).str, "cancelled");
+  EXPECT_EQ(status_of(9001, "fghyds"), "cancelled");
   EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
   EXPECT_EQ(run(store.cancel("sds", 9001)).second, -1);
   EXPECT_EQ(run(store.cancel("sds", 424242)).second, 0);

@@ -8,7 +8,6 @@ TEST(keys, every_project_key_carries_the_project_hash_tag) {
   keys k("dmq");
   EXPECT_EQ(k.base("sds"), "dmq:{sds}:");
   EXPECT_EQ(k.message("sds", 42), "dmq:{sds}:m:42");
-  EXPECT_EQ(k.status("sds", 42), "dmq:{sds}:s:42");
   EXPECT_EQ(k.queue("sds", "dgfa"), "dmq:{sds}:q:dgfa");
   EXPECT_EQ(k.pending("sds", "dgfa"), "dmq:{sds}:pending:dgfa");
   EXPECT_EQ(k.wake_channel("sds"), "dmq:{sds}:wake");
@@ -17,7 +16,6 @@ TEST(keys, every_project_key_carries_the_project_hash_tag) {
 TEST(keys, lua_suffixes_match_the_cpp_names) {
   keys k("x");
   EXPECT_EQ(k.message("p", 7), k.base("p") + std::string(keys::message_suffix) + "7");
-  EXPECT_EQ(k.status("p", 7), k.base("p") + std::string(keys::status_suffix) + "7");
 }
 
 TEST(keys, prefix_is_configurable_and_node_keys_are_global) {

@@ -14,6 +14,8 @@
   ARGV[7]  pending score: the message's timestamp (s)        (failure only)
   ARGV[8]  pending ids scored below this are trimmed (s)     (failure only)
   ARGV[9]  bucket ZSET of an ordered command, or ''  <base>b:<len(consumer)>:<consumer>:<bucket>
+  The status and attempt count are the consumer's in the message's record <base>m:<id>
+  (lib/record.lua); a record that expired meanwhile is left alone.
   done:    the id leaves the queue, status "done".
   retry:   the id is re-scored to at_ms; status stays "doing" (no worker waits).
   failure: the id leaves the queue, status "failure", the id joins the pending list.
@@ -22,21 +24,30 @@
   bucket's ZSET and the next id in it (if any) joins the queue at its due time.
   Returns  1 if recorded, 0 if the lease was lost.
 ]]
+-- uses record.lua
 local q, id = KEYS[1], ARGV[3]
 local score = redis.call('ZSCORE', q, id)
 if not score or tonumber(score) ~= tonumber(ARGV[4]) then return 0 end
-local skey, outcome = ARGV[1] .. 's:' .. id, ARGV[5]
+local mkey, outcome = ARGV[1] .. 'm:' .. id, ARGV[5]
 if outcome == 'retry' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
   return 1
 end
+local t = rec_load(mkey)
+local at = t and rec_status_at(t, ARGV[2])
 if outcome == 'release' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
-  if redis.call('EXISTS', skey) == 1 then redis.call('HINCRBY', skey, ARGV[2] .. '#n', -1) end
+  if at then
+    t[at + 1] = tostring(math.max(0, tonumber(t[at + 1]) - 1))
+    rec_store(mkey, t)
+  end
   return 1
 end
 redis.call('ZREM', q, id)
-if redis.call('EXISTS', skey) == 1 then redis.call('HSET', skey, ARGV[2], outcome) end
+if at then
+  t[at] = outcome
+  rec_store(mkey, t)
+end
 if outcome == 'failure' then
   redis.call('ZADD', KEYS[2], ARGV[7], id)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])

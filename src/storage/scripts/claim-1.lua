@@ -12,14 +12,17 @@
   ARGV[5]  max     how many to claim at most
   ARGV[6]  shared rate: attempts per second for this consumer across every dispatcher
            (0: none). Counted per wall-clock second in HASH <base>r:<consumer> {s, n}.
-  For each claimed id: status := "doing", attempt count <consumer>#n += 1.
-  Ids whose status is settled (cancelled, done, failure) leave the queue; ids whose data
-  expired before delivery leave it as "failure".
+  For each claimed id: in its record (<base>m:<id>, lib/record.lua) the consumer's status
+  := "doing" and its attempts += 1.
+  Ids whose status is settled (cancelled, done, failure), or that have no record (expired)
+  or none for this consumer, leave the queue; ids whose data expired (data_expire_at_ms
+  passed) before delivery leave it as "failure".
   Returns  {next_due_ms or -1, lease_until_ms, then per claimed delivery 6 fields:
             id, attempt, due_ms, params, request_id, bucket}
            next_due_ms is the earliest score left in the queue (leases included), or the
            next second when the shared rate is used up.
 ]]
+-- uses record.lua
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now, lease_until = tonumber(ARGV[3]), tonumber(ARGV[3]) + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
@@ -33,24 +36,27 @@ end
 local ids = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
 local out = {'-1', lease_until}
 for _, id in ipairs(ids) do
-  local skey = base .. 's:' .. id
-  local status = redis.call('HGET', skey, consumer)
-  local m = redis.call('HMGET', base .. 'm:' .. id, 'due', 'params', 'rid', 'bucket')
-  if status == 'cancelled' or status == 'done' or status == 'failure' then
+  local mkey = base .. 'm:' .. id
+  local t = rec_load(mkey)
+  local at = t and rec_status_at(t, consumer)
+  local status = at and t[at]
+  if not at or status == 'cancelled' or status == 'done' or status == 'failure' then
     redis.call('ZREM', q, id)
-  elseif not m[1] then
+  elseif tonumber(t[R_DX]) <= now then
     redis.call('ZREM', q, id)
-    if status then redis.call('HSET', skey, consumer, 'failure') end
+    t[at] = 'failure'
+    rec_store(mkey, t)
   else
     redis.call('ZADD', q, lease_until, id)
-    local n = redis.call('HINCRBY', skey, consumer .. '#n', 1)
-    redis.call('HSET', skey, consumer, 'doing')
+    local n = tonumber(t[at + 1]) + 1
+    t[at], t[at + 1] = 'doing', tostring(n)
+    rec_store(mkey, t)
     out[#out + 1] = id
     out[#out + 1] = n
-    out[#out + 1] = m[1]
-    out[#out + 1] = m[2] or ''
-    out[#out + 1] = m[3] or ''
-    out[#out + 1] = m[4] or ''
+    out[#out + 1] = t[R_DUE]
+    out[#out + 1] = t[R_PARAMS]
+    out[#out + 1] = t[R_RID]
+    out[#out + 1] = t[R_BUCKET]
   end
 end
 if rate > 0 and #out > 2 then

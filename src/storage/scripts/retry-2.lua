@@ -8,18 +8,22 @@
   ARGV[3]  now_ms
   ARGV[4]  wake channel (PUBLISHed "<consumer> <now_ms>" when anything was requeued)
   ARGV[5..] ids
-  For each id whose status is "failure" and whose data still exists: it leaves the pending
-  list, its status becomes "waiting" with a fresh attempt count, and it is due now.
+  For each id whose status (in its record <base>m:<id>, lib/record.lua) is "failure" and
+  whose data has not expired: it leaves the pending list, its status becomes "waiting"
+  with a fresh attempt count, and it is due now.
   Returns  an array, per id: 1 requeued, 0 not failed (or expired).
 ]]
-local out, any = {}, false
+-- uses record.lua
+local out, any, now = {}, false, tonumber(ARGV[3])
 for i = 5, #ARGV do
   local id = ARGV[i]
-  local skey = ARGV[1] .. 's:' .. id
-  local status = redis.call('HGET', skey, ARGV[2])
-  if status == 'failure' and redis.call('EXISTS', ARGV[1] .. 'm:' .. id) == 1 then
+  local mkey = ARGV[1] .. 'm:' .. id
+  local t = rec_load(mkey)
+  local at = t and rec_status_at(t, ARGV[2])
+  if at and t[at] == 'failure' and tonumber(t[R_DX]) > now then
     redis.call('ZREM', KEYS[2], id)
-    redis.call('HSET', skey, ARGV[2], 'waiting', ARGV[2] .. '#n', 0)
+    t[at], t[at + 1] = 'waiting', '0'
+    rec_store(mkey, t)
     redis.call('ZADD', KEYS[1], ARGV[3], id)
     out[#out + 1] = 1
     any = true

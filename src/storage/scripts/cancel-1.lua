@@ -1,8 +1,7 @@
 --[[
-  cancel-2: cancel a message none of whose deliveries has started.
+  cancel-1: cancel a message none of whose deliveries has started.
 
-  KEYS[1]  status   HASH <prefix>:{p}:s:<id>
-  KEYS[2]  message  HASH <prefix>:{p}:m:<id>
+  KEYS[1]  message  STRING <prefix>:{p}:m:<id>, the record (lib/record.lua)
   ARGV[1]  base     "<prefix>:{p}:"
   ARGV[2]  id
   Every consumer's status must be "waiting"; then each becomes "cancelled" and the id leaves
@@ -11,20 +10,18 @@
   bucket joins the consumer's queue.
   Returns  1 cancelled; 0 no such message; -1 a delivery has started (or it is settled).
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-local h = redis.call('HGETALL', KEYS[1])
-local consumers = {}
-for i = 1, #h, 2 do
-  if not string.find(h[i], '#', 1, true) then
-    if h[i + 1] ~= 'waiting' then return -1 end
-    consumers[#consumers + 1] = h[i]
-  end
+-- uses record.lua
+local t = rec_load(KEYS[1])
+if not t then return 0 end
+for i = R_FIRST, #t - 2, 3 do
+  if t[i + 1] ~= 'waiting' then return -1 end
 end
-local bucket = redis.call('HGET', KEYS[2], 'bucket') or ''
-for _, c in ipairs(consumers) do
+local bucket = t[R_BUCKET]
+for i = R_FIRST, #t - 2, 3 do
+  local c = t[i]
   local q = ARGV[1] .. 'q:' .. c
   redis.call('ZREM', q, ARGV[2])
-  redis.call('HSET', KEYS[1], c, 'cancelled')
+  t[i + 1] = 'cancelled'
   local bkey = ARGV[1] .. 'b:' .. #c .. ':' .. c .. ':' .. bucket
   local was_head = redis.call('ZRANGE', bkey, 0, 0)[1] == ARGV[2]
   if redis.call('ZREM', bkey, ARGV[2]) == 1 and was_head then
@@ -32,4 +29,5 @@ for _, c in ipairs(consumers) do
     if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
   end
 end
+rec_store(KEYS[1], t)
 return 1
