@@ -6,8 +6,8 @@ report.py MANIFEST [DOC]
     ingest, drain_<N>, lateness, lateness_w2, kill, memory, ceilings, bullmq_w2,
     bullmq_w3, bullmq_w4, bullmq_w4_w2, bullmq_w5, bullmq_memory.
 report.py --latest [DOC]
-    The same from the newest file of each kind in bench/results/ (to re-render after
-    running scenario scripts one by one).
+    The same from the newest file of each kind in bench/results/, preferring files with
+    more runs (to re-render after running scenario scripts one by one).
 DOC (default docs/performance.md): the part between the lines `<!-- BEGIN GENERATED -->`
 and `<!-- END GENERATED -->` is replaced (the markers are added after the title line if
 missing); the rest of the file is left as it is. The generated markdown is also printed.
@@ -34,13 +34,16 @@ def load(path):
 
 
 def latest():
+    """the newest result file of each kind, preferring files with more runs (quick tests
+    with RUNS=1 lose against a full run of the same kind)"""
     res = {}
-    files = sorted(glob.glob(os.path.join(HERE, "results", "*.json")), key=os.path.getmtime)
-    for p in files:
-        b = os.path.basename(p)
+    files = []
+    for p in glob.glob(os.path.join(HERE, "results", "*.json")):
         d = load(p)
-        if not d:
-            continue
+        if d and isinstance(d.get("settings"), dict):
+            files.append((d["settings"].get("runs") or 0, os.path.getmtime(p), p, d))
+    for _, _, p, d in sorted(files, key=lambda x: (x[0], x[1])):
+        b = os.path.basename(p)
         st = d.get("settings", {})
         if b.startswith("ingest-"):
             res["ingest"] = p
@@ -58,6 +61,8 @@ def latest():
             res["ceilings"] = p
         elif b.startswith("bullmq-w4-"):
             res["bullmq_w4_w2" if st.get("load") else "bullmq_w4"] = p
+        elif b.startswith("bullmq-w3-"):
+            res[f"bullmq_w3_{st.get('n')}"] = p
         elif b.startswith("bullmq-"):
             res["bullmq_" + b.split("-")[1]] = p
     return {"results": res, "started_utc": None, "source": "newest result file of each kind"}
@@ -133,13 +138,17 @@ def render(man):
 
     ing = R.get("ingest")
     drains = sorted((k for k in R if k.startswith("drain_") and R[k]), key=lambda k: int(k.split("_")[1]) if k.split("_")[1].isdigit() else 0)
-    dr = R[drains[0]] if drains else None
+    # BullMQ drains by N (all.sh: bullmq_w3; --latest: bullmq_w3_<N>); W3 compares equal N
+    bw3 = {g(d, "settings", "n"): d for k, d in sorted(R.items()) if k.startswith("bullmq_w3") and d}
+    common = [k for k in drains if g(R[k], "settings", "n") in bw3]
+    dr = R[common[0]] if common else (R[drains[0]] if drains else None)
+    b3 = bw3.get(g(dr, "settings", "n")) or (next(iter(bw3.values())) if bw3 else None)
     W1 = g(ing, "summary", "W1", "msgs_per_s")
     W2 = g(ing, "summary", "W2", "msgs_per_s")
     NG = g(ing, "summary", "nginx", "msgs_per_s")
     BW2 = g(bq("w2"), "summary", "jobs_per_s")
     W3 = g(dr, "summary", "1c", "deliveries_per_s")
-    BW3 = g(bq("w3"), "summary", "deliveries_per_s")
+    BW3 = g(b3, "summary", "deliveries_per_s")
     L, LW = R.get("lateness"), R.get("lateness_w2")
     K, M, C = R.get("kill"), R.get("memory"), R.get("ceilings")
 
@@ -152,7 +161,8 @@ def render(man):
     r = med(W2) / med(BW2) if med(W2) and med(BW2) else None
     target("W2 ≥ 3× BullMQ addBulk", f"{fmt(W2)} ÷ {fmt(BW2)} = {r:.2f}×" if r else "–", None if r is None else r >= 3)
     r = med(W3) / med(BW3) if med(W3) and med(BW3) else None
-    target("W3 ≥ 2× BullMQ deliveries/s, one consumer", f"{fmt(W3)} ÷ {fmt(BW3)} = {r:.2f}×" if r else "–",
+    target("W3 ≥ 2× BullMQ deliveries/s, one consumer",
+           (f"{fmt(W3)} ÷ {fmt(BW3)} = {r:.2f}× ({g(dr, 'settings', 'n'):,} messages; BullMQ {g(b3, 'settings', 'n'):,} jobs)") if r else "–",
            None if r is None else r >= 2)
     for doc, lim, label in ((L, 10, "idle"), (LW, 50, "under W2 load")):
         p99s = {k: g(doc, "summary", k, "p99") for k in ("1c", "2c")}
@@ -211,7 +221,6 @@ def render(man):
     w("")
     w("| scenario | dmq deliveries/s | BullMQ deliveries/s | dmq ÷ BullMQ | lost / duplicates (dmq; BullMQ) |")
     w("|---|---|---|---|---|")
-    bn = g(bq("w3"), "settings", "n")
     for k in drains:
         d = R[k]
         n = g(d, "settings", "n")
@@ -219,13 +228,14 @@ def render(man):
             s = g(d, "summary", c)
             if not s:
                 continue
-            b = g(bq("w3"), "summary") if (c == "1c" and bn == n) else None
+            b = g(bw3.get(n), "summary") if c == "1c" else None
             w(f"| {n:,} due messages, {c[0]} consumer(s){' (BullMQ: one Worker, concurrency 100)' if b else ''} | "
               f"{fmt(s.get('deliveries_per_s'))} | {fmt(b.get('deliveries_per_s')) if b else '–'} | "
               f"{ratio(s.get('deliveries_per_s'), b.get('deliveries_per_s')) if b else '–'} | "
               f"{s.get('missing')} / {s.get('duplicates')}; {(str(b.get('lost')) + ' / ' + str(b.get('duplicates'))) if b else '–'} |")
-    if bq("w3") and bn not in [g(R[k], "settings", "n") for k in drains]:
-        w(f"| BullMQ, {bn:,} due jobs | – | {fmt(g(bq('w3'), 'summary', 'deliveries_per_s'))} | – | – |")
+    for bn, b in sorted(bw3.items(), key=lambda kv: kv[0] or 0):
+        if bn not in [g(R[k], "settings", "n") for k in drains] and (g(b, "settings", "runs") or 0) > 1:
+            w(f"| BullMQ, {bn or 0:,} due jobs ({g(b, 'settings', 'runs')} run(s)) | – | {fmt(g(b, 'summary', 'deliveries_per_s'))} | – | – |")
     w("")
 
     # ------------------------------------------------------------------ W4
