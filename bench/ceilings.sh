@@ -6,7 +6,7 @@
 # 1. Captures the call: Redis MONITOR while `dmq server` claims one due message of
 #    bench:one:consumer (EVALSHA <claim-1 sha> 1 <queue> <base> <consumer> <now_ms>
 #    <lease_ms> <max> <shared rate>; lib/capture.py claimcall). Its sha is checked against
-#    src/storage/scripts/claim-1.lua.
+#    src/storage/scripts/claim-1.lua (with lib/record.lua spliced in, as the build does).
 # 2. Per measurement: empties Redis, stores PREFILL due messages (delay 0) through
 #    `dmq client` (lib/post.py preload; dispatcher stopped), then replays the call
 #    CALLS = CLAIM_IDS / max times with now_ms = the replay's start (after every due
@@ -57,7 +57,18 @@ mapfile -d '' CLAIM < <("${CAPTURE[@]}" claimcall "$TMP/monitor.txt" "$Q" 6) ||
   die "no claim call on $Q in $TMP/monitor.txt"
 # EVALSHA sha 1 queue base consumer now lease max rate
 (( ${#CLAIM[@]} == 10 )) || die "unexpected claim call: ${CLAIM[*]}"
-WANT_SHA=$(sha1sum "$ROOT/src/storage/scripts/claim-1.lua" | cut -c1-40)
+# the text dmq loads: claim-1.lua with its "-- uses record.lua" line replaced by
+# lib/record.lua, as cmake/embed_scripts.cmake does
+WANT_SHA=$(python3 - "$ROOT/src/storage/scripts" <<'PY'
+import hashlib, os, sys
+d = sys.argv[1]
+text = open(os.path.join(d, "claim-1.lua"), "rb").read()
+lib = os.path.join(d, "lib", "record.lua")
+if os.path.exists(lib):
+    text = text.replace(b"-- uses record.lua\n", open(lib, "rb").read())
+print(hashlib.sha1(text).hexdigest())
+PY
+)
 SHA_MATCH=true
 [[ ${CLAIM[1]} == "$WANT_SHA" ]] || { SHA_MATCH=false; log "WARNING: the claim sha ${CLAIM[1]} is not sha1(src/storage/scripts/claim-1.lua) = $WANT_SHA (src/ edited since the build?)"; }
 LEASE=${CLAIM[7]}

@@ -308,7 +308,11 @@ def render(man):
         w("|---|---|")
         enc = ms.get("encodings") or {}
         e = lambda k: ", ".join((enc.get(k) or {}).keys()) or "?"
-        w(f"| `m:<id>` record: data + statuses, one STRING ({e('m')}; params {ms.get('params_avg_bytes')} bytes) | {fmt(ms.get('per_msg_m_hash'))} |")
+        if med(ms.get("per_msg_s_hash")):  # a result of the two-hash schema (before 3c5c9f3)
+            w(f"| `m:<id>` data hash ({e('m')}; params {ms.get('params_avg_bytes')} bytes) | {fmt(ms.get('per_msg_m_hash'))} |")
+            w(f"| `s:<id>` status hash ({e('s')}) | {fmt(ms.get('per_msg_s_hash'))} |")
+        else:
+            w(f"| `m:<id>` record: data + statuses, one STRING ({e('m')}; params {ms.get('params_avg_bytes')} bytes) | {fmt(ms.get('per_msg_m_hash'))} |")
         w(f"| `q:<consumer>` queue ({e('q')}), ÷ members | {fmt(ms.get('per_msg_queue'))} |")
         w(f"| expires dict (entries + buckets) | {fmt(ms.get('per_msg_rest_expires_dict'))} |")
         w(f"| main dict bucket array | {fmt(ms.get('per_msg_rest_main_dict_buckets'))} |")
