@@ -35,9 +35,10 @@ constexpr int default_concurrency = 64;
 struct delivery_crash_test : delivery_test {
   void configure() override {
     start_run = false;
-    // Leases run out 600 + 500 ms after a claim: a dead dispatcher's deliveries are due
-    // again within about a second.
-    dgfa.timeout = fghyds.timeout = 600;
+    // Leases run out 2000 + 500 ms after a claim: a dead dispatcher's deliveries are due
+    // again within a few seconds. (A shorter timeout would let a loaded machine time out
+    // answers, and their retries would count as duplicates.)
+    dgfa.timeout = fghyds.timeout = 2000;
     extra = "dispatch:\n  lease_margin_ms: 500\n";
   }
 };
@@ -81,6 +82,8 @@ TEST_F(delivery_crash_test, kill_9_mid_drain_loses_nothing_and_duplicates_only_w
             << " requests; the second dispatcher finished in " << drained << " ms\n";
 }
 
+// The consumers' timeout is the fixture's 5 s: an answer a loaded machine delays past a
+// short timeout would be retried, and the retry counted as a duplicate.
 struct delivery_sharing_test : delivery_test {
   void configure() override {
     start_run = false;

@@ -18,11 +18,15 @@ namespace dmq::e2e {
 using test::answer;
 using test::consumer_request;
 
+// The consumers' timeout unless a test sets its own: far above any answer a test scripts,
+// so that a loaded machine never turns an answer into a timed-out attempt (and a retry).
+constexpr int default_timeout_ms = 5000;
+
 // consumer_conf: one entry of consumer_list.
 struct consumer_conf {
   std::string name;
   std::string path;
-  int timeout = 600;
+  int timeout = default_timeout_ms;
   int retry_times = 3;
   int interval = 200;
   std::map<std::string, std::string> more;  // dmq's keys: concurrency, backoff, jitter, ...
@@ -86,6 +90,35 @@ inline std::string describe(const std::vector<consumer_request>& rs) {
     s += "  " + std::to_string(r.arrived_ms) + " " + r.method + " " + r.target + " -> " +
          std::to_string(r.status) + "\n";
   return s;
+}
+
+// How late a delivery may arrive after it was due. Never early is exact; lateness is what
+// the machine adds (a wake-up, a Redis round trip, a connection): up to about 100 ms on a
+// loaded 2-core machine. Every schedule a test checks differs from the nearest wrong one
+// (exponential for linear, uncapped for capped, ...) by more than this.
+constexpr std::int64_t late_slack_ms = 250;
+
+// expect_gaps checks the times between attempts: never early (but for early ms of clock
+// rounding), at most slack ms late.
+inline void expect_gaps(const std::vector<consumer_request>& rs,
+                        const std::vector<std::int64_t>& want,
+                        std::int64_t slack = late_slack_ms, std::int64_t early = 2) {
+  auto got = gaps(rs);
+  ASSERT_EQ(got.size(), want.size()) << describe(rs);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_GE(got[i], want[i] - early) << "retry " << i + 1 << " came early\n"
+                                       << describe(rs);
+    EXPECT_LE(got[i], want[i] + slack) << "retry " << i + 1 << " came late\n"
+                                       << describe(rs);
+  }
+}
+
+// expect_attempts checks retry=0.. and X-Dmq-Attempt 1.. in order.
+inline void expect_attempts(const std::vector<consumer_request>& rs) {
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(rs[i].retry, static_cast<int>(i)) << describe(rs);
+    EXPECT_EQ(rs[i].header("X-Dmq-Attempt"), std::to_string(i + 1));
+  }
 }
 
 // delivery_test: per test a redis-server, a consumer endpoint and (unless start_run is
@@ -209,8 +242,8 @@ class delivery_test : public ::testing::Test {
 
   test::redis_server redis;
   test::consumer_endpoint endpoint;
-  consumer_conf dgfa{"dgfa", "/dgfa/createorder", 600, 3, 200, {}};
-  consumer_conf fghyds{"fghyds", "/fghyds/createorder", 600, 3, 200, {}};
+  consumer_conf dgfa{"dgfa", "/dgfa/createorder", default_timeout_ms, 3, 200, {}};
+  consumer_conf fghyds{"fghyds", "/fghyds/createorder", default_timeout_ms, 3, 200, {}};
   std::string extra;     // appended to config.yaml
   bool start_run = true;  // SetUp starts `dmq run`
   bool expect_alive = true;

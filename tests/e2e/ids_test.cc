@@ -34,7 +34,7 @@ TEST_F(ids_test, concurrent_producers_get_unique_increasing_ids) {
   std::vector<std::vector<std::uint64_t>> got(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] { got[t] = post_many(port, each, 20s); });
+    pool.emplace_back([&, t] { got[t] = post_many(port, each, 60s); });
   for (auto& th : pool) th.join();
 
   std::set<std::uint64_t> all;
@@ -98,8 +98,8 @@ TEST_F(ids_test, two_processes_on_one_redis_lease_different_nodes_and_share_no_i
   std::vector<std::vector<std::uint64_t>> got1(threads), got2(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] { got1[t] = post_many(port, each, 15s); });
-    pool.emplace_back([&, t] { got2[t] = post_many(port2, each, 15s); });
+    pool.emplace_back([&, t] { got1[t] = post_many(port, each, 60s); });
+    pool.emplace_back([&, t] { got2[t] = post_many(port2, each, 60s); });
   }
   for (auto& th : pool) th.join();
 
@@ -123,6 +123,8 @@ TEST_F(ids_test, a_redis_that_lost_the_leases_does_not_let_two_processes_share_a
   // process started now must not issue ids as the same node as the running one.
   int node1 = id_node(port);
   redis.stop();
+  // dmq has seen Redis go (or a /healthz from before could pass for one after the restart).
+  ASSERT_TRUE(test::wait_until([&] { return !healthy(); }, 10s));
   redis.start();
   ASSERT_TRUE(test::wait_until([&] { return healthy(); }, 10s));
   int port2 = test::free_port();
@@ -174,7 +176,7 @@ TEST_F(ids_test, no_id_node_means_messages_are_refused_and_healthz_is_not_200) {
 
   // A node comes free: the process leases it and takes messages.
   redis.cmd({"DEL", "dmq:node:7"});
-  ASSERT_TRUE(test::wait_until([&] { return ready_for_messages(port2); }, 5s)) << second.log();
+  ASSERT_TRUE(test::wait_until([&] { return ready_for_messages(port2); }, 10s)) << second.log();
   EXPECT_EQ(test::call(port2, "GET", "/healthz").data().at("id_node"), 7);
   auto ok = test::call(port2, "POST", "/api/message/single", text(order()));
   ASSERT_EQ(ok.code(), 0) << ok.body;

@@ -253,8 +253,10 @@ TEST_F(store_test, a_frozen_redis_gives_a_timeout_not_a_hang) {
 TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
   storage::id_source a(ioc.get_executor(), conn, keys, scripts);
   storage::id_source b(ioc.get_executor(), conn, keys, scripts);
-  asio::co_spawn(ioc, a.run(), asio::detached);
-  asio::co_spawn(ioc, b.run(), asio::detached);
+  int running = 2;
+  auto ended = [&](std::exception_ptr) { --running; };
+  asio::co_spawn(ioc, a.run(), ended);
+  asio::co_spawn(ioc, b.run(), ended);
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while ((a.node() < 0 || b.node() < 0) && std::chrono::steady_clock::now() < deadline)
     ioc.run_for(5ms);
@@ -269,7 +271,10 @@ TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
   EXPECT_EQ(ids.size(), 2000u);
   a.stop();
   b.stop();
-  ioc.run_for(20ms);
+  // Both run() loops must have ended before a and b go away.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (running > 0 && std::chrono::steady_clock::now() < until) ioc.run_for(5ms);
+  ASSERT_EQ(running, 0);
 }
 
 namespace {

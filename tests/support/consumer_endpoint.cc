@@ -246,6 +246,11 @@ answer consumer_endpoint::decide(const consumer_request& r) {
     ++used;
     return it->a;
   }
+  if (default_.times >= 0) {  // e.g. set_default(answer::fail_times(1)): then 200
+    int& used = default_used_[key];
+    if (used >= default_.times) return answer{};
+    ++used;
+  }
   return default_;
 }
 
@@ -257,6 +262,7 @@ void consumer_endpoint::add_rule(rule r) {
 void consumer_endpoint::set_default(answer a) {
   std::lock_guard lock(mu_);
   default_ = a;
+  default_used_.clear();
 }
 
 void consumer_endpoint::when_path(std::string prefix, answer a, std::string body_contains) {
@@ -277,6 +283,7 @@ void consumer_endpoint::clear_rules() {
   std::lock_guard lock(mu_);
   rules_.clear();
   default_ = answer{};
+  default_used_.clear();
 }
 
 std::vector<consumer_request> consumer_endpoint::requests(const std::string& prefix) const {

@@ -69,7 +69,8 @@ class consumer_endpoint {
   int port() const { return port_; }
 
   // Rules: the most recently added rule that matches a request (and has uses left for its
-  // path and msg_id) decides the answer; if none does, the default (200 at first).
+  // path and msg_id) decides the answer; if none does, the default (200 at first). A default
+  // with times = k answers the first k requests of each (path, msg_id), then 200.
   void set_default(answer a);
   // when_path: the request's path starts with prefix (and its body contains body_contains).
   void when_path(std::string prefix, answer a, std::string body_contains = "");
@@ -127,6 +128,7 @@ class consumer_endpoint {
   std::condition_variable changed_;
   bool stopping_ = false;
   answer default_{};
+  std::map<std::string, int> default_used_;  // "<path>#<id>" -> requests it answered
   std::vector<rule> rules_;
   std::vector<consumer_request> requests_;
   std::map<std::string, std::set<std::uint64_t>> seen_;  // path -> distinct msg_ids

@@ -6,7 +6,8 @@
 
 namespace dmq::test {
 
-// free_port returns a TCP port on 127.0.0.1 that nothing listens on right now.
+// free_port returns a TCP port on 127.0.0.1 that nothing uses right now, outside the
+// kernel's ephemeral range (so no outgoing connection can take it meanwhile).
 int free_port();
 
 // wait_until polls cond every few milliseconds until it holds or bound passes;

@@ -33,10 +33,25 @@ redis::reply convert(const redisReply* r) {
 
 }  // namespace
 
-redis_server::redis_server() : port_(free_port()) {
-  dir_ = (std::filesystem::temp_directory_path() / ("dmq-redis-" + std::to_string(port_))).string();
-  std::filesystem::create_directories(dir_);
-  start();
+redis_server::redis_server() {
+  // Another process may bind the port between free_port and redis-server: then this
+  // redis-server exits at once, and start tries again on another port.
+  for (int tries = 0;; ++tries) {
+    port_ = free_port();
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("dmq-redis-" + std::to_string(::getpid()) + "-" + std::to_string(port_)))
+               .string();
+    std::filesystem::create_directories(dir_);
+    try {
+      start();
+      return;
+    } catch (const std::exception&) {
+      stop();
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+      if (tries == 4) throw;
+    }
+  }
 }
 
 redis_server::~redis_server() {
@@ -58,8 +73,25 @@ void redis_server::start() {
              (dir_ + "/redis.log").c_str(), nullptr);
     ::_exit(127);
   }
-  bool up = wait_until([&] { return cmd({"PING"}).str == "PONG"; });
-  if (!up) throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  // Up when the server on the port is ours (its dir is ours): one that exits at once
+  // because the port is taken must not be mistaken for the one that took it.
+  auto ours = std::filesystem::weakly_canonical(dir_).string();
+  bool exited = false;
+  bool up = wait_until([&] {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) exited = true;
+    if (exited) return true;
+    auto r = cmd({"CONFIG", "GET", "dir"});
+    return r.elements.size() == 2 && r.elements[1].str == ours;
+  });
+  if (exited) {
+    pid_ = -1;
+    throw std::runtime_error("redis-server exited at once on port " + std::to_string(port_) +
+                             " (port taken?)");
+  }
+  if (!up) {
+    stop();
+    throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+  }
 }
 
 void redis_server::stop() {
