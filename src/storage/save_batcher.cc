@@ -25,27 +25,58 @@ struct add_op {
 void save_batcher::add(std::span<const to_save> msgs, done_fn done) {
   waiters_.push_back({batch_.size(), msgs.size(), std::move(done)});
   batch_.insert(batch_.end(), msgs.begin(), msgs.end());
-  if (flush_posted_) return;
+  post_flush();
+}
+
+void save_batcher::post_flush() {
+  if (flush_posted_ || in_flight_ >= max_in_flight || waiters_.empty()) return;
   flush_posted_ = true;
+  ++in_flight_;
   // post: runs after the handlers already queued, so their saves join this batch.
   asio::post(ex_, [this] { asio::co_spawn(ex_, flush(), asio::detached); });
 }
 
 asio::awaitable<void> save_batcher::flush() {
   flush_posted_ = false;
-  auto batch = std::move(batch_);
-  auto waiters = std::move(waiters_);
-  batch_.clear();
-  waiters_.clear();
+  if (waiters_.empty()) {
+    --in_flight_;
+    co_return;
+  }
+  // Take whole requests, up to max_flush_msgs messages (at least one request).
+  std::size_t n = 0, msgs = 0;
+  while (n < waiters_.size() && (n == 0 || msgs + waiters_[n].count <= max_flush_msgs))
+    msgs += waiters_[n++].count;
+  std::vector<to_save> batch(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(msgs));
+  batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(msgs));
+  // Waiters move only by push_back(std::move(...)): taking them with make_move_iterator
+  // and erase() overflowed the stack (any_completion_handler's converting constructor,
+  // given a non-const lvalue of its own type, wraps it in a new handler, recursively).
+  std::vector<waiter> waiters, rest;
+  waiters.reserve(n);
+  rest.reserve(waiters_.size() - n);
+  for (std::size_t i = 0; i < waiters_.size(); ++i) {
+    if (i < n) {
+      waiters.push_back(std::move(waiters_[i]));
+    } else {
+      waiters_[i].from -= msgs;
+      rest.push_back(std::move(waiters_[i]));
+    }
+  }
+  waiters_ = std::move(rest);
+  // More than one flush's worth was waiting: the next one may go at once.
+  post_flush();
   auto errors = co_await store_.save(batch);
+  std::size_t from = 0;
   for (auto& w : waiters) {
-    std::vector<std::error_code> mine(
-        errors.begin() + static_cast<std::ptrdiff_t>(w.from),
-        errors.begin() + static_cast<std::ptrdiff_t>(w.from + w.count));
+    std::vector<std::error_code> mine(errors.begin() + static_cast<std::ptrdiff_t>(from),
+                                      errors.begin() + static_cast<std::ptrdiff_t>(from + w.count));
+    from += w.count;
     asio::post(ex_, [d = std::move(w.done), m = std::move(mine)]() mutable {
       std::move(d)(std::move(m));
     });
   }
+  --in_flight_;
+  post_flush();
 }
 
 asio::awaitable<std::vector<std::error_code>> save_batcher::save(std::span<const to_save> msgs) {

@@ -2,6 +2,13 @@
 // of the event loop are sent as one store::save, so a burst of single-message POSTs costs
 // one save-1 script call per project instead of one per message. Nobody waits for a timer:
 // the batch is flushed as soon as the requests already runnable have been handled.
+//
+// At most max_in_flight flushes wait for Redis at once, each of about max_flush_msgs
+// messages (whole requests: a request's messages are never split). Redis runs every
+// command a client has pipelined before it serves another client, so one huge pipeline
+// of saves would hold up the dispatcher's claims and acks for its whole length (64
+// batch POSTs of 100 messages at once: ~80 ms of save scripts); flushes of a few hundred
+// messages keep that wait to a few ms while still keeping Redis busy.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -32,13 +39,18 @@ class save_batcher {
     done_fn done;
   };
 
+  static constexpr std::size_t max_in_flight = 2;
+  static constexpr std::size_t max_flush_msgs = 300;
+
   boost::asio::awaitable<void> flush();
+  void post_flush();
 
   boost::asio::any_io_executor ex_;
   store& store_;
   std::vector<to_save> batch_;
   std::vector<waiter> waiters_;
   bool flush_posted_ = false;
+  std::size_t in_flight_ = 0;
 };
 
 }  // namespace dmq::storage
