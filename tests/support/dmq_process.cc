@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,6 +86,7 @@ dmq_process::dmq_process(std::string config_dir, int http_port, std::string subc
   log_path_ = dir_ + "/dmq-" + subcommand + ".stderr";
   pid_t parent = ::getpid();
   pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error(std::string("dmq: cannot fork: ") + std::strerror(errno));
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);

@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "support/ports.h"
@@ -64,6 +68,8 @@ redis_server::~redis_server() {
 void redis_server::start() {
   pid_t parent = ::getpid();
   pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error(std::string("redis-server: cannot fork: ") + std::strerror(errno));
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
@@ -77,16 +83,22 @@ void redis_server::start() {
   // because the port is taken must not be mistaken for the one that took it.
   auto ours = std::filesystem::weakly_canonical(dir_).string();
   bool exited = false;
+  int status = 0;
   bool up = wait_until([&] {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) exited = true;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) exited = true;
     if (exited) return true;
     auto r = cmd({"CONFIG", "GET", "dir"});
     return r.elements.size() == 2 && r.elements[1].str == ours;
   });
   if (exited) {
     pid_ = -1;
+    std::ifstream in(dir_ + "/redis.log");
+    std::stringstream log;
+    log << in.rdbuf();
+    auto how = WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                 : "signal " + std::to_string(WTERMSIG(status));
     throw std::runtime_error("redis-server exited at once on port " + std::to_string(port_) +
-                             " (port taken?)");
+                             " (" + how + "); its log:\n" + log.str());
   }
   if (!up) {
     stop();
