@@ -97,10 +97,12 @@ dmq_process::dmq_process(std::string config_dir, int http_port, std::string subc
     ::_exit(127);
   }
   if (!wait_healthy) return;
+  // Healthy: /healthz answers 200 on the port, and the socket listening there is this
+  // process's (not another test's server that was handed the same port).
   bool up = wait_until([&] {
     if (!running()) return false;
     try {
-      return call(port_, "GET", "/healthz").status == 200;
+      return call(port_, "GET", "/healthz").status == 200 && listening_pid_has(pid_, port_);
     } catch (...) {
       return false;
     }
