@@ -317,6 +317,41 @@ TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_
   EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7003"}));
 }
 
+TEST_F(store_test, ordered_bucket_moves_on_when_its_head_expired_before_delivery) {
+  auto now = storage::now_ms();
+  auto a = msg(7301, "sds", now - 2000), b = msg(7302, "sds", now - 1000);
+  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}};
+  ASSERT_FALSE(run(store.save(v))[0]);
+  auto q = keys.queue("sds", "dgfa");
+  ASSERT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7301"}));
+  // The head's data expires (msg_save_days passed) before any dispatcher reached it.
+  rewrite(7301, [](storage::record& r) { r.data_expire_at_ms = storage::now_ms() - 1; });
+  auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(batch.items.empty());
+  EXPECT_EQ(status_of(7301, "dgfa"), "failure");
+  // The bucket moved on: the next message is in the queue at its due time and is claimed.
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7302"}));
+  EXPECT_EQ(redis.cmd({"ZSCORE", q, "7302"}).as_int(), b.due_ms);
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.bucket("sds", "dgfa", a.bucket)}).integer, 1);
+  auto [ec2, batch2] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  ASSERT_EQ(batch2.items.size(), 1u);
+  EXPECT_EQ(batch2.items[0].id, 7302u);
+}
+
+TEST_F(store_test, ordered_bucket_moves_on_when_its_head_was_settled_outside_the_queue) {
+  auto now = storage::now_ms();
+  auto a = msg(7401, "sds", now - 2000), b = msg(7402, "sds", now - 1000);
+  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}};
+  ASSERT_FALSE(run(store.save(v))[0]);
+  auto q = keys.queue("sds", "dgfa");
+  set_status(7401, "dgfa", "done");  // e.g. settled by a dispatcher whose ack was lost
+  auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
+  ASSERT_FALSE(ec);
+  EXPECT_TRUE(batch.items.empty());
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7402"}));
+}
+
 TEST_F(store_test, ordered_bucket_lets_an_earlier_message_go_first_unless_the_head_started) {
   auto now = storage::now_ms();
   auto late = msg(7101, "sds", now + 60000), early = msg(7102, "sds", now + 30000);
