@@ -345,7 +345,7 @@ TEST_F(store_test, ordered_bucket_moves_on_when_its_head_was_settled_outside_the
   std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}};
   ASSERT_FALSE(run(store.save(v))[0]);
   auto q = keys.queue("sds", "dgfa");
-  set_status(7401, "dgfa", "done");  // e.g. settled by a dispatcher whose ack was lost
+  set_status(7401, "dgfa", "done");  // however it got settled, it must not hold the bucket
   auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
   ASSERT_FALSE(ec);
   EXPECT_TRUE(batch.items.empty());
