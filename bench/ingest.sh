@@ -259,9 +259,10 @@ NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk
 # redis-benchmark with every message id replaced by __rand_int__ (lib/capture.py). So the
 # ceiling follows save-1's signature and dmq's key layout whatever they become.
 CAPTURE=(python3 "$HERE/lib/capture.py")
-"${RCLI[@]}" monitor >"$TMP/monitor.txt" 2>&1 &
+# line-buffered, so that killing redis-cli below loses none of the calls it printed
+stdbuf -oL "${RCLI[@]}" monitor >"$TMP/monitor.txt" 2>&1 &
 MON_PID=$!; PIDS+=("$MON_PID")
-sleep 0.3
+wait_for 10 grep -q OK "$TMP/monitor.txt" || die "redis-cli monitor did not start"
 post_ids() {  # post_ids PATH BODY: the ids dmq answered, comma separated
   curl -sS -m 10 -H 'Content-Type: application/json' --data-binary @- "$DMQ_URL$1" <<<"$2" |
     python3 -c 'import json,sys; r=json.load(sys.stdin); d=r["data"]
