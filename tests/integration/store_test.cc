@@ -165,6 +165,27 @@ TEST_F(store_test, once_the_data_expired_detail_is_gone_status_stays_and_no_deli
   EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
 }
 
+TEST_F(store_test, a_large_batch_is_saved_in_calls_of_100_with_one_zadd_per_queue_each) {
+  // store::save sends at most max_per_script (100) messages per save-1 call, and save-1
+  // adds a call's unordered messages to each queue with one variadic ZADD.
+  redis.cmd({"CONFIG", "RESETSTAT"});
+  auto now = storage::now_ms();
+  std::vector<model::message> ms;
+  for (int i = 0; i < 1201; ++i) ms.push_back(msg(50000 + i, "sds", now + 60000 + i));
+  auto errs = save(ms);
+  for (auto& e : errs) ASSERT_FALSE(e) << e.message();
+  auto info = redis.cmd({"INFO", "commandstats"}).str;
+  EXPECT_NE(info.find("cmdstat_evalsha:calls=13,"), std::string::npos) << info;
+  EXPECT_NE(info.find("cmdstat_zadd:calls=26,"), std::string::npos) << info;  // 13 per queue
+  EXPECT_NE(info.find("cmdstat_set:calls=1201,"), std::string::npos) << info;
+  for (const auto& c : consumers) {
+    auto q = keys.queue("sds", c);
+    EXPECT_EQ(redis.cmd({"ZCARD", q}).integer, 1201);
+    EXPECT_EQ(redis.cmd({"ZSCORE", q, "50000"}).as_int(), now + 60000);
+    EXPECT_EQ(redis.cmd({"ZSCORE", q, "51200"}).as_int(), now + 60000 + 1200);
+  }
+}
+
 TEST_F(store_test, a_message_without_consumers_is_stored_without_deliveries) {
   auto m = msg(1004);
   std::vector<storage::to_save> v{{&m, {}}};
