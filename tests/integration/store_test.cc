@@ -94,6 +94,12 @@ struct store_test : ::testing::Test {
     });
   }
 
+  // save_ordered saves msgs, in order, as messages of an ordered command.
+  void save_ordered(std::initializer_list<const model::message*> msgs) {
+    std::vector<storage::to_save> v;
+    for (const auto* m : msgs) v.push_back({m, consumers, true});
+    for (auto& e : run(store.save(v))) ASSERT_FALSE(e) << e.message();
+  }
   std::vector<std::error_code> save(const std::vector<model::message>& ms) {
     std::vector<storage::to_save> v;
     for (const auto& m : ms) v.push_back({&m, consumers});
@@ -341,8 +347,7 @@ TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_
 TEST_F(store_test, ordered_bucket_moves_on_when_its_head_expired_before_delivery) {
   auto now = storage::now_ms();
   auto a = msg(7301, "sds", now - 2000), b = msg(7302, "sds", now - 1000);
-  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}};
-  ASSERT_FALSE(run(store.save(v))[0]);
+  save_ordered({&a, &b});
   auto q = keys.queue("sds", "dgfa");
   ASSERT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7301"}));
   // The head's data expires (msg_save_days passed) before any dispatcher reached it.
@@ -363,14 +368,31 @@ TEST_F(store_test, ordered_bucket_moves_on_when_its_head_expired_before_delivery
 TEST_F(store_test, ordered_bucket_moves_on_when_its_head_was_settled_outside_the_queue) {
   auto now = storage::now_ms();
   auto a = msg(7401, "sds", now - 2000), b = msg(7402, "sds", now - 1000);
-  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}};
-  ASSERT_FALSE(run(store.save(v))[0]);
+  save_ordered({&a, &b});
   auto q = keys.queue("sds", "dgfa");
   set_status(7401, "dgfa", "done");  // however it got settled, it must not hold the bucket
   auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
   ASSERT_FALSE(ec);
   EXPECT_TRUE(batch.items.empty());
   EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7402"}));
+}
+
+TEST_F(store_test, ordered_bucket_moves_on_to_a_newcomer_when_its_started_head_expires) {
+  auto now = storage::now_ms();
+  auto head = msg(7501, "sds", now - 1000), newcomer = msg(7502, "sds", now - 5000);
+  save_ordered({&head});
+  auto [ec, batch] = run(store.claim("sds", "dgfa", storage::now_ms(), 1000, 10));
+  ASSERT_EQ(batch.items.size(), 1u);
+  save_ordered({&newcomer});  // earlier, but the head started: it waits outside the queue
+  auto q = keys.queue("sds", "dgfa");
+  ASSERT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7501"}));
+  // The dispatcher died; by the time the lease ran out, the head's data had expired.
+  rewrite(7501, [](storage::record& r) { r.data_expire_at_ms = storage::now_ms() - 1; });
+  auto [ec2, batch2] = run(store.claim("sds", "dgfa", batch.lease_until + 1, 1000, 10));
+  ASSERT_FALSE(ec2);
+  EXPECT_TRUE(batch2.items.empty());
+  EXPECT_EQ(status_of(7501, "dgfa"), "failure");
+  EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7502"}));
 }
 
 TEST_F(store_test, ordered_bucket_lets_an_earlier_message_go_first_unless_the_head_started) {

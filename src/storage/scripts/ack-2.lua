@@ -20,11 +20,12 @@
   retry:   the id is re-scored to at_ms; status stays "doing" (no worker waits).
   failure: the id leaves the queue, status "failure", the id joins the pending list.
   release: the id is re-scored to at_ms and its attempt count given back (shutdown).
-  done and failure of an ordered command also move its bucket on: the id leaves the
-  bucket's ZSET and the next id in it (if any) joins the queue at its due time.
+  done and failure of an ordered command also move its bucket on (lib/bucket.lua): the id
+  leaves the bucket's ZSET and the next id in it (if any) joins the queue at its due time.
   Returns  1 if recorded, 0 if the lease was lost.
 ]]
 -- uses record.lua
+-- uses bucket.lua
 local q, id = KEYS[1], ARGV[3]
 local score = redis.call('ZSCORE', q, id)
 if not score or tonumber(score) ~= tonumber(ARGV[4]) then return 0 end
@@ -52,9 +53,5 @@ if outcome == 'failure' then
   redis.call('ZADD', KEYS[2], ARGV[7], id)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
 end
-if ARGV[9] ~= '' then
-  redis.call('ZREM', ARGV[9], id)
-  local head = redis.call('ZRANGE', ARGV[9], 0, 0, 'WITHSCORES')
-  if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
-end
+if ARGV[9] ~= '' then bucket_leave(ARGV[9], q, id, true) end
 return 1

@@ -11,6 +11,7 @@
   Returns  1 cancelled; 0 no such message; -1 a delivery has started (or it is settled).
 ]]
 -- uses record.lua
+-- uses bucket.lua
 local t = rec_load(KEYS[1])
 if not t then return 0 end
 for i = R_FIRST, #t - 2, 3 do
@@ -20,14 +21,9 @@ local bucket = t[R_BUCKET]
 for i = R_FIRST, #t - 2, 3 do
   local c = t[i]
   local q = ARGV[1] .. 'q:' .. c
-  redis.call('ZREM', q, ARGV[2])
+  local queued = redis.call('ZREM', q, ARGV[2]) == 1
   t[i + 1] = 'cancelled'
-  local bkey = ARGV[1] .. 'b:' .. #c .. ':' .. c .. ':' .. bucket
-  local was_head = redis.call('ZRANGE', bkey, 0, 0)[1] == ARGV[2]
-  if redis.call('ZREM', bkey, ARGV[2]) == 1 and was_head then
-    local head = redis.call('ZRANGE', bkey, 0, 0, 'WITHSCORES')
-    if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
-  end
+  bucket_leave(bucket_key(ARGV[1], c, bucket), q, ARGV[2], queued)
 end
 rec_store(KEYS[1], t)
 return 1

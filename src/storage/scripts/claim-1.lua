@@ -17,14 +17,14 @@
   Ids whose status is settled (cancelled, done, failure), or that have no record (expired)
   or none for this consumer, leave the queue; ids whose data expired (data_expire_at_ms
   passed) before delivery leave it as "failure". An id that leaves the queue so and has a
-  record also leaves its ordered bucket <base>b:<len(consumer)>:<consumer>:<bucket> (if
-  any), whose next id then joins the queue at its due time, as ack-2 does.
+  record also leaves its ordered bucket (if any), which moves on (lib/bucket.lua).
   Returns  {next_due_ms or -1, lease_until_ms, then per claimed delivery 6 fields:
             id, attempt, due_ms, params, request_id, bucket}
            next_due_ms is the earliest score left in the queue (leases included), or the
            next second when the shared rate is used up.
 ]]
 -- uses record.lua
+-- uses bucket.lua
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now, lease_until = tonumber(ARGV[3]), tonumber(ARGV[3]) + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
@@ -35,15 +35,6 @@ if rate > 0 then
   max = math.min(max, rate - used)
   if max <= 0 then return {tostring((sec + 1) * 1000), lease_until} end
 end
--- leave_bucket moves an ordered bucket on past id (no-op for an unordered message).
-local function leave_bucket(t, id)
-  local bkey = base .. 'b:' .. #consumer .. ':' .. consumer .. ':' .. t[R_BUCKET]
-  local was_head = redis.call('ZRANGE', bkey, 0, 0)[1] == id
-  if redis.call('ZREM', bkey, id) == 1 and was_head then
-    local head = redis.call('ZRANGE', bkey, 0, 0, 'WITHSCORES')
-    if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
-  end
-end
 local ids = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
 local out = {'-1', lease_until}
 for _, id in ipairs(ids) do
@@ -53,12 +44,12 @@ for _, id in ipairs(ids) do
   local status = at and t[at]
   if not at or status == 'cancelled' or status == 'done' or status == 'failure' then
     redis.call('ZREM', q, id)
-    if t then leave_bucket(t, id) end
+    if t then bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true) end
   elseif tonumber(t[R_DX]) <= now then
     redis.call('ZREM', q, id)
     t[at] = 'failure'
     rec_store(mkey, t)
-    leave_bucket(t, id)
+    bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true)
   else
     redis.call('ZADD', q, lease_until, id)
     local n = tonumber(t[at + 1]) + 1

@@ -24,6 +24,7 @@
   Returns  the number of messages stored.
 ]]
 -- uses record.lua
+-- uses bucket.lua
 local base, channel, k = ARGV[1], ARGV[2], #KEYS
 local earliest, min_due, adds = {}, {}, {}
 for q = 1, k do
@@ -42,7 +43,7 @@ while i <= #ARGV do
     local consumer = ARGV[2 + q]
     local enqueue = true
     if ordered then
-      local bkey = base .. 'b:' .. #consumer .. ':' .. consumer .. ':' .. bucket
+      local bkey = bucket_key(base, consumer, bucket)
       local old = redis.call('ZRANGE', bkey, 0, 0)[1]
       redis.call('ZADD', bkey, due, id)
       redis.call('PEXPIREAT', bkey, expire_at, 'GT')

@@ -1,0 +1,24 @@
+-- bucket.lua: ordered buckets (docs/storage.md, "Ordered buckets").
+-- Inserted by cmake/embed_scripts.cmake where a script says "-- uses bucket.lua".
+-- For an ordered command, the ids of one bucket not yet settled for a consumer wait in the
+-- ZSET <base>b:<len(consumer)>:<consumer>:<bucket>, scored by due time; only the first of
+-- them (the head) sits in the consumer's queue.
+
+-- bucket_key names the bucket's ZSET; storage::keys::bucket builds the same name in C++.
+local function bucket_key(base, consumer, bucket)
+  return base .. 'b:' .. #consumer .. ':' .. consumer .. ':' .. bucket
+end
+
+-- bucket_leave takes id out of the bucket bkey. If id was the bucket's entry in queue q
+-- (queued: the caller has just taken it out of q), the bucket moves on: its first id now
+-- (if any) joins q at its due time. That first id is not always the one after id: a
+-- message saved with an earlier due time while id was being delivered waits before it.
+-- A no-op for an id that is not in the bucket (an unordered message, or a failed one that
+-- POST /retry delivers outside its bucket).
+local function bucket_leave(bkey, q, id, queued)
+  if redis.call('ZREM', bkey, id) == 1 and queued then
+    local head = redis.call('ZRANGE', bkey, 0, 0, 'WITHSCORES')
+    if head[1] then redis.call('ZADD', q, 'NX', head[2], head[1]) end
+  end
+end
+
