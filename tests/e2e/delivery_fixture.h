@@ -222,11 +222,7 @@ class delivery_test : public ::testing::Test {
   // redis_status reads it straight from Redis (the message's record, storage/record.h);
   // "<consumer>#n" reads the attempts instead.
   std::string redis_status(std::uint64_t id, const std::string& consumer) const {
-    auto r = redis.cmd({"GET", "dmq:{sds}:m:" + std::to_string(id)});
-    auto rec = r.is_nil() ? std::nullopt : storage::decode_record(r.str);
-    const auto* c = rec ? rec->status(consumer.substr(0, consumer.find('#'))) : nullptr;
-    if (!c) return "<nil>";
-    return consumer.find('#') == std::string::npos ? c->status : std::to_string(c->attempts);
+    return record_field(redis, "dmq:{sds}:m:" + std::to_string(id), consumer);
   }
   json::value pending(const std::string& consumer) const {
     return test::call(port, "GET", "/api/message/pending?consumer=" + consumer).data();

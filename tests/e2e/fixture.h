@@ -22,6 +22,28 @@
 
 namespace dmq::e2e {
 
+// record_field reads one field of the message record at key (storage/record.h) as if it
+// were a hash: cmd, due, ct, bucket, rid, params, a consumer's name (its status) or
+// "<consumer>#n" (its attempts); "<nil>" when there is no such record or field.
+inline std::string record_field(const test::redis_server& redis, const std::string& key,
+                                const std::string& field) {
+  auto r = redis.cmd({"GET", key});
+  if (r.is_nil()) return "<nil>";
+  auto rec = storage::decode_record(r.str);
+  if (!rec) return "<not a record>";
+  const auto& m = rec->msg;
+  if (field == "cmd") return m.cmd;
+  if (field == "due") return std::to_string(m.due_ms);
+  if (field == "ct") return std::to_string(m.create_ms);
+  if (field == "bucket") return m.bucket;
+  if (field == "rid") return m.request_id;
+  if (field == "params") return m.params;
+  auto hash = field.find('#');
+  if (const auto* c = rec->status(field.substr(0, hash)))
+    return hash == std::string::npos ? c->status : std::to_string(c->attempts);
+  return "<nil>";
+}
+
 namespace json = boost::json;
 using test::header_list;
 using test::http_reply;
@@ -188,25 +210,9 @@ class dmq_test : public ::testing::Test {
                           const std::string& p = "sds") const {
     return redis.cmd({"ZSCORE", queue_key(consumer, p), std::to_string(id)}).str;
   }
-  // hget reads one field of the message record at key (storage/record.h) as if it were a
-  // hash: cmd, due, ct, bucket, rid, params, a consumer's name (its status) or
-  // "<consumer>#n" (its attempts); "<nil>" when there is no such record or field.
+  // hget reads one field of the message record at key (record_field).
   std::string hget(const std::string& key, const std::string& field) const {
-    auto r = redis.cmd({"GET", key});
-    if (r.is_nil()) return "<nil>";
-    auto rec = storage::decode_record(r.str);
-    if (!rec) return "<not a record>";
-    const auto& m = rec->msg;
-    if (field == "cmd") return m.cmd;
-    if (field == "due") return std::to_string(m.due_ms);
-    if (field == "ct") return std::to_string(m.create_ms);
-    if (field == "bucket") return m.bucket;
-    if (field == "rid") return m.request_id;
-    if (field == "params") return m.params;
-    auto hash = field.find('#');
-    if (const auto* c = rec->status(field.substr(0, hash)))
-      return hash == std::string::npos ? c->status : std::to_string(c->attempts);
-    return "<nil>";
+    return record_field(redis, key, field);
   }
   // set_status overwrites a consumer's status in the record of message id, as dmq would.
   void set_status(std::uint64_t id, const std::string& consumer, const std::string& status,
