@@ -7,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <iterator>
+#include <limits>
 #include <map>
 
 #include "storage/id_source.h"
@@ -37,6 +39,112 @@ std::error_code first_error(std::error_code ec, const redis::replies& r) {
 std::int64_t to_int(const std::string& s) {
   redis::reply r{redis::reply::kind::string, 0, s, {}};
   return r.as_int().value_or(0);
+}
+
+// save_call: what store::save sends Redis for one chunk of at most max_per_script messages
+// of one project. Messages of ordered commands go to save-1. Unordered ones are one MULTI:
+// a native SET of each record, then enqueue-1 for the queues. Both forms are idempotent
+// (the ids are fixed), so after NOSCRIPT the whole call is sent again with EVAL.
+struct save_call {
+  std::vector<std::size_t> items;  // indexes into the messages saved
+  bool ordered = false;
+  std::size_t numkeys = 0;
+  std::vector<std::string> args;  // of the script: KEYS then ARGV
+  struct set {
+    std::string key, record, expire_at_ms;
+  };
+  std::vector<set> sets;  // unordered only
+
+  const script& script_in(const script_set& all) const {
+    return all.get(ordered ? "save-1" : "enqueue-1");
+  }
+  std::size_t replies() const { return ordered ? 1 : sets.size() + 3; }  // MULTI, QUEUED.., EXEC
+
+  void append(redis::command& cmd, const script& s, bool eval) const {
+    if (!ordered) {
+      cmd.push("MULTI");
+      for (const auto& x : sets) cmd.push("SET", x.key, x.record, "PXAT", x.expire_at_ms);
+    }
+    eval ? s.call_eval(cmd, numkeys, args) : s.call(cmd, numkeys, args);
+    if (!ordered) cmd.push("EXEC");
+  }
+
+  // failure returns the call's error reply (nullptr if it succeeded), given its last reply:
+  // save-1's own, or the EXEC's (EXECABORT, or an array with the script's reply last).
+  static const redis::reply* failure(const redis::reply& last) {
+    if (!last.is_array()) return last.is_error() ? &last : nullptr;
+    for (const auto& x : last.elements)
+      if (x.is_error()) return &x;
+    return nullptr;
+  }
+};
+
+// plan_save splits msgs into calls: one per project, kind (ordered or not) and chunk of
+// store::max_per_script messages. (Not in the coroutine: GCC 12 then warns falsely.)
+std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
+                                 std::int64_t data_ttl_ms, std::int64_t status_ttl_ms) {
+  std::map<std::pair<std::string_view, bool>, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < msgs.size(); ++i)
+    groups[{msgs[i].msg->project, msgs[i].ordered}].push_back(i);
+
+  std::vector<save_call> calls;
+  for (auto& [group, items] : groups) {
+    auto [project, ordered] = group;
+    for (std::size_t from = 0; from < items.size(); from += store::max_per_script) {
+      save_call c;
+      c.ordered = ordered;
+      c.items.assign(items.begin() + from,
+                     items.begin() + std::min(items.size(), from + store::max_per_script));
+      // KEYS: the queue of every consumer in this call.
+      std::vector<std::string_view> consumers;
+      for (auto i : c.items)
+        for (const auto& name : msgs[i].consumers)
+          if (std::find(consumers.begin(), consumers.end(), name) == consumers.end())
+            consumers.push_back(name);
+      c.numkeys = consumers.size();
+      for (auto name : consumers) c.args.push_back(k.queue(project, name));
+      auto index_of = [&](std::string_view name) {
+        return std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
+      };
+      if (ordered) {  // save-1: base, channel, consumers, then per message 7 + n fields
+        c.args.push_back(k.base(project));
+        c.args.push_back(k.wake_channel(project));
+        for (auto name : consumers) c.args.emplace_back(name);
+      } else {  // enqueue-1: channel, then per queue consumer, min_due, n, n pairs due, id
+        c.args.push_back(k.wake_channel(project));
+      }
+      std::vector<std::vector<std::string>> pairs(consumers.size());
+      std::vector<std::int64_t> min_due(consumers.size(), std::numeric_limits<std::int64_t>::max());
+      for (auto i : c.items) {
+        const auto& m = *msgs[i].msg;
+        // The data lives msg_save_days, the record (with the statuses) twice as long.
+        auto expire_from = std::max(m.due_ms, m.create_ms);
+        auto id = std::to_string(m.id), due = std::to_string(m.due_ms);
+        auto expire_at = std::to_string(expire_from + status_ttl_ms);
+        auto record = encode_record(m, expire_from + data_ttl_ms, msgs[i].consumers);
+        if (ordered) {
+          c.args.insert(c.args.end(), {id, due, expire_at, "1", m.bucket, std::move(record),
+                                       std::to_string(msgs[i].consumers.size())});
+          for (const auto& name : msgs[i].consumers)
+            c.args.push_back(std::to_string(index_of(name) + 1));
+          continue;
+        }
+        for (const auto& name : msgs[i].consumers) {
+          auto q = index_of(name);
+          pairs[q].insert(pairs[q].end(), {due, id});
+          min_due[q] = std::min(min_due[q], m.due_ms);
+        }
+        c.sets.push_back({k.message(project, m.id), std::move(record), std::move(expire_at)});
+      }
+      for (std::size_t q = 0; q < consumers.size() && !ordered; ++q) {
+        c.args.insert(c.args.end(), {std::string(consumers[q]), std::to_string(min_due[q]),
+                                     std::to_string(pairs[q].size() / 2)});
+        std::move(pairs[q].begin(), pairs[q].end(), std::back_inserter(c.args));
+      }
+      calls.push_back(std::move(c));
+    }
+  }
+  return calls;
 }
 
 }  // namespace
@@ -89,77 +197,41 @@ asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, s
 }
 
 asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_save> msgs) {
-  // One save-1 call per project and chunk of max_per_script messages, all in one pipeline.
-  std::map<std::string_view, std::vector<std::size_t>> by_project;
-  for (std::size_t i = 0; i < msgs.size(); ++i) by_project[msgs[i].msg->project].push_back(i);
-
-  struct call {
-    std::vector<std::size_t> items;
-    std::size_t numkeys = 0;
-    std::vector<std::string> args;
-  };
-  std::vector<call> calls;
-  for (auto& [project, items] : by_project) {
-    for (std::size_t from = 0; from < items.size(); from += max_per_script) {
-      call c;
-      c.items.assign(items.begin() + from,
-                     items.begin() + std::min(items.size(), from + max_per_script));
-      // KEYS: the queue of every consumer in this call; each message names its by index.
-      std::vector<std::string_view> consumers;
-      for (auto i : c.items)
-        for (const auto& name : msgs[i].consumers)
-          if (std::find(consumers.begin(), consumers.end(), name) == consumers.end())
-            consumers.push_back(name);
-      c.numkeys = consumers.size();
-      for (auto name : consumers) c.args.push_back(keys_.queue(project, name));
-      c.args.push_back(keys_.base(project));
-      c.args.push_back(keys_.wake_channel(project));
-      for (auto name : consumers) c.args.emplace_back(name);
-      for (auto i : c.items) {
-        const auto& m = *msgs[i].msg;
-        // The data lives msg_save_days, the record (with the statuses) twice as long.
-        auto expire_from = std::max(m.due_ms, m.create_ms);
-        c.args.insert(c.args.end(),
-                      {std::to_string(m.id), std::to_string(m.due_ms),
-                       std::to_string(expire_from + status_ttl_ms_), msgs[i].ordered ? "1" : "0",
-                       m.bucket,
-                       encode_record(m, expire_from + data_ttl_ms_, msgs[i].consumers),
-                       std::to_string(msgs[i].consumers.size())});
-        for (const auto& name : msgs[i].consumers) {
-          auto at = std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
-          c.args.push_back(std::to_string(at + 1));
-        }
-      }
-      calls.push_back(std::move(c));
-    }
-  }
-
-  const auto& s = scripts_.get("save-1");
+  // All calls in one pipeline.
+  auto calls = plan_save(msgs, keys_, data_ttl_ms_, status_ttl_ms_);
   redis::command cmd;
-  for (auto& c : calls) s.call(cmd, c.numkeys, c.args);
+  for (auto& c : calls) c.append(cmd, c.script_in(scripts_), false);
   auto [ec, r] = co_await exec(cmd);
 
   std::vector<std::error_code> out(msgs.size(), ec);
   if (ec) co_return out;
-  // Redis may have lost its script cache (SCRIPT FLUSH, a restart): EVAL the calls that failed.
+  // The last reply of each call, and whether Redis lost the script (SCRIPT FLUSH, a
+  // restart): send those calls again with EVAL.
+  std::vector<redis::reply> last;
   redis::command again;
   std::vector<std::size_t> retried;
-  for (std::size_t k = 0; k < calls.size(); ++k)
-    if (is_noscript(r[k])) {
-      s.call_eval(again, calls[k].numkeys, calls[k].args);
+  for (std::size_t k = 0, at = 0; k < calls.size(); ++k) {
+    at += calls[k].replies();
+    last.push_back(std::move(r[at - 1]));
+    auto* f = save_call::failure(last.back());
+    if (f && is_noscript(*f)) {
+      calls[k].append(again, calls[k].script_in(scripts_), true);
       retried.push_back(k);
     }
+  }
   if (!retried.empty()) {
     auto [ec2, r2] = co_await exec(again);
-    for (std::size_t j = 0; j < retried.size(); ++j)
-      r[retried[j]] =
-          ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}} : std::move(r2[j]);
+    for (std::size_t j = 0, at = 0; j < retried.size(); ++j) {
+      at += calls[retried[j]].replies();
+      last[retried[j]] = ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}}
+                             : std::move(r2[at - 1]);
+    }
   }
   for (std::size_t k = 0; k < calls.size(); ++k) {
     std::error_code e;
-    if (r[k].is_error()) {
+    if (auto* f = save_call::failure(last[k])) {
       spdlog::error("save: redis refused a batch of {} messages: {}", calls[k].items.size(),
-                    r[k].str);
+                    f->str);
       e = server_error();
     }
     for (auto i : calls[k].items) out[i] = e;

@@ -107,6 +107,12 @@ struct store_test : ::testing::Test {
   }
 };
 
+std::vector<std::string> queue_ids(test::redis_server& r, const std::string& key) {
+  std::vector<std::string> out;
+  for (auto& e : r.cmd({"ZRANGE", key, "0", "-1"}).elements) out.push_back(e.str);
+  return out;
+}
+
 }  // namespace
 
 TEST_F(store_test, save_stores_message_statuses_and_deliveries_atomically) {
@@ -171,9 +177,9 @@ TEST_F(store_test, once_the_data_expired_detail_is_gone_status_stays_and_no_deli
   EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
 }
 
-TEST_F(store_test, a_large_batch_is_saved_in_calls_of_100_with_one_zadd_per_queue_each) {
-  // store::save sends at most max_per_script (100) messages per save-1 call, and save-1
-  // adds a call's unordered messages to each queue with one variadic ZADD.
+TEST_F(store_test, a_large_batch_is_saved_in_transactions_of_100_with_one_zadd_per_queue_each) {
+  // store::save stores at most max_per_script (100) unordered messages per MULTI: a native
+  // SET per record, then one enqueue-1 call adding them to each queue with one variadic ZADD.
   redis.cmd({"CONFIG", "RESETSTAT"});
   auto now = storage::now_ms();
   std::vector<model::message> ms;
@@ -181,6 +187,8 @@ TEST_F(store_test, a_large_batch_is_saved_in_calls_of_100_with_one_zadd_per_queu
   auto errs = save(ms);
   for (auto& e : errs) ASSERT_FALSE(e) << e.message();
   auto info = redis.cmd({"INFO", "commandstats"}).str;
+  EXPECT_NE(info.find("cmdstat_multi:calls=13,"), std::string::npos) << info;
+  EXPECT_NE(info.find("cmdstat_exec:calls=13,"), std::string::npos) << info;
   EXPECT_NE(info.find("cmdstat_evalsha:calls=13,"), std::string::npos) << info;
   EXPECT_NE(info.find("cmdstat_zadd:calls=26,"), std::string::npos) << info;  // 13 per queue
   EXPECT_NE(info.find("cmdstat_set:calls=1201,"), std::string::npos) << info;
@@ -225,10 +233,37 @@ TEST_F(store_test, save_publishes_a_wakeup_only_when_the_earliest_due_time_moves
 }
 
 TEST_F(store_test, save_survives_redis_losing_its_script_cache) {
+  // enqueue-1 fails inside the MULTI after the SETs ran, and save-1 fails alone: both calls
+  // are sent again with EVAL, and every message reaches its queues.
   redis.cmd({"SCRIPT", "FLUSH"});
-  auto errs = save({msg(4001)});
-  EXPECT_FALSE(errs[0]) << errs[0].message();
-  EXPECT_EQ(redis.cmd({"EXISTS", keys.message("sds", 4001)}).integer, 1);
+  auto m = msg(4001), o = msg(4002);
+  std::vector<storage::to_save> v{{&m, consumers}, {&o, consumers, true}};
+  auto errs = run(store.save(v));
+  for (auto& e : errs) EXPECT_FALSE(e) << e.message();
+  for (auto id : {4001, 4002}) {
+    EXPECT_EQ(redis.cmd({"EXISTS", keys.message("sds", id)}).integer, 1);
+    for (const auto& c : consumers)
+      EXPECT_TRUE(redis.cmd({"ZSCORE", keys.queue("sds", c), std::to_string(id)}).as_int());
+  }
+}
+
+TEST_F(store_test, a_batch_mixing_ordered_and_unordered_messages_stores_each_its_way) {
+  redis.cmd({"CONFIG", "RESETSTAT"});
+  auto now = storage::now_ms();
+  auto u1 = msg(4101, "sds", now + 5000), u2 = msg(4102, "sds", now + 6000);
+  auto o1 = msg(4103, "sds", now + 7000), o2 = msg(4104, "sds", now + 8000);
+  std::vector<storage::to_save> v{
+      {&u1, consumers}, {&o1, consumers, true}, {&u2, consumers}, {&o2, consumers, true}};
+  auto errs = run(store.save(v));
+  for (auto& e : errs) EXPECT_FALSE(e) << e.message();
+  auto info = redis.cmd({"INFO", "commandstats"}).str;
+  EXPECT_NE(info.find("cmdstat_evalsha:calls=2,"), std::string::npos) << info;  // one each
+  EXPECT_NE(info.find("cmdstat_exec:calls=1,"), std::string::npos) << info;     // unordered
+  // Both unordered messages are queued; of the bucket only its head.
+  EXPECT_EQ(queue_ids(redis, keys.queue("sds", "dgfa")),
+            (std::vector<std::string>{"4101", "4102", "4103"}));
+  EXPECT_EQ(redis.cmd({"ZCARD", keys.bucket("sds", "dgfa", o1.bucket)}).integer, 2);
+  for (auto id : {4101, 4102, 4103, 4104}) EXPECT_EQ(status_of(id, "fghyds"), "waiting");
 }
 
 TEST_F(store_test, pending_and_solved_follow_the_seed) {
@@ -304,13 +339,6 @@ TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
   ASSERT_EQ(running, 0);
 }
 
-namespace {
-std::vector<std::string> queue_ids(test::redis_server& r, const std::string& key) {
-  std::vector<std::string> out;
-  for (auto& e : r.cmd({"ZRANGE", key, "0", "-1"}).elements) out.push_back(e.str);
-  return out;
-}
-}  // namespace
 
 TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_when_done) {
   auto now = storage::now_ms();
