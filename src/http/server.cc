@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
@@ -38,9 +39,14 @@ std::string header(const bhttp::request<bhttp::string_body>& req, std::string_vi
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<impl> {
+  // session_state: what the sweeper and shutdown() see of a connection. Timeouts are
+  // coarse, as in nginx: each I/O sets a deadline, and one timer (sweep) cancels the
+  // connections past theirs, instead of arming a timer for every read and write.
   struct session_state {
-    beast::tcp_stream* stream;
+    tcp::socket* sock;
     bool busy = false;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool timed_out = false;
   };
 
   impl(asio::any_io_executor e, server_options o, handler h)
@@ -52,6 +58,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
   tcp::acceptor acceptor;
   std::list<session_state> sessions;
   bool stopping = false;
+  asio::steady_timer sweeper{ex};
+
+  // sweep cancels the I/O of connections past their deadline, every 1/8 of the shorter
+  // timeout (10 ms at least), so a timeout fires at most that much late.
+  asio::awaitable<void> sweep() {
+    auto self = shared_from_this();
+    auto period = std::max<std::chrono::milliseconds>(
+        10ms, std::min(opt.read_timeout, opt.idle_timeout) / 8);
+    while (!stopping) {
+      sweeper.expires_after(period);
+      auto [ec] = co_await sweeper.async_wait(use_tuple);
+      if (ec || stopping) co_return;
+      auto now = std::chrono::steady_clock::now();
+      for (auto& s : sessions)
+        if (s.deadline < now && !s.timed_out) {
+          s.timed_out = true;
+          boost::system::error_code ignored;
+          s.sock->cancel(ignored);
+        }
+    }
+  }
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -85,30 +112,36 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  asio::awaitable<void> write(beast::tcp_stream& stream, const response& resp, unsigned version,
-                              bool keep_alive) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
-    res.set(bhttp::field::server, "dmq");
-    res.set(bhttp::field::content_type, resp.content_type);
-    res.keep_alive(keep_alive);
-    res.body() = resp.body;
-    res.prepare_payload();
-    co_await bhttp::async_write(stream, res, use_tuple);
+  // write sends the answer, serialised by hand into out (reused by the connection): as
+  // Beast would write it, without its serializer's per-answer work.
+  asio::awaitable<bool> write(tcp::socket& sock, std::string& out, const response& resp,
+                              unsigned version, bool keep_alive) {
+    out.clear();
+    out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    out.append(std::to_string(resp.status)).append(" ");
+    out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status)));
+    out.append("\r\nServer: dmq\r\nContent-Type: ").append(resp.content_type);
+    out.append("\r\nContent-Length: ").append(std::to_string(resp.body.size()));
+    if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
+    if (version != 10 && !keep_alive) out.append("\r\nConnection: close");
+    out.append("\r\n\r\n").append(resp.body);
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
+    co_return !ec;
   }
 
   // refuse_too_large answers 413 and closes gracefully: the client may still be sending its
   // body, and closing at once would reset the connection before it reads the answer.
-  asio::awaitable<void> refuse_too_large(beast::tcp_stream& stream, unsigned version) {
+  asio::awaitable<void> refuse_too_large(session_state& me, std::string& out, unsigned version) {
     auto resp = opt.too_large ? opt.too_large() : response{};
     resp.status = 413;
-    co_await write(stream, resp, version, false);
+    co_await write(*me.sock, out, resp, version, false);
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(1s);
+    me.sock->shutdown(tcp::socket::shutdown_send, ignored);
+    me.deadline = std::chrono::steady_clock::now() + 1s;
     std::array<char, 16384> sink;
     std::size_t drained = 0;
-    while (drained < opt.max_body_bytes) {
-      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    while (drained < opt.max_body_bytes && !me.timed_out) {
+      auto [ec, n] = co_await me.sock->async_read_some(asio::buffer(sink), use_tuple);
       if (ec) break;
       drained += n;
     }
@@ -118,42 +151,53 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto self = shared_from_this();
     boost::system::error_code opt_ec;
     sock.set_option(tcp::no_delay(true), opt_ec);
-    beast::tcp_stream stream(std::move(sock));
-    auto me = sessions.insert(sessions.end(), {&stream, false});
+    auto me = sessions.insert(sessions.end(), {&sock});
+    auto expires_in = [&](std::chrono::milliseconds t) {
+      me->deadline = std::chrono::steady_clock::now() + t;
+    };
     boost::system::error_code pec;
-    auto peer = stream.socket().remote_endpoint(pec);
+    auto peer = sock.remote_endpoint(pec);
+    util::ip_address peer_ip{};
+    std::string peer_text;
+    if (!pec) {
+      peer_ip = to_ip(peer.address());
+      peer_text = peer.address().to_string();
+    }
     beast::flat_buffer buf;
-    while (!stopping) {
+    std::string out;
+    while (!stopping && !me->timed_out) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(opt.max_body_bytes);
       parser.header_limit(16 * 1024);
       if (buf.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
-        stream.expires_after(opt.idle_timeout);
-        auto [iec, in] = co_await stream.async_read_some(buf.prepare(16 * 1024), use_tuple);
-        if (iec) break;
+        expires_in(opt.idle_timeout);
+        auto [iec, in] = co_await sock.async_read_some(buf.prepare(16 * 1024), use_tuple);
+        if (iec || me->timed_out) break;
         buf.commit(in);
       }
-      stream.expires_after(opt.read_timeout);  // from its first byte, a request gets this long
-      auto [ec, n] = co_await bhttp::async_read_header(stream, buf, parser, use_tuple);
-      if (ec == bhttp::error::body_limit) {  // Content-Length alone is over the limit
-        co_await refuse_too_large(stream, 11);
+      expires_in(opt.read_timeout);  // from its first byte, a request gets this long
+      auto [ec, n] = co_await bhttp::async_read_header(sock, buf, parser, use_tuple);
+      if (ec == bhttp::error::body_limit && !me->timed_out) {  // Content-Length alone is over
+        co_await refuse_too_large(*me, out, 11);
         break;
       }
-      if (ec) break;
+      if (ec || me->timed_out) break;
       me->busy = true;
       unsigned version = parser.get().version();
       if (!parser.is_done()) {
         if (parser.get()[bhttp::field::expect] == "100-continue") {
-          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
-          co_await bhttp::async_write(stream, cont, use_tuple);
+          static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [cec, cn] = co_await asio::async_write(sock, asio::buffer(cont), use_tuple);
+          if (cec || me->timed_out) break;
         }
-        auto [rec, rn] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
-        if (rec == bhttp::error::body_limit) {
-          co_await refuse_too_large(stream, version);
+        auto [rec, rn] = co_await bhttp::async_read(sock, buf, parser, use_tuple);
+        if (rec == bhttp::error::body_limit && !me->timed_out) {
+          co_await refuse_too_large(*me, out, version);
           break;
         }
-        if (rec) break;
+        if (rec || me->timed_out) break;
       }
+      me->deadline = std::chrono::steady_clock::time_point::max();  // the handler has no timeout
       auto req = parser.release();
       request r;
       r.method = std::string(req.method_string());
@@ -162,20 +206,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
       r.forwarded_for = header(req, "X-Forwarded-For");
       r.real_ip = header(req, "X-Real-Ip");
       r.body = std::move(req.body());
-      if (!pec) {
-        r.peer = to_ip(peer.address());
-        r.peer_text = peer.address().to_string();
-      }
+      r.peer = peer_ip;
+      r.peer_text = peer_text;
       auto resp = co_await run_handler(r);
       bool keep_alive = req.keep_alive() && !stopping;
-      stream.expires_after(opt.read_timeout);
-      co_await write(stream, resp, version, keep_alive);
+      expires_in(opt.read_timeout);
+      bool sent = co_await write(sock, out, resp, version, keep_alive);
       me->busy = false;
-      if (!keep_alive) break;
+      if (!sent || !keep_alive || me->timed_out) break;
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.close();
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    sock.close(ignored);
     sessions.erase(me);
   }
 };
@@ -197,6 +239,7 @@ std::error_code server::listen() {
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return ec;
   asio::co_spawn(i.ex, i.accept_loop(), asio::detached);
+  asio::co_spawn(i.ex, i.sweep(), asio::detached);
   return {};
 }
 
@@ -211,8 +254,9 @@ asio::awaitable<void> server::shutdown(std::chrono::milliseconds deadline) {
   i.stopping = true;
   boost::system::error_code ignored;
   i.acceptor.close(ignored);
+  i.sweeper.cancel();
   for (auto& s : i.sessions)
-    if (!s.busy) s.stream->cancel();  // idle keep-alive connections end now
+    if (!s.busy) s.sock->cancel(ignored);  // idle keep-alive connections end now
   auto until = std::chrono::steady_clock::now() + deadline;
   asio::steady_timer t(i.ex);
   while (!i.sessions.empty() && std::chrono::steady_clock::now() < until) {
@@ -222,7 +266,7 @@ asio::awaitable<void> server::shutdown(std::chrono::milliseconds deadline) {
   if (!i.sessions.empty()) {
     spdlog::warn("http: {} requests still running after {} ms, closing them", i.sessions.size(),
                  deadline.count());
-    for (auto& s : i.sessions) s.stream->socket().close(ignored);
+    for (auto& s : i.sessions) s.sock->close(ignored);
   }
 }
 

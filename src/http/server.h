@@ -1,6 +1,9 @@
-// server: the asynchronous HTTP/1.1 server (Boost.Beast, C++20 coroutines) that carries
-// dmq's API. One coroutine per connection: read a request within the read timeout and
-// the body limit, hand it to the handler, write the answer, keep the connection alive.
+// server: the asynchronous HTTP/1.1 server (Asio, C++20 coroutines) that carries dmq's
+// API. One coroutine per connection: read a request (Beast's parser) within the read
+// timeout and the body limit, hand it to the handler, write the answer (serialised by
+// hand: a status line and three headers), keep the connection alive. Timeouts are checked
+// by one timer for all connections, not one per read or write (W1: -25% CPU per request
+// in dmq with both changes, docs/performance.md).
 //
 // shutdown() stops accepting, closes idle connections, lets requests in flight finish
 // within a deadline, and returns when no connection is left.
