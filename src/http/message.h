@@ -29,7 +29,7 @@ struct request {
 struct response {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json; charset=utf-8";
+  std::string_view content_type = "application/json; charset=utf-8";  // a literal
 };
 
 }  // namespace dmq::http
