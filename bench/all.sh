@@ -5,7 +5,7 @@
 # bench/README.md.
 #
 # Order (each dmq scenario followed by its BullMQ peer, so both meet similar machine noise):
-#   ingest      bench/ingest.sh (W1, W2, nginx and save-script ceilings)   bullmq w2
+#   ingest      bench/ingest.sh (W1, W2, nginx and Redis tx ceilings)      bullmq w2
 #   drain_<N>   bench/drain.sh, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
 #   lateness    bench/lateness.sh (W4 idle)                                 bullmq w4
 #   lateness_w2 LOAD=w2 bench/lateness.sh (W4 under W2 load)                LOAD=w2 bullmq w4

@@ -6,17 +6,20 @@
 #   nginx        wrk against nginx `return 200`                    (HTTP ceiling for W1)
 #   W1 single    wrk POST /api/message/single, 1 message a request, one consumer
 #                (svs:notice:user); W1_2c the same for two consumers (sds:create:order)
-#   redis save-1 100 msg/call, unpipelined and -P 16               (Redis ceiling for W2)
+#   redis tx     dmq's save transaction for 100 messages, one consumer (Redis ceiling for W2)
 #   W2 batch     wrk POST /api/message/batch, 100 messages a request, one consumer
-#   redis save-1 100 msg/call, two consumers, unpipelined and -P 16 (ceiling for W2_2c)
+#   redis tx     the same for 100 messages, two consumers            (ceiling for W2_2c)
 #   W2_2c        the batch for two consumers
-#   redis save-1 1 msg/call, one consumer, unpipelined and -P 16
-# Redis is emptied before every measurement; after each Redis ceiling the script checks
-# that it created a new message per message sent. Prints a markdown table (median
-# (min-max) over the rounds) and writes bench/results/ingest-<timestamp>.json.
+#   redis tx     the same for 1 message, one consumer                (ceiling for W1)
+# A Redis ceiling replays the save transaction dmq sent (MULTI, a SET per message, EVALSHA
+# enqueue-1, EXEC; captured with MONITOR), N copies with fresh message ids, through
+# `redis-cli --pipe` (one connection, fully pipelined), N calibrated to last about
+# DURATION s. Redis is emptied before every measurement; after each Redis ceiling the
+# script checks that it stored a new message per message sent. Prints a markdown table
+# (median (min-max) over the rounds) and writes bench/results/ingest-<timestamp>.json.
 #
 # Knobs (environment): RUNS=3, DURATION=10 (s per measurement), CONNECTIONS=64 and
-# THREADS=1 (wrk), BATCH=100, RB_CLIENTS=50 and RB_PIPELINE=16 (redis-benchmark),
+# THREADS=1 (wrk), BATCH=100 (messages per batch request and per replayed batch save),
 # WARMUP=2 (s), QUIET_MAX=60 and QUIET_CORES=0.3 (wait before each measurement until other
 # processes use < QUIET_CORES cores, at most QUIET_MAX s), DMQ_BIN=build/dmq,
 # BUILD=0 (1: cmake + ninja first; off by default so as not to race another build),
@@ -30,8 +33,6 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 BATCH=${BATCH:-100}
-RB_CLIENTS=${RB_CLIENTS:-50}
-RB_PIPELINE=${RB_PIPELINE:-16}
 WARMUP=${WARMUP:-2}
 BUILD=${BUILD:-0}
 DMQ_BIN=${DMQ_BIN:-$ROOT/build/dmq}
@@ -41,7 +42,7 @@ export DMQ_WRK_DIR="$HERE/wrk" DMQ_BATCH="$BATCH"
 log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for tool in wrk redis-server redis-cli redis-benchmark nginx curl python3; do
+for tool in wrk redis-server redis-cli nginx curl python3; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y wrk nginx-light redis-server curl python3)"
 done
 (( DURATION >= 3 )) || die "DURATION must be at least 3 s"
@@ -67,6 +68,7 @@ cleanup() {
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  rm -f "$TMP"/tx-*.resp  # the replayed transactions: hundreds of MB, made again by any run
   if (( rc != 0 )); then
     log "failed (exit $rc); last lines of the dmq log:"
     tail -n 20 "$TMP/dmq.log" >&2 2>/dev/null
@@ -253,11 +255,14 @@ NGINX_URL="http://127.0.0.1:$NGINX_PORT/"
 wait_for 10 curl -fsS -m 1 "$NGINX_URL" || die "nginx did not start (see $TMP/nginx/error.log)"
 NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk '{print $1}')
 
-# ---------------------------------------------------------------- save-1 ceilings
-# The Redis ceiling replays the very save call dmq makes: MONITOR Redis while dmq stores
-# one single message and one batch of BATCH messages, then give those argument lists to
-# redis-benchmark with every message id replaced by __rand_int__ (lib/capture.py). So the
-# ceiling follows save-1's signature and dmq's key layout whatever they become.
+# ---------------------------------------------------------------- Redis ceilings
+# A Redis ceiling replays the very save dmq makes: MONITOR Redis while dmq stores one
+# single message and one batch of BATCH messages to one consumer, and one batch to two,
+# then find each save's transaction (MULTI, a SET per message, EVALSHA enqueue-1, EXEC)
+# and write N copies of it, every message id replaced by a fresh one, as a RESP stream
+# that `redis-cli --pipe` sends down one connection (lib/capture.py tx). So the ceiling
+# follows dmq's save commands and key layout whatever they become, as long as a save is
+# one transaction (the path of unordered commands; ordered ones still use save-1).
 CAPTURE=(python3 "$HERE/lib/capture.py")
 # line-buffered, so that killing redis-cli below loses none of the calls it printed
 stdbuf -oL "${RCLI[@]}" monitor >"$TMP/monitor.txt" 2>&1 &
@@ -271,38 +276,81 @@ print(",".join(str(x) for x in (d if isinstance(d,list) else [d])))'
 }
 # one consumer: svs:notice:user (wet234), the main case; two: sds:create:order
 P1=(svs svs:notice:user) P2=(sds sds:create:order)
-ONE_IDS=$(post_ids /api/message/single "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body single)") || die "single request failed"
-BATCH_IDS=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
-BATCH2_IDS=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P2[0]} DMQ_CMD=${P2[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request (2 consumers) failed"
-sleep 0.3
+declare -A TX_IDS TX_MSGS TX_REPLIES TX_QUEUES
+TX_IDS[one]=$(post_ids /api/message/single "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body single)") || die "single request failed"
+TX_IDS[batch]=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
+TX_IDS[batch2]=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P2[0]} DMQ_CMD=${P2[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request (2 consumers) failed"
+# the requests were answered one after the other, so once MONITOR has printed the last
+# save's EXEC it has printed the others'
+wait_for 10 "${CAPTURE[@]}" tx "$TMP/monitor.txt" "${TX_IDS[batch2]}" 0 /dev/null ||
+  die "no transaction with exactly the $BATCH ids of the 2-consumer batch (see $TMP/monitor.txt; is a save still one MULTI ... EXEC?)"
 kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
-mapfile -d '' RB_ONE < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$ONE_IDS") ||
-  die "no save call with id $ONE_IDS in $TMP/monitor.txt"
-mapfile -d '' RB_BATCH < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$BATCH_IDS") ||
-  die "no single save call carried the $BATCH ids of the batch (see $TMP/monitor.txt)"
-mapfile -d '' RB_BATCH2 < <("${CAPTURE[@]}" call "$TMP/monitor.txt" "$BATCH2_IDS") ||
-  die "no single save call carried the $BATCH ids of the 2-consumer batch (see $TMP/monitor.txt)"
-(( ${#RB_ONE[@]} > 3 && ${#RB_BATCH[@]} > 3 && ${#RB_BATCH2[@]} > 3 )) || die "could not capture dmq's save calls"
-printf '%s\n' "${RB_ONE[@]}" >"$TMP/save-one.args"
-# check that the replayed calls store messages (__rand_int__ taken literally here)
-r=$("${RCLI[@]}" "${RB_ONE[@]}") && [[ $r == 1 ]] || die "replayed single save answered: $r"
-r=$("${RCLI[@]}" "${RB_BATCH[@]}") && [[ $r == "$BATCH" ]] || die "replayed batch save answered: $r"
-r=$("${RCLI[@]}" "${RB_BATCH2[@]}") && [[ $r == "$BATCH" ]] || die "replayed 2-consumer batch save answered: $r"
-log "save call: ${RB_ONE[0]} ${RB_ONE[1]:0:12}… ${#RB_ONE[@]} arguments for 1 message, ${#RB_BATCH[@]} for $BATCH (1 consumer), ${#RB_BATCH2[@]} for $BATCH (2 consumers)"
-flush
+# what each transaction holds: "MSGS REPLIES" (messages; top-level replies of one copy),
+# then "KEY N" per queue it adds to (N members per copy)
+for t in one batch batch2; do
+  "${CAPTURE[@]}" tx "$TMP/monitor.txt" "${TX_IDS[$t]}" 0 /dev/null >"$TMP/tx-$t.meta" ||
+    die "no transaction carried exactly the ids of the $t save (see $TMP/monitor.txt)"
+  read -r "TX_MSGS[$t]" "TX_REPLIES[$t]" <"$TMP/tx-$t.meta"
+  TX_QUEUES[$t]=$(tail -n +2 "$TMP/tx-$t.meta")
+  [[ -n ${TX_QUEUES[$t]} ]] || die "the $t transaction adds to no queue (see $TMP/tx-$t.meta)"
+done
+(( TX_MSGS[one] == 1 && TX_MSGS[batch] == BATCH && TX_MSGS[batch2] == BATCH )) ||
+  die "the captured transactions hold ${TX_MSGS[one]}, ${TX_MSGS[batch]}, ${TX_MSGS[batch2]} messages, not 1, $BATCH, $BATCH"
+log "save transaction: $((TX_REPLIES[one] - 2)) commands for 1 message, $((TX_REPLIES[batch] - 2)) for $BATCH (1 consumer), $((TX_REPLIES[batch2] - 2)) for $BATCH (2 consumers; queues: $(echo ${TX_QUEUES[batch2]}))"
 
-# rb CALLS PIPELINE ARGS...: runs redis-benchmark, prints calls/s.
-# -r must fit in a C int: redis-benchmark parses it with atoi(), and 10^12 wraps to a
-# negative number that it clamps to 0, so every __rand_int__ became 000000000000 and each
-# call overwrote the same message (the ceilings before 2026-11-24 12:00 were measured
-# that way). With 2^31-1 the ids come from random() (0..2^31-1), so a 10 s ceiling of
-# ~10^6 messages repeats ~0.03% of its ids; rb_run checks the count of stored messages.
-RB_KEYSPACE=2147483647
-rb() {
-  local n=$1 p=$2; shift 2
-  timeout $((DURATION * 4 + 30)) redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -n "$n" \
-    -c "$RB_CLIENTS" -P "$p" -r "$RB_KEYSPACE" --csv "$@" 2>/dev/null |
-    python3 -c 'import sys; print(sys.stdin.read().strip().splitlines()[-1].strip().strip("\"").split("\",\"")[-7])'
+# redis_idle: Redis ran no command but ours for 0.2 s, i.e. dmq has saved what it was still
+# answering when a load generator stopped (a flush before that would leave its saves mixed
+# with a ceiling's, and its messages counted as the replay's)
+commands_processed() { "${RCLI[@]}" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p'; }
+redis_idle() {
+  local a b
+  a=$(commands_processed)
+  sleep 0.2
+  b=$(commands_processed)
+  (( b - a <= 1 ))  # the first INFO
+}
+quiesce() { wait_for 30 redis_idle || log "WARNING: Redis still busy with other clients after 30 s"; }
+
+# tx_gen NAME N: $TMP/tx-NAME.resp, N copies of the captured transaction NAME (fresh ids)
+tx_gen() {
+  "${CAPTURE[@]}" tx "$TMP/monitor.txt" "${TX_IDS[$1]}" "$2" "$TMP/tx-$1.resp" >/dev/null ||
+    die "could not write $2 copies of the $1 transaction"
+}
+# tx_pipe NAME OUT: sends $TMP/tx-NAME.resp with redis-cli --pipe; its output in OUT.pipe,
+# "START END EXIT_CODE" (wall clock around redis-cli, which returns once Redis has answered
+# the last command) in OUT.time
+tx_pipe() {
+  local s rc=0
+  s=$EPOCHREALTIME
+  timeout $((DURATION * 4 + 30)) "${RCLI[@]}" --pipe <"$TMP/tx-$1.resp" >"$2.pipe" 2>&1 || rc=$?
+  echo "$s $EPOCHREALTIME $rc" >"$2.time"
+}
+# tx_check NAME N OUT [strict]: after a replay of N copies into an emptied Redis: dies
+# unless redis-cli sent everything and Redis answered every command without error; writes
+# OUT.check (JSON: seconds, stored messages, DBSIZE, members of each queue) and warns (dies
+# if strict) if Redis holds other than N × MSGS messages, or queues other than N × their
+# members per copy (a command that failed inside EXEC: redis-cli counts only top-level errors)
+tx_check() {
+  local name=$1 n=$2 out=$3 s e rc errs replies stored dbsize q m key queued="" short=""
+  read -r s e rc <"$out.time"
+  s=${s/,/.} e=${e/,/.}  # EPOCHREALTIME follows the locale's decimal point
+  (( rc == 0 )) || die "redis-cli --pipe of the $name transaction exited $rc: $(tail -n 3 "$out.pipe")"
+  read -r errs replies < <(sed -n 's/^errors: \([0-9]*\), replies: \([0-9]*\).*/\1 \2/p' "$out.pipe")
+  [[ ${errs:-x} == 0 && ${replies:-x} == $((n * TX_REPLIES[$name])) ]] ||
+    die "redis-cli --pipe of $n $name transactions: errors ${errs:-?}, replies ${replies:-?} of $((n * TX_REPLIES[$name])) ($(tail -n 1 "$out.pipe"))"
+  stored=$(stored_msgs)
+  dbsize=$("${RCLI[@]}" dbsize)
+  (( stored == n * TX_MSGS[$name] )) || short+=" stored $stored messages of $((n * TX_MSGS[$name]));"
+  while read -r key m; do
+    q=$("${RCLI[@]}" zcard "$key")
+    queued+="${queued:+,}\"$key\":$q"
+    (( q == n * m )) || short+=" $key holds $q members of $((n * m));"
+  done <<<"${TX_QUEUES[$name]}"
+  if [[ -n $short ]]; then
+    [[ ${4:-} == strict ]] && die "replay of $n $name transactions:$short"
+    log "WARNING: replay of $n $name transactions:$short the replay overwrites keys or a command failed inside EXEC"
+  fi
+  echo "{\"seconds\":$(python3 -c "print(round($e - $s, 4))"),\"stored_msgs\":$stored,\"dbsize\":$dbsize,\"queued\":{$queued}}" >"$out.check"
 }
 
 # ---------------------------------------------------------------- measurement
@@ -369,49 +417,49 @@ PY
   log "$name run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/line.py")"
 }
 
-# rb_run NAME RUN CALLS PIPELINE MSGS_PER_CALL ARGS...
-rb_run() {
-  local name=$1 run=$2 n=$3 p=$4 per=$5 out="$TMP/$1-$2" rps tpid rbpid quiet
-  shift 5
+# tx_run NAME RUN TX N: replays $TMP/tx-TX.resp (N copies of the captured transaction TX,
+# written before: only the replay is timed) with redis-cli --pipe, then checks it
+tx_run() {
+  local name=$1 run=$2 tx=$3 n=$4 out="$TMP/$1-$2" tpid cpid quiet
+  quiesce
   flush
   quiet=$(settle)
-  rb "$n" "$p" "$@" >"$out.rb" &
+  tx_pipe "$tx" "$out" &
   tpid=$!
-  rbpid=$(find_child "$tpid" timeout)
-  [[ -n $rbpid ]] && rbpid=$(find_child "$rbpid" redis-benchmark)
-  measure "$out.cpu" "$rbpid"
-  wait "$tpid" || die "redis-benchmark failed for $name"
+  cpid=$(find_child "$tpid" redis-cli)
+  [[ -n $cpid ]] || log "WARNING: redis-cli's pid not found; no CPU figure for the load generator of $name run $run"
+  measure "$out.cpu" "$cpid"
+  wait "$tpid" || die "redis-cli --pipe failed for $name"
   cmdstats "$out.cmd"
-  rps=$(cat "$out.rb")
-  local dbsize stored
-  dbsize=$("${RCLI[@]}" dbsize)
-  stored=$(stored_msgs)
-  # every message sent must have created a new one (ids repeat by chance only: < 1%)
-  (( stored * 100 >= n * per * 99 )) ||
-    log "WARNING: $name run $run stored $stored messages (DBSIZE $dbsize) for $((n * per)) sent: the replay overwrites keys"
-  python3 - "$name" "$run" "$per" "$rps" "$n" "$p" "$out.cpu" "$quiet" "$out.cmd" "$stored" "$dbsize" >>"$RECORDS" <<'PY'
+  tx_check "$tx" "$n" "$out"
+  python3 - "$name" "$run" "${TX_MSGS[$tx]}" "$n" "$out.check" "$out.cpu" "$quiet" "$out.cmd" >>"$RECORDS" <<'PY'
 import json, sys
-name, run, per, rps, n, p, cpuf, quiet, cmdf, stored, dbsize = sys.argv[1:]
-print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-benchmark",
-  "msgs_per_s": round(float(rps) * int(per), 1), "calls_per_s": float(rps),
-  "msgs_per_call": int(per), "calls": int(n), "pipeline": int(p),
-  "sent_msgs": int(n) * int(per), "stored_msgs": int(stored), "dbsize": int(dbsize),
-  "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
+name, run, per, n, checkf, cpuf, quiet, cmdf = sys.argv[1:]
+per, n, c = int(per), int(n), json.load(open(checkf))
+print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-cli-pipe",
+  "msgs_per_s": round(n * per / c["seconds"], 1), "calls_per_s": round(n / c["seconds"], 1),
+  "msgs_per_call": per, "calls": n, "seconds": c["seconds"],
+  "sent_msgs": n * per, "stored_msgs": c["stored_msgs"], "dbsize": c["dbsize"],
+  "queued": c["queued"], "cpu_pct": json.load(open(cpuf)), "settle": json.loads(quiet),
   "redis_cmdstats": json.load(open(cmdf))}))
 PY
   log "$name run $run: $(tail -n1 "$RECORDS" | python3 "$HERE/lib/line.py")"
 }
 
-# calibrate PIPELINE PROBE_CALLS ARGS...: calls that take about DURATION seconds
-calibrate() {
-  local p=$1 probe=$2 rps; shift 2
+# tx_calibrate TX PROBE: transactions TX that take about DURATION seconds to replay, from
+# a replay of PROBE of them (which also checks that a replay stores every message)
+tx_calibrate() {
+  local tx=$1 probe=$2 out="$TMP/calibrate-$1"
+  quiesce
   flush
-  rps=$(rb "$probe" "$p" "$@")
-  python3 -c "print(max(int(float('$rps') * $DURATION), 100))"
+  tx_gen "$tx" "$probe"
+  tx_pipe "$tx" "$out"
+  tx_check "$tx" "$probe" "$out" strict
+  python3 -c "import json; print(max(int($probe / json.load(open('$out.check'))['seconds'] * $DURATION), 10))"
 }
 
 log "redis :$REDIS_PORT  dmq :$HTTP_PORT (pid $DMQ_PID)  nginx :$NGINX_PORT  wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s  runs $RUNS"
-log "warm-up ($WARMUP s each) and redis-benchmark calibration"
+log "warm-up ($WARMUP s each) and calibration of the Redis ceilings"
 for s in single batch; do
   for pc in "${P1[*]}" "${P2[*]}"; do
     DMQ_PROJECT=${pc% *} DMQ_CMD=${pc#* } timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" \
@@ -421,27 +469,24 @@ done
 WARM_LOGS=($(dmq_log_counts))
 (( WARM_LOGS[0] + WARM_LOGS[1] == 0 )) ||
   log "WARNING: dmq logged ${WARM_LOGS[0]} errors, ${WARM_LOGS[1]} warnings during the warm-up: $(grep -m1 -E ' (error|warning) ' "$TMP/dmq.log" | cut -c1-160)"
-N_ONE=$(calibrate 1 20000 "${RB_ONE[@]}")
-N_ONE_P=$(calibrate "$RB_PIPELINE" 50000 "${RB_ONE[@]}")
-N_BATCH=$(calibrate 1 500 "${RB_BATCH[@]}")
-N_BATCH_P=$(calibrate "$RB_PIPELINE" 500 "${RB_BATCH[@]}")
-N_BATCH2=$(calibrate 1 500 "${RB_BATCH2[@]}")
-N_BATCH2_P=$(calibrate "$RB_PIPELINE" 500 "${RB_BATCH2[@]}")
-log "redis-benchmark calls per run: 1 msg $N_ONE / $N_ONE_P (-P $RB_PIPELINE), $BATCH msg $N_BATCH / $N_BATCH_P (-P $RB_PIPELINE), $BATCH msg 2 consumers $N_BATCH2 / $N_BATCH2_P"
+declare -A TX_N
+TX_N[one]=$(tx_calibrate one 30000)
+TX_N[batch]=$(tx_calibrate batch 500)
+TX_N[batch2]=$(tx_calibrate batch2 400)
+log "transactions per Redis ceiling run: 1 msg ${TX_N[one]}, $BATCH msg ${TX_N[batch]}, $BATCH msg 2 consumers ${TX_N[batch2]}; writing them"
+for t in one batch batch2; do tx_gen "$t" "${TX_N[$t]}"; done
+flush
 
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for run in $(seq "$RUNS"); do
   wrk_run nginx "$run" "$NGINX_URL" empty.lua 1
   wrk_run W1 "$run" "$DMQ_URL" single.lua 1 "${P1[@]}"
   wrk_run W1_2c "$run" "$DMQ_URL" single.lua 1 "${P2[@]}"
-  rb_run redis_batch "$run" "$N_BATCH" 1 "$BATCH" "${RB_BATCH[@]}"
-  rb_run redis_batch_P "$run" "$N_BATCH_P" "$RB_PIPELINE" "$BATCH" "${RB_BATCH[@]}"
+  tx_run redis_tx_batch "$run" batch "${TX_N[batch]}"
   wrk_run W2 "$run" "$DMQ_URL" batch.lua "$BATCH" "${P1[@]}"
-  rb_run redis_batch_2c "$run" "$N_BATCH2" 1 "$BATCH" "${RB_BATCH2[@]}"
-  rb_run redis_batch_P_2c "$run" "$N_BATCH2_P" "$RB_PIPELINE" "$BATCH" "${RB_BATCH2[@]}"
+  tx_run redis_tx_batch_2c "$run" batch2 "${TX_N[batch2]}"
   wrk_run W2_2c "$run" "$DMQ_URL" batch.lua "$BATCH" "${P2[@]}"
-  rb_run redis_one "$run" "$N_ONE" 1 1 "${RB_ONE[@]}"
-  rb_run redis_one_P "$run" "$N_ONE_P" "$RB_PIPELINE" 1 "${RB_ONE[@]}"
+  tx_run redis_tx_one "$run" one "${TX_N[one]}"
 done
 flush
 kill -0 "$DMQ_PID" 2>/dev/null || die "dmq exited during the benchmark"
@@ -461,35 +506,29 @@ def agg(name, key="msgs_per_s"):
 def git(*a):
     try: return subprocess.run(["git", "-C", "$ROOT", *a], capture_output=True, text=True).stdout.strip()
     except Exception: return ""
-B, P = $BATCH, $RB_PIPELINE
+B = $BATCH
+CEIL = "ceiling: redis-cli --pipe replay of dmq's save transaction"
 rows = [
   ("W1 single: dmq POST /api/message/single, 1 msg/request, 1 consumer", "W1"),
   (f"W2 batch: dmq POST /api/message/batch, {B} msg/request, 1 consumer", "W2"),
   ("W1 single, 2 consumers", "W1_2c"),
   (f"W2 batch, {B} msg/request, 2 consumers", "W2_2c"),
   ("ceiling: nginx return 200 (GET, same wrk settings)", "nginx"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 1 consumer", "redis_batch"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 1 consumer, -P {P}", "redis_batch_P"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 2 consumers", "redis_batch_2c"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, {B} msg/call, 2 consumers, -P {P}", "redis_batch_P_2c"),
-  ("ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, 1 consumer", "redis_one"),
-  (f"ceiling: redis-benchmark EVALSHA save-1, 1 msg/call, 1 consumer, -P {P}", "redis_one_P"),
+  (f"{CEIL}, {B} msg/call, 1 consumer", "redis_tx_batch"),
+  (f"{CEIL}, {B} msg/call, 2 consumers", "redis_tx_batch_2c"),
+  (f"{CEIL}, 1 msg/call, 1 consumer", "redis_tx_one"),
 ]
 summary = {}
 for _, k in rows:
     summary[k] = {"msgs_per_s": agg(k), "calls_per_s": agg(k, "calls_per_s"),
                   "p50_ms": agg(k, "p50_ms"), "p99_ms": agg(k, "p99_ms")}
 med = lambda k: (summary[k]["msgs_per_s"] or {}).get("median")
-batch_ceiling = max(x for x in (med("redis_batch"), med("redis_batch_P")) if x)
-batch_ceiling_2c = max(x for x in (med("redis_batch_2c"), med("redis_batch_P_2c")) if x)
 ratios = {
   "W1_over_nginx": med("W1") / med("nginx"),
-  "W2_over_redis_batch_best": med("W2") / batch_ceiling,
-  "W2_over_redis_batch_unpipelined": med("W2") / med("redis_batch"),
-  "W2_over_redis_batch_pipelined": med("W2") / med("redis_batch_P"),
-  "W1_over_redis_one_best": med("W1") / max(med("redis_one"), med("redis_one_P")),
+  "W2_over_redis_tx_batch": med("W2") / med("redis_tx_batch"),
+  "W1_over_redis_tx_one": med("W1") / med("redis_tx_one"),
   "W1_2c_over_nginx": med("W1_2c") / med("nginx"),
-  "W2_2c_over_redis_batch_2c_best": med("W2_2c") / batch_ceiling_2c,
+  "W2_2c_over_redis_tx_batch_2c": med("W2_2c") / med("redis_tx_batch_2c"),
 }
 WRK = ("W1", "W2", "W1_2c", "W2_2c", "nginx")
 bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
@@ -497,22 +536,26 @@ bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
        for k in WRK}
 log_errors = {k: sum(r.get("dmq_log_errors", 0) for r in by.get(k, [])) for k in WRK[:4]}
 lost = [r for r in recs if r["kind"] == "wrk" and r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
-# a Redis ceiling must create a message per message sent (ids repeat by chance only)
+# a Redis ceiling must create a message per message sent (the ids are unique)
 overwrote = [f"{r['scenario']}#{r['run']}: {r['stored_msgs']}/{r['sent_msgs']}" for r in recs
-             if r["kind"] == "redis-benchmark" and r["stored_msgs"] < 0.99 * r["sent_msgs"]]
-def script_cost(r):
+             if r["kind"] == "redis-cli-pipe" and r["stored_msgs"] < r["sent_msgs"]]
+def save_cost(r):
+    """Redis' execution time per message of the saves (INFO commandstats): EXEC, whose time
+    includes the commands it runs, + MULTI; or the scripts' if there was no transaction
+    (ordered commands' save-1). Protocol parsing and I/O are not in it."""
     if r["scenario"] == "nginx": return None, None
     cs = r.get("redis_cmdstats") or {}
-    usec = sum(cs.get(c, {}).get("usec", 0) for c in ("evalsha", "eval"))
-    calls = sum(cs.get(c, {}).get("calls", 0) for c in ("evalsha", "eval"))
-    msgs = r["requests"] * r["msgs_per_call"] if r["kind"] == "wrk" else calls * r["msgs_per_call"]
+    names = ("exec", "multi") if cs.get("exec", {}).get("calls") else ("evalsha", "eval")
+    usec = sum(cs.get(c, {}).get("usec", 0) for c in names)
+    calls = sum(cs.get(c, {}).get("calls", 0) for c in (names[:1] if names[0] == "exec" else names))
+    msgs = r["requests"] * r["msgs_per_call"] if r["kind"] == "wrk" else r["calls"] * r["msgs_per_call"]
     if not calls or not msgs: return None, None
     return usec / msgs, msgs / calls
 for r in recs:
-    r["redis_script_usec_per_msg"], r["msgs_per_script_call"] = script_cost(r)
+    r["redis_save_usec_per_msg"], r["msgs_per_save_call"] = save_cost(r)
 for _, k in rows:
-    summary[k]["redis_script_usec_per_msg"] = agg(k, "redis_script_usec_per_msg")
-    summary[k]["msgs_per_script_call"] = agg(k, "msgs_per_script_call")
+    summary[k]["redis_save_usec_per_msg"] = agg(k, "redis_save_usec_per_msg")
+    summary[k]["msgs_per_save_call"] = agg(k, "msgs_per_save_call")
 def cpu(k):
     rs = [r for r in by.get(k, []) if r.get("cpu_pct")]
     keys = ["dmq", "redis", "nginx", "load", "machine_busy_cores", "other_cores"]
@@ -526,10 +569,12 @@ doc = {
   "finished_utc": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
   "git": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "src"))},
   "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-              "note": "wrk, dmq, redis-server, nginx and redis-benchmark share this machine"},
+              "note": "wrk, dmq, redis-server, nginx and redis-cli share this machine"},
   "settings": {"runs": $RUNS, "duration_s": $DURATION, "wrk_threads": $THREADS,
-               "connections": $CONNECTIONS, "batch": B, "redis_benchmark_clients": $RB_CLIENTS,
-               "redis_benchmark_pipeline": P, "warmup_s": $WARMUP},
+               "connections": $CONNECTIONS, "batch": B, "warmup_s": $WARMUP,
+               "redis_ceiling": "redis-cli --pipe, one connection, of N copies of dmq's save transaction",
+               "redis_ceiling_transactions": {"redis_tx_one": ${TX_N[one]}, "redis_tx_batch": ${TX_N[batch]},
+                                              "redis_tx_batch_2c": ${TX_N[batch2]}}},
   "summary": summary, "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
   "stored_fewer_than_accepted": lost, "ceiling_stored_fewer_than_sent": overwrote,
   "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)
@@ -547,32 +592,30 @@ print()
 print(f"Ingest benchmark, {doc['started_utc']}, {$RUNS} runs × {$DURATION} s, wrk -t{$THREADS} -c{$CONNECTIONS}; "
       f"median (min–max) over runs")
 print()
-print("| scenario | msg/s | requests or calls/s | p50 ms | p99 ms | CPU, % of a core: dmq / redis / nginx / load generator; others, cores | Redis script µs/msg (msgs/call) |")
+print("| scenario | msg/s | requests or transactions/s | p50 ms | p99 ms | CPU, % of a core: dmq / redis / nginx / load generator; others, cores | Redis µs/msg in the saves' MULTI/EXEC (msgs/EXEC) |")
 print("|---|---|---|---|---|---|---|")
 n0 = lambda x: "?" if x is None else f"{x:.0f}"
 for label, k in rows:
     s = summary[k]; c = cpu(k)
     cs = (f"{n0(c['dmq'])} / {n0(c['redis'])} / {n0(c['nginx'])} / {n0(c['load'])}; "
           f"{'?' if c['other_cores'] is None else format(c['other_cores'], '.2f')}") if c else "-"
-    u, m = agg(k, "redis_script_usec_per_msg"), agg(k, "msgs_per_script_call")
+    u, m = agg(k, "redis_save_usec_per_msg"), agg(k, "msgs_per_save_call")
     us = f"{u['median']:.1f} ({m['median']:.0f})" if u and m else "-"
     print(f"| {label} | {fmt(s['msgs_per_s'])} | {fmt(s['calls_per_s'])} | {fmt(s['p50_ms'])} | {fmt(s['p99_ms'])} | {cs} | {us} |")
 print()
 print("| ratio | value |")
 print("|---|---|")
 print(f"| W1 / nginx return 200 | {ratios['W1_over_nginx']:.1%} |")
-print(f"| W2 / best redis save-1 {B}-msg ceiling | {ratios['W2_over_redis_batch_best']:.1%} |")
-print(f"| W2 / redis save-1 {B}-msg, unpipelined | {ratios['W2_over_redis_batch_unpipelined']:.1%} |")
-print(f"| W2 / redis save-1 {B}-msg, -P {P} | {ratios['W2_over_redis_batch_pipelined']:.1%} |")
-print(f"| W1 / best redis save-1 1-msg ceiling | {ratios['W1_over_redis_one_best']:.1%} |")
+print(f"| W2 / redis-cli --pipe replay of the {B}-msg save transaction | {ratios['W2_over_redis_tx_batch']:.1%} |")
+print(f"| W1 / redis-cli --pipe replay of the 1-msg save transaction | {ratios['W1_over_redis_tx_one']:.1%} |")
 print(f"| W1_2c / nginx return 200 | {ratios['W1_2c_over_nginx']:.1%} |")
-print(f"| W2_2c / best redis save-1 {B}-msg 2-consumer ceiling | {ratios['W2_2c_over_redis_batch_2c_best']:.1%} |")
+print(f"| W2_2c / redis-cli --pipe replay of the {B}-msg 2-consumer save transaction | {ratios['W2_2c_over_redis_tx_batch_2c']:.1%} |")
 print()
 print("Bad answers (non-2xx, code != 0, wrong id count, socket errors): " +
       ", ".join(f"{k} {bad[k]}" for k in WRK) +
       f"; runs where Redis held fewer messages than were accepted: {len(lost)}; "
       "error lines in dmq's log: " + ", ".join(f"{k} {v}" for k, v in log_errors.items()))
-print(f"Redis ceilings that stored < 99% of the messages they sent: {', '.join(overwrote) or 'none'}")
+print(f"Redis ceilings that stored fewer messages than they sent: {', '.join(overwrote) or 'none'}")
 noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")

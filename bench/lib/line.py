@@ -14,7 +14,7 @@ if c:
     parts.append("cpu% dmq {} redis {} nginx {} load {}, other {} cores".format(
         c.get("dmq"), c.get("redis"), c.get("nginx"), c.get("load"), c.get("other_cores")))
 cs = r.get("redis_cmdstats") or {}
-for name in ("evalsha", "eval"):
+for name in ("exec", "evalsha", "eval"):
     if name in cs:
         parts.append(f"redis {name} {cs[name]['calls']} calls, {cs[name]['usec_per_call']:.0f} us/call")
 print("; ".join(parts))
