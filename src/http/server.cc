@@ -152,6 +152,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     boost::system::error_code opt_ec;
     sock.set_option(tcp::no_delay(true), opt_ec);
     auto me = sessions.insert(sessions.end(), {&sock});
+    // The sweeper and shutdown() hold &sock: leave the list however this coroutine ends.
+    struct leave {
+      std::list<session_state>& all;
+      std::list<session_state>::iterator me;
+      ~leave() { all.erase(me); }
+    } leave_on_exit{sessions, me};
     auto expires_in = [&](std::chrono::milliseconds t) {
       me->deadline = std::chrono::steady_clock::now() + t;
     };
@@ -218,7 +224,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
     boost::system::error_code ignored;
     sock.shutdown(tcp::socket::shutdown_send, ignored);
     sock.close(ignored);
-    sessions.erase(me);
   }
 };
 
