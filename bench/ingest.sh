@@ -11,7 +11,7 @@
 #   redis tx     the same for 100 messages, two consumers            (ceiling for W2_2c)
 #   W2_2c        the batch for two consumers
 #   redis tx     the same for 1 message, one consumer                (ceiling for W1)
-# A Redis ceiling replays the save transaction dmq sent (MULTI, a SET per message, EVALSHA
+# A Redis ceiling replays the save transaction dmq sent (MULTI, a SET per message, EVAL
 # enqueue-1, EXEC; captured with MONITOR), N copies with fresh message ids, through
 # `redis-cli --pipe` (one connection, fully pipelined), N calibrated to last about
 # DURATION s. Redis is emptied before every measurement; after each Redis ceiling the
@@ -258,7 +258,7 @@ NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk
 # ---------------------------------------------------------------- Redis ceilings
 # A Redis ceiling replays the very save dmq makes: MONITOR Redis while dmq stores one
 # single message and one batch of BATCH messages to one consumer, and one batch to two,
-# then find each save's transaction (MULTI, a SET per message, EVALSHA enqueue-1, EXEC)
+# then find each save's transaction (MULTI, a SET per message, EVAL enqueue-1, EXEC)
 # and write N copies of it, every message id replaced by a fresh one, as a RESP stream
 # that `redis-cli --pipe` sends down one connection (lib/capture.py tx). So the ceiling
 # follows dmq's save commands and key layout whatever they become, as long as a save is

@@ -12,8 +12,8 @@ tx MONITOR_FILE IDS N OUT
                        `redis-cli --pipe`, N copies of it in which every message id (an
                        argument equal to an id, e.g. a ZADD member in the script's
                        arguments, or the end of a key `...:m:<id>`) is replaced by a fresh
-                       one, unique over the N copies and as long as the ids dmq issued; EVAL
-                       is turned into EVALSHA. Prints "MSGS REPLIES" (messages per copy;
+                       one, unique over the N copies and as long as the ids dmq issued
+                       (the script call is kept as dmq sent it: EVAL). Prints "MSGS REPLIES" (messages per copy;
                        top-level replies per copy: MULTI, each QUEUED, EXEC), then a line
                        "KEY N" per queue the script adds to (N: members per copy). Exit 1
                        if no transaction carried all the ids, 2 if it carried other
@@ -140,9 +140,7 @@ def tx(monitor_file, ids, n, out):
     if db != "0":
         commands.insert(0, [b"SELECT", db.encode()])
     for args in commands:
-        if args[0].upper() == b"EVAL":
-            args = [b"EVALSHA", hashlib.sha1(args[1]).hexdigest().encode()] + args[2:]
-        if args[0].upper() == b"EVALSHA":
+        if args[0].upper() in (b"EVAL", b"EVALSHA"):
             queues = script_queues(args)
         static(b"*%d\r\n" % len(args))
         for a in args:

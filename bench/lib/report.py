@@ -329,7 +329,7 @@ def render(man):
         w(f"| nginx `return 200`, wrk -c64 | {fmt(NG)} req/s | W1 {ratio(W1, NG)} |")
         B = g(ing, "settings", "batch") or 100
         W2_2c = g(ing, "summary", "W2_2c", "msgs_per_s")
-        tx = "redis-cli --pipe replay of dmq's save transaction (MULTI, SET per message, EVALSHA enqueue-1, EXEC)"
+        tx = "redis-cli --pipe replay of dmq's save transaction (MULTI, SET per message, EVAL enqueue-1, EXEC)"
         ceilings = ((f"{tx}, {B} msg/call, 1 consumer", "redis_tx_batch", "W2", W2),
                     (f"the same, {B} msg/call, 2 consumers", "redis_tx_batch_2c", "W2, 2 consumers", W2_2c),
                     ("the same, 1 msg/call, 1 consumer", "redis_tx_one", "W1", W1))

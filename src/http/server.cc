@@ -60,21 +60,26 @@ struct server::impl : std::enable_shared_from_this<impl> {
   bool stopping = false;
   asio::steady_timer sweeper{ex};
 
-  // sweep cancels the I/O of connections past their deadline, every 1/8 of the shorter
-  // timeout (10 ms at least), so a timeout fires at most that much late.
+  // sweep ends the I/O of connections past their deadline, every 1/8 of the shorter
+  // timeout (10 ms at least), so a timeout fires at most that much late. It runs until
+  // shutdown() has seen every connection end, so deadlines hold while it waits.
   asio::awaitable<void> sweep() {
     auto self = shared_from_this();
     auto period = std::max<std::chrono::milliseconds>(
         10ms, std::min(opt.read_timeout, opt.idle_timeout) / 8);
-    while (!stopping) {
+    while (!stopping || !sessions.empty()) {
       sweeper.expires_after(period);
       auto [ec] = co_await sweeper.async_wait(use_tuple);
-      if (ec || stopping) co_return;
+      if (ec) co_return;
       auto now = std::chrono::steady_clock::now();
       for (auto& s : sessions)
-        if (s.deadline < now && !s.timed_out) {
+        if (s.deadline < now) {
+          // Shut down as well as cancel, and again on every sweep until the session has
+          // ended: cancel() alone misses a step of a composed read or write whose
+          // completion is already queued, and the next step would wait for ever.
           s.timed_out = true;
           boost::system::error_code ignored;
+          s.sock->shutdown(tcp::socket::shutdown_both, ignored);
           s.sock->cancel(ignored);
         }
     }
@@ -259,7 +264,6 @@ asio::awaitable<void> server::shutdown(std::chrono::milliseconds deadline) {
   i.stopping = true;
   boost::system::error_code ignored;
   i.acceptor.close(ignored);
-  i.sweeper.cancel();
   for (auto& s : i.sessions)
     if (!s.busy) s.sock->cancel(ignored);  // idle keep-alive connections end now
   auto until = std::chrono::steady_clock::now() + deadline;

@@ -43,8 +43,8 @@ std::int64_t to_int(const std::string& s) {
 
 // save_call: what store::save sends Redis for one chunk of at most max_per_script messages
 // of one project. Messages of ordered commands go to save-1. Unordered ones are one MULTI:
-// a native SET of each record, then enqueue-1 for the queues. Both forms are idempotent
-// (the ids are fixed), so after NOSCRIPT the whole call is sent again with EVAL.
+// a native SET of each record, then enqueue-1 (EVAL) for the queues. save-1 is called with
+// EVALSHA, and after NOSCRIPT sent again with EVAL (idempotent: the ids are fixed).
 struct save_call {
   std::vector<std::size_t> items;  // indexes into the messages saved
   bool ordered = false;
@@ -61,17 +61,21 @@ struct save_call {
   std::size_t replies() const { return ordered ? 1 : sets.size() + 3; }  // MULTI, QUEUED.., EXEC
 
   void append(redis::command& cmd, const script& s, bool eval) const {
-    if (!ordered) {
-      cmd.push("MULTI");
-      for (const auto& x : sets) cmd.push("SET", x.key, x.record, "PXAT", x.expire_at_ms);
-    }
-    eval ? s.call_eval(cmd, numkeys, args) : s.call(cmd, numkeys, args);
-    if (!ordered) cmd.push("EXEC");
+    if (ordered) return eval ? s.call_eval(cmd, numkeys, args) : s.call(cmd, numkeys, args);
+    // Inside the MULTI always EVAL, never EVALSHA: a NOSCRIPT comes back from EXEC after
+    // the SETs ran (EXEC does not roll back), which would leave records without queue
+    // entries if resending failed. Redis hashes the script's text (~1 KB) per call.
+    cmd.push("MULTI");
+    for (const auto& x : sets) cmd.push("SET", x.key, x.record, "PXAT", x.expire_at_ms);
+    s.call_eval(cmd, numkeys, args);
+    cmd.push("EXEC");
   }
 
   // failure returns the call's error reply (nullptr if it succeeded), given its last reply:
-  // save-1's own, or the EXEC's (EXECABORT, or an array with the script's reply last).
+  // save-1's own, or the EXEC's (EXECABORT, or an array with the script's reply last; nil
+  // if the transaction was aborted, which dmq never asks for: no WATCH).
   static const redis::reply* failure(const redis::reply& last) {
+    if (last.is_nil()) return &last;
     if (!last.is_array()) return last.is_error() ? &last : nullptr;
     for (const auto& x : last.elements)
       if (x.is_error()) return &x;

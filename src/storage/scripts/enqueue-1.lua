@@ -1,6 +1,6 @@
 --[[
   enqueue-1: add unordered messages to their consumers' queues, and wake the dispatchers of
-  each queue whose earliest due time moves earlier. store::save sends it inside the MULTI
+  each queue whose earliest due time moves earlier. store::save sends it (EVAL) inside the MULTI
   that SETs the messages' records, so a message is stored whole or not at all, as with
   save-1; the records are plain SETs because a SET from Lua costs Redis about twice as
   much as a native one (docs/performance.md).
