@@ -40,8 +40,8 @@ std::string header(const bhttp::request<bhttp::string_body>& req, std::string_vi
 
 struct server::impl : std::enable_shared_from_this<impl> {
   // session_state: what the sweeper and shutdown() see of a connection. Timeouts are
-  // coarse, as in nginx: each I/O sets a deadline, and one timer (sweep) cancels the
-  // connections past theirs, instead of arming a timer for every read and write.
+  // coarse, as in nginx: each I/O sets a deadline, and one timer (sweep) ends the I/O of
+  // the connections past theirs, instead of arming a timer for every read and write.
   struct session_state {
     tcp::socket* sock;
     bool busy = false;
