@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -42,44 +44,66 @@ std::int64_t to_int(const std::string& s) {
 }
 
 // save_call: what store::save sends Redis for one chunk of at most max_per_script messages
-// of one project. Messages of ordered commands go to save-1. Unordered ones are one MULTI:
-// a native SET of each record, then enqueue-1 (EVAL) for the queues. save-1 is called with
-// EVALSHA, and after NOSCRIPT sent again with EVAL (idempotent: the ids are fixed).
+// of one project. Messages of ordered commands go to save-1 (EVALSHA, and after NOSCRIPT
+// again with EVAL: idempotent, the ids are fixed). Unordered ones are one transaction of
+// native commands, no script:
+//   MULTI, SET of each record, per queue ZRANGE q 0 0 WITHSCORES (its earliest entry
+//   before this save) and one variadic ZADD, EXEC
+// and after EXEC a PUBLISH on the wake channel for each queue whose earliest due time
+// moved earlier (wakes()).
 struct save_call {
   std::vector<std::size_t> items;  // indexes into the messages saved
   bool ordered = false;
   std::size_t numkeys = 0;
-  std::vector<std::string> args;  // of the script: KEYS then ARGV
+  std::vector<std::string> args;  // ordered: save-1's KEYS then ARGV
   struct set {
     std::string key, record, expire_at_ms;
   };
-  std::vector<set> sets;  // unordered only
+  struct queue {
+    std::string key;
+    std::string_view consumer;
+    std::int64_t min_due;  // the earliest due time of the messages added
+    std::vector<std::string> pairs;  // ZADD's score, member, score, member...
+  };
+  std::vector<set> sets;      // unordered only
+  std::vector<queue> queues;  // unordered only
 
-  const script& script_in(const script_set& all) const {
-    return all.get(ordered ? "save-1" : "enqueue-1");
-  }
-  std::size_t replies() const { return ordered ? 1 : sets.size() + 3; }  // MULTI, QUEUED.., EXEC
+  std::size_t replies() const { return ordered ? 1 : 2 + sets.size() + 2 * queues.size(); }
 
-  void append(redis::command& cmd, const script& s, bool eval) const {
-    if (ordered) return eval ? s.call_eval(cmd, numkeys, args) : s.call(cmd, numkeys, args);
-    // Inside the MULTI always EVAL, never EVALSHA: a NOSCRIPT comes back from EXEC after
-    // the SETs ran (EXEC does not roll back), which would leave records without queue
-    // entries if resending failed. Redis hashes the script's text (~1 KB) per call.
+  void append(redis::command& cmd, const script& save_1, bool eval) const {
+    if (ordered) return eval ? save_1.call_eval(cmd, numkeys, args) : save_1.call(cmd, numkeys, args);
     cmd.push("MULTI");
     for (const auto& x : sets) cmd.push("SET", x.key, x.record, "PXAT", x.expire_at_ms);
-    s.call_eval(cmd, numkeys, args);
+    for (const auto& q : queues) cmd.push("ZRANGE", q.key, "0", "0", "WITHSCORES");
+    for (const auto& q : queues) {
+      cmd.begin(2 + q.pairs.size()).arg("ZADD").arg(q.key);
+      for (const auto& a : q.pairs) cmd.arg(a);
+    }
     cmd.push("EXEC");
   }
 
   // failure returns the call's error reply (nullptr if it succeeded), given its last reply:
-  // save-1's own, or the EXEC's (EXECABORT, or an array with the script's reply last; nil
-  // if the transaction was aborted, which dmq never asks for: no WATCH).
+  // save-1's own, or the EXEC's (EXECABORT, or an array of the commands' replies; nil if
+  // the transaction was aborted, which dmq never asks for: no WATCH).
   static const redis::reply* failure(const redis::reply& last) {
     if (last.is_nil()) return &last;
     if (!last.is_array()) return last.is_error() ? &last : nullptr;
     for (const auto& x : last.elements)
       if (x.is_error()) return &x;
     return nullptr;
+  }
+
+  // wakes appends, given a successful EXEC's reply, a PUBLISH "<consumer> <min_due>" for
+  // each queue that was empty or whose earliest entry was later than this save's earliest.
+  void wakes(const redis::reply& exec, const std::string& channel, redis::command& out) const {
+    if (ordered) return;  // save-1 publishes itself
+    for (std::size_t q = 0; q < queues.size(); ++q) {
+      auto at = sets.size() + q;  // its ZRANGE's reply: [member, score], or [] if it was empty
+      if (at >= exec.elements.size() || exec.elements[at].elements.size() < 2 ||
+          queues[q].min_due < to_int(exec.elements[at].elements[1].str))
+        out.push("PUBLISH", channel,
+                 std::string(queues[q].consumer) + ' ' + std::to_string(queues[q].min_due));
+    }
   }
 };
 
@@ -99,26 +123,25 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
       c.ordered = ordered;
       c.items.assign(items.begin() + from,
                      items.begin() + std::min(items.size(), from + store::max_per_script));
-      // KEYS: the queue of every consumer in this call.
+      // The queue of every consumer in this call.
       std::vector<std::string_view> consumers;
       for (auto i : c.items)
         for (const auto& name : msgs[i].consumers)
           if (std::find(consumers.begin(), consumers.end(), name) == consumers.end())
             consumers.push_back(name);
-      c.numkeys = consumers.size();
-      for (auto name : consumers) c.args.push_back(k.queue(project, name));
       auto index_of = [&](std::string_view name) {
         return std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
       };
-      if (ordered) {  // save-1: base, channel, consumers, then per message 7 + n fields
+      if (ordered) {  // save-1: KEYS queues; ARGV base, channel, consumers, per message 7 + n
+        c.numkeys = consumers.size();
+        for (auto name : consumers) c.args.push_back(k.queue(project, name));
         c.args.push_back(k.base(project));
         c.args.push_back(k.wake_channel(project));
         for (auto name : consumers) c.args.emplace_back(name);
-      } else {  // enqueue-1: channel, then per queue consumer, min_due, n, n pairs due, id
-        c.args.push_back(k.wake_channel(project));
+      } else {
+        for (auto name : consumers) c.queues.push_back(
+              {k.queue(project, name), name, std::numeric_limits<std::int64_t>::max(), {}});
       }
-      std::vector<std::vector<std::string>> pairs(consumers.size());
-      std::vector<std::int64_t> min_due(consumers.size(), std::numeric_limits<std::int64_t>::max());
       for (auto i : c.items) {
         const auto& m = *msgs[i].msg;
         // The data lives msg_save_days, the record (with the statuses) twice as long.
@@ -134,16 +157,11 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
           continue;
         }
         for (const auto& name : msgs[i].consumers) {
-          auto q = index_of(name);
-          pairs[q].insert(pairs[q].end(), {due, id});
-          min_due[q] = std::min(min_due[q], m.due_ms);
+          auto& q = c.queues[static_cast<std::size_t>(index_of(name))];
+          q.pairs.insert(q.pairs.end(), {due, id});
+          q.min_due = std::min(q.min_due, m.due_ms);
         }
         c.sets.push_back({k.message(project, m.id), std::move(record), std::move(expire_at)});
-      }
-      for (std::size_t q = 0; q < consumers.size() && !ordered; ++q) {
-        c.args.insert(c.args.end(), {std::string(consumers[q]), std::to_string(min_due[q]),
-                                     std::to_string(pairs[q].size() / 2)});
-        std::move(pairs[q].begin(), pairs[q].end(), std::back_inserter(c.args));
       }
       calls.push_back(std::move(c));
     }
@@ -203,14 +221,15 @@ asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, s
 asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_save> msgs) {
   // All calls in one pipeline.
   auto calls = plan_save(msgs, keys_, data_ttl_ms_, status_ttl_ms_);
+  const auto& save_1 = scripts_.get("save-1");
   redis::command cmd;
-  for (auto& c : calls) c.append(cmd, c.script_in(scripts_), false);
+  for (auto& c : calls) c.append(cmd, save_1, false);
   auto [ec, r] = co_await exec(cmd);
 
   std::vector<std::error_code> out(msgs.size(), ec);
   if (ec) co_return out;
-  // The last reply of each call, and whether Redis lost the script (SCRIPT FLUSH, a
-  // restart): send those calls again with EVAL.
+  // The last reply of each call, and whether Redis lost save-1 (SCRIPT FLUSH, a restart):
+  // send those calls again with EVAL.
   std::vector<redis::reply> last;
   redis::command again;
   std::vector<std::size_t> retried;
@@ -218,8 +237,8 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
     at += calls[k].replies();
     last.push_back(std::move(r[at - 1]));
     auto* f = save_call::failure(last.back());
-    if (f && is_noscript(*f)) {
-      calls[k].append(again, calls[k].script_in(scripts_), true);
+    if (f && calls[k].ordered && is_noscript(*f)) {
+      calls[k].append(again, save_1, true);
       retried.push_back(k);
     }
   }
@@ -231,16 +250,32 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                              : std::move(r2[at - 1]);
     }
   }
+  redis::command wakes;
   for (std::size_t k = 0; k < calls.size(); ++k) {
     std::error_code e;
     if (auto* f = save_call::failure(last[k])) {
       spdlog::error("save: redis refused a batch of {} messages: {}", calls[k].items.size(),
                     f->str);
       e = server_error();
+    } else {
+      calls[k].wakes(last[k], keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
     }
     for (auto i : calls[k].items) out[i] = e;
   }
+  // The wake-ups go after the transaction, without holding up the answer. Should this
+  // process die in between, the dispatcher sees the messages at its next look at the
+  // queue, within dispatch.max_idle_ms.
+  if (wakes.count() > 0)
+    asio::co_spawn(co_await asio::this_coro::executor, publish(std::move(wakes)), asio::detached);
   co_return out;
+}
+
+asio::awaitable<void> store::publish(redis::command wakes) {
+  auto [ec, r] = co_await conn_.exec(wakes);
+  if (auto e = first_error(ec, r))
+    spdlog::warn("save: wake-up not published ({}): the dispatcher sees the messages within "
+                 "dispatch.max_idle_ms",
+                 e.message());
 }
 
 asio::awaitable<result<std::optional<record>>> store::load(std::string_view project,

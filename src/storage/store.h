@@ -134,6 +134,9 @@ class store {
   // command of the store is idempotent (saves carry their ids), so a retry is safe.
   boost::asio::awaitable<redis::exec_result> exec(const redis::command& cmd);
 
+  // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
+  boost::asio::awaitable<void> publish(redis::command wakes);
+
   // run_script calls one script; on NOSCRIPT it retries with EVAL.
   boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
                                                           std::size_t numkeys,
