@@ -11,12 +11,14 @@
 #   redis tx     the same for 100 messages, two consumers            (ceiling for W2_2c)
 #   W2_2c        the batch for two consumers
 #   redis tx     the same for 1 message, one consumer                (ceiling for W1)
-# A Redis ceiling replays the save transaction dmq sent (MULTI, a SET per message, EVAL
-# enqueue-1, EXEC; captured with MONITOR), N copies with fresh message ids, through
+# A Redis ceiling replays the save transaction dmq sent (MULTI, a SET per message, a
+# ZRANGE ... 0 0 WITHSCORES and a variadic ZADD per queue, EXEC; captured with MONITOR;
+# not the wake-up PUBLISH dmq sends after it), N copies with fresh message ids, through
 # `redis-cli --pipe` (one connection, fully pipelined), N calibrated to last about
 # DURATION s. Redis is emptied before every measurement; after each Redis ceiling the
-# script checks that it stored a new message per message sent. Prints a markdown table
-# (median (min-max) over the rounds) and writes bench/results/ingest-<timestamp>.json.
+# script checks that it stored a new message per message sent and that each queue grew by
+# its ZADD members per copy. Prints a markdown table (median (min-max) over the rounds)
+# and writes bench/results/ingest-<timestamp>.json.
 #
 # Knobs (environment): RUNS=3, DURATION=10 (s per measurement), CONNECTIONS=64 and
 # THREADS=1 (wrk), BATCH=100 (messages per batch request and per replayed batch save),
@@ -258,11 +260,14 @@ NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk
 # ---------------------------------------------------------------- Redis ceilings
 # A Redis ceiling replays the very save dmq makes: MONITOR Redis while dmq stores one
 # single message and one batch of BATCH messages to one consumer, and one batch to two,
-# then find each save's transaction (MULTI, a SET per message, EVAL enqueue-1, EXEC)
-# and write N copies of it, every message id replaced by a fresh one, as a RESP stream
-# that `redis-cli --pipe` sends down one connection (lib/capture.py tx). So the ceiling
-# follows dmq's save commands and key layout whatever they become, as long as a save is
-# one transaction (the path of unordered commands; ordered ones still use save-1).
+# then find each save's transaction (MULTI, a SET per message, per queue a ZRANGE of its
+# earliest entry and one ZADD of its members, EXEC; the PUBLISH of a wake-up that dmq
+# sends after the EXEC is left out) and write N copies of it, every message id (SET key
+# suffixes, ZADD members) replaced by a fresh one, as a RESP stream that `redis-cli
+# --pipe` sends down one connection (lib/capture.py tx). So the ceiling follows dmq's save
+# commands as they are, as long as a save is one transaction whose message ids are the
+# ends of `:m:<id>` keys and ZADD members (the path of unordered commands; ordered ones
+# still use save-1).
 CAPTURE=(python3 "$HERE/lib/capture.py")
 # line-buffered, so that killing redis-cli below loses none of the calls it printed
 stdbuf -oL "${RCLI[@]}" monitor >"$TMP/monitor.txt" 2>&1 &
@@ -276,7 +281,7 @@ print(",".join(str(x) for x in (d if isinstance(d,list) else [d])))'
 }
 # one consumer: svs:notice:user (wet234), the main case; two: sds:create:order
 P1=(svs svs:notice:user) P2=(sds sds:create:order)
-declare -A TX_IDS TX_MSGS TX_REPLIES TX_QUEUES
+declare -A TX_IDS TX_MSGS TX_REPLIES TX_SHAPE TX_QUEUES
 TX_IDS[one]=$(post_ids /api/message/single "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body single)") || die "single request failed"
 TX_IDS[batch]=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P1[0]} DMQ_CMD=${P1[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request failed"
 TX_IDS[batch2]=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P2[0]} DMQ_CMD=${P2[1]} "${CAPTURE[@]}" body batch "$BATCH")") || die "batch request (2 consumers) failed"
@@ -285,18 +290,18 @@ TX_IDS[batch2]=$(post_ids /api/message/batch "$(DMQ_PROJECT=${P2[0]} DMQ_CMD=${P
 wait_for 10 "${CAPTURE[@]}" tx "$TMP/monitor.txt" "${TX_IDS[batch2]}" 0 /dev/null ||
   die "no transaction with exactly the $BATCH ids of the 2-consumer batch (see $TMP/monitor.txt; is a save still one MULTI ... EXEC?)"
 kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
-# what each transaction holds: "MSGS REPLIES" (messages; top-level replies of one copy),
-# then "KEY N" per queue it adds to (N members per copy)
+# what each transaction holds: "MSGS REPLIES SHAPE" (messages; top-level replies of one
+# copy; its commands), then "KEY N" per queue its ZADDs add to (N members per copy)
 for t in one batch batch2; do
   "${CAPTURE[@]}" tx "$TMP/monitor.txt" "${TX_IDS[$t]}" 0 /dev/null >"$TMP/tx-$t.meta" ||
     die "no transaction carried exactly the ids of the $t save (see $TMP/monitor.txt)"
-  read -r "TX_MSGS[$t]" "TX_REPLIES[$t]" <"$TMP/tx-$t.meta"
+  read -r "TX_MSGS[$t]" "TX_REPLIES[$t]" "TX_SHAPE[$t]" <"$TMP/tx-$t.meta"
   TX_QUEUES[$t]=$(tail -n +2 "$TMP/tx-$t.meta")
   [[ -n ${TX_QUEUES[$t]} ]] || die "the $t transaction adds to no queue (see $TMP/tx-$t.meta)"
 done
 (( TX_MSGS[one] == 1 && TX_MSGS[batch] == BATCH && TX_MSGS[batch2] == BATCH )) ||
   die "the captured transactions hold ${TX_MSGS[one]}, ${TX_MSGS[batch]}, ${TX_MSGS[batch2]} messages, not 1, $BATCH, $BATCH"
-log "save transaction: $((TX_REPLIES[one] - 2)) commands for 1 message, $((TX_REPLIES[batch] - 2)) for $BATCH (1 consumer), $((TX_REPLIES[batch2] - 2)) for $BATCH (2 consumers; queues: $(echo ${TX_QUEUES[batch2]}))"
+log "save transaction: 1 message: ${TX_SHAPE[one]}; $BATCH (1 consumer): ${TX_SHAPE[batch]}; $BATCH (2 consumers): ${TX_SHAPE[batch2]} (queues: $(echo ${TX_QUEUES[batch2]}))"
 
 # redis_idle: Redis ran no command but ours for 0.2 s, i.e. dmq has saved what it was still
 # answering when a load generator stopped (a flush before that would leave its saves mixed
@@ -494,7 +499,8 @@ kill -0 "$DMQ_PID" 2>/dev/null || die "dmq exited during the benchmark"
 # ---------------------------------------------------------------- report
 mkdir -p "$HERE/results"
 RESULT="$HERE/results/ingest-$(date -u +%Y%m%dT%H%M%SZ).json"
-python3 - "$RECORDS" "$RESULT" <<PY
+TX_SHAPE_ONE="${TX_SHAPE[one]}" TX_SHAPE_BATCH="${TX_SHAPE[batch]}" TX_SHAPE_BATCH2="${TX_SHAPE[batch2]}" \
+  python3 - "$RECORDS" "$RESULT" <<PY
 import json, statistics, sys, subprocess, platform, os
 recs = [json.loads(l) for l in open(sys.argv[1])]
 out = sys.argv[2]
@@ -574,7 +580,10 @@ doc = {
                "connections": $CONNECTIONS, "batch": B, "warmup_s": $WARMUP,
                "redis_ceiling": "redis-cli --pipe, one connection, of N copies of dmq's save transaction",
                "redis_ceiling_transactions": {"redis_tx_one": ${TX_N[one]}, "redis_tx_batch": ${TX_N[batch]},
-                                              "redis_tx_batch_2c": ${TX_N[batch2]}}},
+                                              "redis_tx_batch_2c": ${TX_N[batch2]}},
+               "redis_ceiling_commands": {"redis_tx_one": os.environ["TX_SHAPE_ONE"],
+                                          "redis_tx_batch": os.environ["TX_SHAPE_BATCH"],
+                                          "redis_tx_batch_2c": os.environ["TX_SHAPE_BATCH2"]}},
   "summary": summary, "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
   "stored_fewer_than_accepted": lost, "ceiling_stored_fewer_than_sent": overwrote,
   "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)

@@ -8,16 +8,20 @@ body batch N           a /api/message/batch body of N such messages
 tx MONITOR_FILE IDS N OUT
                        from the same kind of MONITOR output, the transaction (MULTI ... EXEC
                        of one client) in which dmq saved the messages whose ids are given
-                       (comma separated): writes to OUT, as a RESP stream for
-                       `redis-cli --pipe`, N copies of it in which every message id (an
-                       argument equal to an id, e.g. a ZADD member in the script's
-                       arguments, or the end of a key `...:m:<id>`) is replaced by a fresh
-                       one, unique over the N copies and as long as the ids dmq issued
-                       (the script call is kept as dmq sent it: EVAL). Prints "MSGS REPLIES" (messages per copy;
-                       top-level replies per copy: MULTI, each QUEUED, EXEC), then a line
-                       "KEY N" per queue the script adds to (N: members per copy). Exit 1
-                       if no transaction carried all the ids, 2 if it carried other
-                       messages too. N = 0 only looks for it.
+                       (comma separated): MULTI, a SET <prefix>:{p}:m:<id> <record> PXAT <ms>
+                       per message, per queue a ZRANGE <queue> 0 0 WITHSCORES and a variadic
+                       ZADD <queue> <due> <id>..., EXEC (the PUBLISH of a wake-up that dmq
+                       sends after EXEC is not part of it). Writes to OUT, as a RESP stream
+                       for `redis-cli --pipe`, N copies of it in which every message id (the
+                       end of a key `...:m:<id>`, a ZADD member) is replaced by a fresh one,
+                       unique over the N copies and as long as the ids dmq issued; everything
+                       else (records, due times, the ZRANGEs) is kept as dmq sent it. Prints
+                       "MSGS REPLIES SHAPE" (messages per copy; top-level replies per copy:
+                       MULTI, each QUEUED, EXEC; the commands, e.g. "MULTI, SET x100,
+                       ZRANGE x2, ZADD x2, EXEC"), then a line "KEY N" per queue the ZADDs
+                       add to (N: members per copy). Exit 1 if no transaction carried all the ids,
+                       2 if it carried other messages too, or ZADD members that are not
+                       among them. N = 0 only looks for it.
 claimcall MONITOR_FILE QUEUE_KEY NARGV
                        (bench/ceilings.sh) the first script call in the MONITOR output with
                        one key, QUEUE_KEY, and NARGV arguments after it (claim-1: base,
@@ -100,25 +104,22 @@ def tx(monitor_file, ids, n, out):
     ids = ids.split(",")
     want, n = set(ids), int(n)
     for db, client, cmds in transactions(monitor_file):
-        found = set()
+        stored, members = set(), set()
         for args in cmds:
-            for a in args:
-                t = a.decode("latin-1")
-                if t in want:
-                    found.add(t)
-                k = MSG_KEY.match(a)
-                if k:
-                    found.add(k.group(2).decode())
-        if found >= want:
+            name = args[0].upper()
+            if name == b"SET" and len(args) > 1 and MSG_KEY.match(args[1]):
+                stored.add(MSG_KEY.match(args[1]).group(2).decode("latin-1"))
+            elif name == b"ZADD":
+                members.update(args[i].decode("latin-1") for i in zadd_members(args))
+        if (stored | members) >= want:
             break
     else:
         return 1
-    # the ids of the messages this transaction SETs: none may be outside the given ones
-    stored = {MSG_KEY.match(c[1]).group(2).decode() for c in cmds
-              if c[0].upper() == b"SET" and len(c) > 1 and MSG_KEY.match(c[1])}
-    if stored != want:
+    # the messages this transaction SETs and enqueues: none may be outside the given ones
+    if stored != want or not members <= want:
         print(f"the transaction of client {client} stores {len(stored)} messages, "
-              f"{len(stored - want)} of them not among the {len(want)} ids given", file=sys.stderr)
+              f"{len(stored - want)} of them not among the {len(want)} ids given, and enqueues "
+              f"{len(members - want)} other ids", file=sys.stderr)
         return 2
     order = sorted(want, key=int)
     index = {x.encode(): i for i, x in enumerate(order)}
@@ -131,7 +132,7 @@ def tx(monitor_file, ids, n, out):
     width = len(str(base))
     # the template: RESP bytes with a %s per id (and % escaped elsewhere); slots: the index
     # (in order) of the id each %s stands for
-    parts, slots, queues = [], [], []
+    parts, slots, queues = [], [], {}  # queues: key -> members added per copy
 
     def static(b):
         parts.append(b.replace(b"%", b"%%"))
@@ -140,12 +141,14 @@ def tx(monitor_file, ids, n, out):
     if db != "0":
         commands.insert(0, [b"SELECT", db.encode()])
     for args in commands:
-        if args[0].upper() in (b"EVAL", b"EVALSHA"):
-            queues = script_queues(args)
+        ids_at = set()  # positions of arguments that are message ids: the ZADD members
+        if args[0].upper() == b"ZADD":
+            ids_at = set(zadd_members(args))
+            queues[args[1]] = queues.get(args[1], 0) + len(ids_at)
         static(b"*%d\r\n" % len(args))
-        for a in args:
+        for pos, a in enumerate(args):
             k = MSG_KEY.match(a)
-            if a in index:
+            if pos in ids_at:
                 static(b"$%d\r\n" % width)
                 parts.append(b"%s")
                 slots.append(index[a])
@@ -166,23 +169,33 @@ def tx(monitor_file, ids, n, out):
             first = base + c * len(order)
             fresh = [b"%d" % (first + i) for i in range(len(order))]
             f.write(template % tuple(map(fresh.__getitem__, slots)))
-    print(len(order), len(commands))  # one top-level reply per command
-    for key, members in queues:
+    print(len(order), len(commands), shape(commands))  # one top-level reply per command
+    for key, members in queues.items():
         print(key.decode("latin-1"), members)
     return 0
 
 
-def script_queues(args):
-    """[(queue key, members added per call)] of an enqueue-1 call: EVALSHA sha k KEYS...
-    channel, then per queue consumer, min_due, n, n pairs (src/storage/scripts/enqueue-1.lua)"""
-    k = int(args[2])
-    keys, argv = args[3:3 + k], args[3 + k:]
-    out, i = [], 1
-    for key in keys:
-        members = int(argv[i + 2])
-        out.append((key, members))
-        i += 3 + 2 * members
-    return out
+def shape(commands):
+    """The command names, runs of one counted: "MULTI, SET x100, ZRANGE, ZADD, EXEC"."""
+    runs = []
+    for args in commands:
+        name = args[0].upper().decode("latin-1")
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += 1
+        else:
+            runs.append([name, 1])
+    return ", ".join(name if k == 1 else f"{name} x{k}" for name, k in runs)
+
+
+ZADD_FLAGS = {b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"}
+
+
+def zadd_members(args):
+    """Positions of the members in ZADD key [flags] score member [score member ...]."""
+    i = 2
+    while i < len(args) and args[i].upper() in ZADD_FLAGS:
+        i += 1
+    return range(i + 1, len(args), 2)
 
 
 def claimcall(monitor_file, key, nargv):

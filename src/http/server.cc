@@ -109,18 +109,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return {500, R"({"code":100,"message":"internal error","data":null})"};
   }
 
-  asio::awaitable<response> run_handler(request& r) {
-    try {
-      co_return co_await handle(r);
-    } catch (const std::exception& e) {
-      co_return call_handler_failed(e.what());
-    }
-  }
-
-  // write sends the answer, serialised by hand into out (reused by the connection): as
-  // Beast would write it, without its serializer's per-answer work.
-  asio::awaitable<bool> write(tcp::socket& sock, std::string& out, const response& resp,
-                              unsigned version, bool keep_alive) {
+  // serialise writes the answer into out (reused by the connection), as Beast would
+  // write it, without its serializer's per-answer work.
+  static void serialise(std::string& out, const response& resp, unsigned version,
+                        bool keep_alive) {
     out.clear();
     out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     out.append(std::to_string(resp.status)).append(" ");
@@ -130,8 +122,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
     if (version != 10 && !keep_alive) out.append("\r\nConnection: close");
     out.append("\r\n\r\n").append(resp.body);
-    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
-    co_return !ec;
   }
 
   // refuse_too_large answers 413 and closes gracefully: the client may still be sending its
@@ -139,7 +129,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> refuse_too_large(session_state& me, std::string& out, unsigned version) {
     auto resp = opt.too_large ? opt.too_large() : response{};
     resp.status = 413;
-    co_await write(*me.sock, out, resp, version, false);
+    serialise(out, resp, version, false);
+    co_await asio::async_write(*me.sock, asio::buffer(out), use_tuple);
     boost::system::error_code ignored;
     me.sock->shutdown(tcp::socket::shutdown_send, ignored);
     me.deadline = std::chrono::steady_clock::now() + 1s;
@@ -219,12 +210,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
       r.body = std::move(req.body());
       r.peer = peer_ip;
       r.peer_text = peer_text;
-      auto resp = co_await run_handler(r);
+      response resp;
+      try {
+        resp = co_await handle(r);
+      } catch (const std::exception& e) {
+        resp = call_handler_failed(e.what());
+      }
       bool keep_alive = req.keep_alive() && !stopping;
       expires_in(opt.read_timeout);
-      bool sent = co_await write(sock, out, resp, version, keep_alive);
+      serialise(out, resp, version, keep_alive);
+      auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
       me->busy = false;
-      if (!sent || !keep_alive || me->timed_out) break;
+      if (wec || !keep_alive || me->timed_out) break;
     }
     boost::system::error_code ignored;
     sock.shutdown(tcp::socket::shutdown_send, ignored);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
@@ -27,7 +28,8 @@ namespace {
 // allocation of every string, array and object of the body.
 std::optional<json::value> parse_body(const std::string& body, std::string& why,
                                       json::storage_ptr sp) {
-  json::stream_parser p;
+  unsigned char temp[512];  // the parser's own stack, for bodies not nested too deep
+  json::stream_parser p({}, {}, temp);
   p.reset(std::move(sp));
   boost::system::error_code ec;
   auto used = p.write(body.data(), body.size(), ec);
@@ -76,6 +78,12 @@ api::api(const config::settings& cfg, storage::store& store, storage::save_batch
          storage::id_source& ids, redis::connection& conn)
     : cfg_(cfg), store_(store), saver_(saver), ids_(ids), conn_(conn) {}
 
+// answer is an awaitable of a response already made.
+static asio::awaitable<http::response> answer(http::response r) {
+  co_return r;
+}
+
+// handle is not a coroutine itself: it returns the handler's, one frame fewer per request.
 asio::awaitable<http::response> api::handle(http::request& req) {
   struct route {
     std::string_view path;
@@ -91,17 +99,17 @@ asio::awaitable<http::response> api::handle(http::request& req) {
   auto path = req.path();
   if (path == "/healthz") {
     if (req.method != "GET" && req.method != "HEAD")
-      co_return fail(errc::method_not_allowed, "/healthz: use GET", 405);
-    co_return healthz();
+      return answer(fail(errc::method_not_allowed, "/healthz: use GET", 405));
+    return answer(healthz());
   }
   for (const auto& r : routes) {
     if (r.path != path) continue;
     if (req.method != r.method)
-      co_return fail(errc::method_not_allowed, std::string(path) + ": use " + std::string(r.method),
-                     405);
-    co_return co_await (this->*r.fn)(req);
+      return answer(fail(errc::method_not_allowed,
+                         std::string(path) + ": use " + std::string(r.method), 405));
+    return (this->*r.fn)(req);
   }
-  co_return fail(errc::not_found, "no such path: " + std::string(path), 404);
+  return answer(fail(errc::not_found, "no such path: " + std::string(path), 404));
 }
 
 http::response api::healthz() const {
@@ -113,86 +121,130 @@ http::response api::healthz() const {
   return ok(data);
 }
 
-// save_all assigns ids to the accepted messages and saves them in one round trip.
-// Returns, per message, its id or json false when saving failed.
-static asio::awaitable<std::vector<json::value>> save_all(std::vector<accepted>& items,
-                                                          storage::save_batcher& saver,
-                                                          storage::id_source& ids) {
-  std::vector<json::value> out(items.size(), json::value(false));
+// to_store: the accepted messages given ids, as the save batcher takes them.
+struct to_store {
   std::vector<storage::to_save> batch;
-  std::vector<std::size_t> where;
+  std::vector<std::size_t> where;  // of each in the accepted messages
+};
+
+// give_ids assigns ids to the accepted messages; those without one (no id lease: Redis has
+// been unreachable) are left out, and reported as not saved.
+static to_store give_ids(std::vector<accepted>& items, storage::id_source& ids) {
+  to_store out;
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto id = ids.next();
-    if (!id) continue;  // no id lease: Redis has been unreachable; reported as false
+    if (!id) continue;
     items[i].msg.id = *id;
-    batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
-    where.push_back(i);
+    out.batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
+    out.where.push_back(i);
   }
-  if (batch.size() < items.size())
+  if (out.batch.size() < items.size())
     spdlog::warn("save: no message id available (redis unreachable), {} refused",
-                 items.size() - batch.size());
-  if (batch.empty()) co_return out;
-  auto errors = co_await saver.save(batch);
-  for (std::size_t k = 0; k < batch.size(); ++k) {
+                 items.size() - out.batch.size());
+  return out;
+}
+
+// saved returns, per accepted message, its id or json false when saving failed.
+static std::vector<json::value> saved(std::size_t n, const to_store& s,
+                                      const std::vector<std::error_code>& errors) {
+  std::vector<json::value> out(n, json::value(false));
+  for (std::size_t k = 0; k < s.batch.size(); ++k) {
     if (errors[k]) {
-      spdlog::error("save: message {} not saved: {}", batch[k].msg->id, errors[k].message());
+      spdlog::error("save: message {} not saved: {}", s.batch[k].msg->id, errors[k].message());
       continue;
     }
-    out[where[k]] = batch[k].msg->id;
+    out[s.where[k]] = s.batch[k].msg->id;
   }
-  co_return out;
+  return out;
+}
+
+// The bodies of /single and /batch are parsed and checked by plain functions, not in the
+// handlers' coroutines: the JSON is read into an arena on this thread's stack (no heap
+// allocation for a small body) that is gone before the handler waits for Redis.
+constexpr std::size_t body_arena_bytes = 4096;
+
+// read_single returns the message of a /single body, or the answer refusing it.
+static std::variant<accepted, http::response> read_single(const http::request& req,
+                                                          const config::settings& cfg) {
+  unsigned char arena[body_arena_bytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  std::string why;
+  auto body = parse_body(req.body, why, &mr);
+  if (!body) return reply(errc::bad_json, why, nullptr);
+  auto from = caller_ip(req, cfg.http.trusted_proxies);
+  if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
+  auto v = validate_message(*body, cfg, *from, storage::now_ms());
+  if (auto* r = std::get_if<refusal>(&v)) return fail(r->code, r->text);
+  return std::move(std::get<accepted>(v));
 }
 
 asio::awaitable<http::response> api::single(http::request& req) {
-  std::string why;
-  json::monotonic_resource mr;  // outlives body
-  auto body = parse_body(req.body, why, &mr);
-  if (!body) co_return reply(errc::bad_json, why, nullptr);
-  auto from = caller_ip(req, cfg_.http.trusted_proxies);
-  if (!from) co_return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
-  auto v = validate_message(*body, cfg_, *from, storage::now_ms());
-  if (auto* r = std::get_if<refusal>(&v)) co_return fail(r->code, r->text);
-  std::vector<accepted> items{std::move(std::get<accepted>(v))};
-  auto saved = co_await save_all(items, saver_, ids_);
-  if (saved[0].is_bool())
+  auto in = read_single(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
+  std::vector<accepted> items{std::move(std::get<accepted>(in))};
+  auto s = give_ids(items, ids_);
+  std::vector<std::error_code> errors;
+  if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
+  auto result = saved(items.size(), s, errors);
+  if (result[0].is_bool())
     co_return reply(errc::save_failed,
                     ids_.ready() ? "redis save failed"
                                  : "redis save failed: no message id available (redis unreachable)",
                     false);
-  co_return ok(saved[0]);
+  co_return ok(result[0]);
+}
+
+// batch_in: the messages of a /batch body that passed the checks, and the answer's data
+// with the refusals already in place.
+struct batch_in {
+  std::vector<accepted> items;
+  std::vector<std::size_t> where;  // of each item in data
+  json::array data;
+};
+
+// read_batch returns the messages of a /batch body, or the answer refusing it whole.
+static std::variant<batch_in, http::response> read_batch(const http::request& req,
+                                                         const config::settings& cfg) {
+  unsigned char arena[body_arena_bytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  std::string why;
+  auto body = parse_body(req.body, why, &mr);
+  if (!body) return reply(errc::bad_json, why, nullptr);
+  if (!body->is_array()) return fail(errc::bad_json, "batch: body must be a JSON array");
+  const auto& arr = body->get_array();
+  if (arr.empty()) return fail(errc::invalid, "batch: must hold at least one message");
+  if (arr.size() > static_cast<std::size_t>(cfg.limits.max_batch_items))
+    return fail(errc::invalid, "batch: holds " + std::to_string(arr.size()) +
+                                   " messages, the limit is " +
+                                   std::to_string(cfg.limits.max_batch_items));
+  auto from = caller_ip(req, cfg.http.trusted_proxies);
+  if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
+
+  auto now = storage::now_ms();
+  batch_in out;
+  out.data = json::array(arr.size());
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto v = validate_message(arr[i], cfg, *from, now);
+    if (auto* r = std::get_if<refusal>(&v)) {
+      out.data[i] = json::string(r->text);
+      continue;
+    }
+    out.items.push_back(std::move(std::get<accepted>(v)));
+    out.where.push_back(i);
+  }
+  return out;
 }
 
 asio::awaitable<http::response> api::batch(http::request& req) {
-  std::string why;
-  json::monotonic_resource mr;  // outlives body
-  auto body = parse_body(req.body, why, &mr);
-  if (!body) co_return reply(errc::bad_json, why, nullptr);
-  if (!body->is_array()) co_return fail(errc::bad_json, "batch: body must be a JSON array");
-  const auto& arr = body->get_array();
-  if (arr.empty()) co_return fail(errc::invalid, "batch: must hold at least one message");
-  if (arr.size() > static_cast<std::size_t>(cfg_.limits.max_batch_items))
-    co_return fail(errc::invalid, "batch: holds " + std::to_string(arr.size()) +
-                                      " messages, the limit is " +
-                                      std::to_string(cfg_.limits.max_batch_items));
-  auto from = caller_ip(req, cfg_.http.trusted_proxies);
-  if (!from) co_return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
-
-  auto now = storage::now_ms();
-  json::array data(arr.size());
-  std::vector<accepted> items;
-  std::vector<std::size_t> where;
-  for (std::size_t i = 0; i < arr.size(); ++i) {
-    auto v = validate_message(arr[i], cfg_, *from, now);
-    if (auto* r = std::get_if<refusal>(&v)) {
-      data[i] = json::string(r->text);
-      continue;
-    }
-    items.push_back(std::move(std::get<accepted>(v)));
-    where.push_back(i);
-  }
-  auto saved = co_await save_all(items, saver_, ids_);
-  for (std::size_t k = 0; k < items.size(); ++k) data[where[k]] = saved[k];
-  co_return ok(data);
+  auto in = read_batch(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
+  auto& b = std::get<batch_in>(in);
+  auto s = give_ids(b.items, ids_);
+  std::vector<std::error_code> errors;
+  if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
+  auto result = saved(b.items.size(), s, errors);
+  for (std::size_t k = 0; k < b.items.size(); ++k) b.data[b.where[k]] = result[k];
+  co_return ok(b.data);
 }
 
 asio::awaitable<http::response> api::status(http::request& req) {

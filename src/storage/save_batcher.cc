@@ -9,19 +9,6 @@ namespace asio = boost::asio;
 
 namespace dmq::storage {
 
-namespace {
-// add_op starts one save. Trivially destructible: GCC 12 destroys some temporaries of a
-// co_await expression twice.
-struct add_op {
-  save_batcher* self;
-  const std::span<const to_save>* msgs;
-  template <class Handler>
-  void operator()(Handler&& h) const {
-    self->add(*msgs, save_batcher::done_fn(std::forward<Handler>(h)));
-  }
-};
-}  // namespace
-
 void save_batcher::add(std::span<const to_save> msgs, done_fn done) {
   waiters_.push_back({batch_.size(), msgs.size(), std::move(done)});
   batch_.insert(batch_.end(), msgs.begin(), msgs.end());
@@ -77,12 +64,6 @@ asio::awaitable<void> save_batcher::flush() {
   }
   --in_flight_;
   post_flush();
-}
-
-asio::awaitable<std::vector<std::error_code>> save_batcher::save(std::span<const to_save> msgs) {
-  auto token = asio::use_awaitable;
-  co_return co_await asio::async_initiate<decltype(token), void(std::vector<std::error_code>)>(
-      add_op{this, &msgs}, token);
 }
 
 }  // namespace dmq::storage

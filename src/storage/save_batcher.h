@@ -12,6 +12,7 @@
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <span>
 #include <system_error>
@@ -25,15 +26,31 @@ class save_batcher {
  public:
   save_batcher(boost::asio::any_io_executor ex, store& s) : ex_(ex), store_(s) {}
 
-  // save stores msgs together with whatever else is being saved in this turn;
-  // returns one error code per message, as store::save.
-  boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
-
   using done_fn = boost::asio::any_completion_handler<void(std::vector<std::error_code>)>;
   // add queues msgs for the next flush; done gets their results.
   void add(std::span<const to_save> msgs, done_fn done);
 
+  // save stores msgs together with whatever else is being saved in this turn and completes
+  // with one error code per message, as store::save (co_await save(msgs, use_awaitable)).
+  // msgs must stay alive until it completes.
+  template <class Token>
+  auto save(std::span<const to_save> msgs, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::vector<std::error_code>)>(
+        add_op{this, msgs}, token);
+  }
+
  private:
+  // add_op starts one save. Trivially destructible: GCC 12 destroys some temporaries of a
+  // co_await expression twice.
+  struct add_op {
+    save_batcher* self;
+    std::span<const to_save> msgs;
+    template <class Handler>
+    void operator()(Handler&& h) const {
+      self->add(msgs, done_fn(std::forward<Handler>(h)));
+    }
+  };
+
   struct waiter {
     std::size_t from, count;  // its messages in batch_
     done_fn done;
