@@ -45,35 +45,53 @@ struct category_impl : std::error_category {
   }
 };
 
-reply convert(const redisReply* r) {
-  reply out;
-  switch (r->type) {
-    case REDIS_REPLY_INTEGER:
-      out.type = reply::kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_STRING:
-      out.type = reply::kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = reply::kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = reply::kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = reply::kind::array;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = reply::kind::nil;
+// Replies are built by hiredis's reader straight into dmq's reply type, without a
+// redisReply to copy from and free (reply_functions). An element is constructed in its
+// parent's elements, reserved to the announced count so that it never moves while the
+// reader still points at it; a top-level reply goes to the reader's privdata, one
+// reply owned by the connection, and is moved out as soon as it is complete.
+void* place(const redisReadTask* t, reply&& r) {
+  if (t->parent) {
+    auto& parent = *static_cast<reply*>(t->parent->obj);
+    parent.elements.push_back(std::move(r));
+    return &parent.elements.back();
   }
-  return out;
+  auto* top = static_cast<reply*>(t->privdata);
+  *top = std::move(r);
+  return top;
 }
+
+void* create_string(const redisReadTask* t, char* s, std::size_t len) {
+  reply r;
+  r.type = t->type == REDIS_REPLY_ERROR    ? reply::kind::error
+           : t->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                           : reply::kind::string;
+  r.str.assign(s, len);
+  return place(t, std::move(r));
+}
+
+void* create_array(const redisReadTask* t, int n) {
+  reply r;
+  r.type = reply::kind::array;
+  if (n > 0) r.elements.reserve(static_cast<std::size_t>(n));
+  return place(t, std::move(r));
+}
+
+void* create_integer(const redisReadTask* t, long long v) {
+  reply r;
+  r.type = reply::kind::integer;
+  r.integer = v;
+  return place(t, std::move(r));
+}
+
+void* create_nil(const redisReadTask* t) {
+  return place(t, reply{});
+}
+
+void free_object(void*) {}  // the connection owns every reply
+
+redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer,
+                                          create_nil, free_object};
 
 using handler_t = asio::any_completion_handler<void(std::error_code, replies)>;
 using clock = std::chrono::steady_clock;
@@ -111,6 +129,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer broken_signal;
   asio::steady_timer watchdog;
   redisReader* reader = nullptr;
+  reply building;  // the top-level reply the reader is building (its privdata)
   std::deque<pending> queue;
   std::string out;
   std::vector<char> rbuf = std::vector<char>(64 * 1024);
@@ -138,6 +157,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       return;
     }
     out.append(bytes);
+    p.got.reserve(n);
     queue.push_back(std::move(p));
     write_signal.cancel();
   }
@@ -196,13 +216,12 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       for (;;) {
         void* r = nullptr;
         if (redisReaderGetReply(reader, &r) != REDIS_OK) {
-          if (r) freeReplyObject(r);
           mark_broken(make_error_code(errc::protocol));
           co_return;
         }
         if (!r) break;
-        auto rep = convert(static_cast<redisReply*>(r));
-        freeReplyObject(r);
+        auto rep = std::move(building);
+        building = reply{};
         if (on_push && rep.is_array() && rep.elements.size() == 3 &&
             rep.elements[0].str == "message") {
           on_push(rep);
@@ -283,7 +302,9 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       if (st == state::stopped) co_return;
       if (!ec) {
         if (reader) redisReaderFree(reader);
-        reader = redisReaderCreate();
+        reader = redisReaderCreateWithFunctions(&reply_functions);
+        building = reply{};
+        reader->privdata = &building;  // (redisReaderSetPrivdata casts to int)
         st = state::handshake;
         auto gen = ++generation;
         asio::co_spawn(ex, read_loop(gen), asio::detached);

@@ -187,6 +187,41 @@ TEST_F(store_test, once_the_data_expired_detail_is_gone_status_stays_and_no_deli
   EXPECT_EQ(redis.cmd({"ZCARD", keys.queue("sds", "dgfa")}).integer, 0);
 }
 
+TEST_F(store_test, replies_of_every_kind_and_split_over_many_reads_arrive_whole_and_in_order) {
+  // The reader builds replies in place (connection.cc): nested arrays, nil, integers,
+  // errors, and a reply of ~1 MB, far larger than one read of the socket.
+  std::string big(1 << 20, 'x');
+  big[0] = 'a';
+  big.back() = 'z';
+  redis::command cmd;
+  cmd.push("SET", "t:big", big);
+  cmd.push("MULTI");
+  cmd.push("RPUSH", "t:list", "1", "2", "3");
+  cmd.push("LRANGE", "t:list", "0", "-1");
+  cmd.push("GET", "t:none");
+  cmd.push("EXEC");
+  cmd.push("GET", "t:big");
+  cmd.push("INCRBY", "t:big", "1");  // an error: not an integer
+  cmd.push("PING");
+  auto [ec, r] = run(conn.exec(cmd));
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(r.size(), 9u);
+  EXPECT_EQ(r[0].str, "OK");
+  EXPECT_EQ(r[1].str, "OK");
+  EXPECT_EQ(r[2].str, "QUEUED");
+  const auto& tx = r[5];
+  ASSERT_TRUE(tx.is_array());
+  ASSERT_EQ(tx.elements.size(), 3u);
+  EXPECT_EQ(tx.elements[0].integer, 3);
+  ASSERT_EQ(tx.elements[1].elements.size(), 3u);
+  EXPECT_EQ(tx.elements[1].elements[2].str, "3");
+  EXPECT_TRUE(tx.elements[2].is_nil());
+  EXPECT_EQ(r[6].str.size(), big.size());
+  EXPECT_EQ(r[6].str, big);
+  EXPECT_TRUE(r[7].is_error());
+  EXPECT_EQ(r[8].str, "PONG");
+}
+
 TEST_F(store_test, a_large_batch_is_saved_in_transactions_of_100_with_one_zadd_per_queue_each) {
   // store::save stores at most max_per_script (100) unordered messages per MULTI of native
   // commands: a SET per record, then per queue a ZRANGE of its head and one variadic ZADD.
