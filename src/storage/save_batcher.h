@@ -1,7 +1,8 @@
 // save_batcher: group commit for saves. Saves requested by concurrent requests in one turn
 // of the event loop are sent as one store::save, so a burst of single-message POSTs costs
-// one save-1 script call per project instead of one per message. Nobody waits for a timer:
-// the batch is flushed as soon as the requests already runnable have been handled.
+// one transaction (or save-1 call, for ordered commands) per project instead of one per
+// message. Nobody waits for a timer: the batch is flushed as soon as the requests already
+// runnable have been handled.
 //
 // At most max_in_flight flushes wait for Redis at once, each of about max_flush_msgs
 // messages (whole requests: a request's messages are never split). Redis runs every

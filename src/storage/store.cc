@@ -132,7 +132,7 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
       auto index_of = [&](std::string_view name) {
         return std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
       };
-      if (ordered) {  // save-1: KEYS queues; ARGV base, channel, consumers, per message 7 + n
+      if (ordered) {  // save-1: KEYS queues; ARGV base, channel, consumers, per message 6 + n
         c.numkeys = consumers.size();
         for (auto name : consumers) c.args.push_back(k.queue(project, name));
         c.args.push_back(k.base(project));
@@ -150,7 +150,7 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
         auto expire_at = std::to_string(expire_from + status_ttl_ms);
         auto record = encode_record(m, expire_from + data_ttl_ms, msgs[i].consumers);
         if (ordered) {
-          c.args.insert(c.args.end(), {id, due, expire_at, "1", m.bucket, std::move(record),
+          c.args.insert(c.args.end(), {id, due, expire_at, m.bucket, std::move(record),
                                        std::to_string(msgs[i].consumers.size())});
           for (const auto& name : msgs[i].consumers)
             c.args.push_back(std::to_string(index_of(name) + 1));

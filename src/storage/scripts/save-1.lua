@@ -1,5 +1,7 @@
 --[[
-  save-1: store messages of one project and schedule one delivery per consumer.
+  save-1: store messages of one ordered command's project and schedule one delivery per
+  consumer, in bucket order. (Unordered messages need no script: store::save writes them
+  in a MULTI of native commands, docs/storage.md.)
   Atomic: a message is stored whole, with every consumer's status and delivery, or not at all.
   (Named -1 after its fixed part; the number of KEYS is the number of consumer queues.)
 
@@ -7,78 +9,56 @@
   ARGV[1]  base     "<prefix>:{p}:"  message keys are built from it (same slot)
   ARGV[2]  channel  PUBLISHed "<consumer> <due_ms>" when a queue's earliest due time moves earlier
   ARGV[3..2+k]      the consumer of each of KEYS, in order
-  then per message, 7 + n fields:
-           id, due_ms, expire_at_ms, ordered (0|1), bucket, record,
+  then per message, 6 + n fields:
+           id, due_ms, expire_at_ms, bucket, record,
            n, queue_index_1 .. queue_index_n (1-based; the record lists the same
            consumers, in this order, each "waiting" with 0 attempts)
   Writes   <base>m:<id>  STRING the record (lib/record.lua), expiring at expire_at_ms
-  Ordered commands: per consumer the id also joins the bucket's ZSET
+           per consumer the id also joins the bucket's ZSET
            <base>b:<len(consumer)>:<consumer>:<bucket> (score due), and only the bucket's
            head - its first by (due, id) - sits in the consumer's queue. A new head replaces
            the old one in the queue unless the old one's delivery has started.
-  Unordered messages join each queue in one variadic ZADD per queue, not one ZADD per
-  message: a call into Redis costs about as much as the insert itself (W2: -9% Redis time
-  per call, +8% msg/s). dmq sends at most 100 messages per call (store::max_per_script);
-  the ZADD is cut every 500 messages only so that a bigger call stays within unpack()'s
-  limit.
   Returns  the number of messages stored.
 ]]
 -- uses record.lua
 -- uses bucket.lua
 local base, channel, k = ARGV[1], ARGV[2], #KEYS
-local earliest, min_due, adds = {}, {}, {}
+local earliest, min_due = {}, {}
 for q = 1, k do
-  adds[q] = {}
   local first = redis.call('ZRANGE', KEYS[q], 0, 0, 'WITHSCORES')
   earliest[q] = first[2] and tonumber(first[2])
 end
 local i, saved = 3 + k, 0
 while i <= #ARGV do
   local id, due, expire_at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local ordered, bucket, n = ARGV[i + 3] == '1', ARGV[i + 4], tonumber(ARGV[i + 6])
-  redis.call('SET', base .. 'm:' .. id, ARGV[i + 5], 'PXAT', expire_at)
+  local bucket, n = ARGV[i + 3], tonumber(ARGV[i + 5])
+  redis.call('SET', base .. 'm:' .. id, ARGV[i + 4], 'PXAT', expire_at)
   local d = tonumber(due)
   for c = 1, n do
-    local q = tonumber(ARGV[i + 6 + c])
+    local q = tonumber(ARGV[i + 5 + c])
     local consumer = ARGV[2 + q]
-    local enqueue = true
-    if ordered then
-      local bkey = bucket_key(base, consumer, bucket)
-      local old = redis.call('ZRANGE', bkey, 0, 0)[1]
-      redis.call('ZADD', bkey, due, id)
-      redis.call('PEXPIREAT', bkey, expire_at, 'GT')
-      if redis.call('PTTL', bkey) < 0 then redis.call('PEXPIREAT', bkey, expire_at) end
-      enqueue = redis.call('ZRANGE', bkey, 0, 0)[1] == id
-      if enqueue and old then
-        local t = rec_load(base .. 'm:' .. old)
-        local at = t and rec_status_at(t, consumer)
-        if at and t[at] == 'waiting' then
-          redis.call('ZREM', KEYS[q], old)  -- not started: the earlier message goes first
-        else
-          enqueue = false  -- the old head is being delivered: this one waits its turn
-        end
+    local bkey = bucket_key(base, consumer, bucket)
+    local old = redis.call('ZRANGE', bkey, 0, 0)[1]
+    redis.call('ZADD', bkey, due, id)
+    redis.call('PEXPIREAT', bkey, expire_at, 'GT')
+    if redis.call('PTTL', bkey) < 0 then redis.call('PEXPIREAT', bkey, expire_at) end
+    local enqueue = redis.call('ZRANGE', bkey, 0, 0)[1] == id
+    if enqueue and old then
+      local t = rec_load(base .. 'm:' .. old)
+      local at = t and rec_status_at(t, consumer)
+      if at and t[at] == 'waiting' then
+        redis.call('ZREM', KEYS[q], old)  -- not started: the earlier message goes first
+      else
+        enqueue = false  -- the old head is being delivered: this one waits its turn
       end
     end
     if enqueue then
-      if ordered then
-        redis.call('ZADD', KEYS[q], due, id)  -- now: the next message may be of this bucket
-      else
-        local a = adds[q]
-        a[#a + 1] = due
-        a[#a + 1] = id
-        if #a >= 1000 then
-          redis.call('ZADD', KEYS[q], unpack(a))
-          adds[q] = {}
-        end
-      end
+      redis.call('ZADD', KEYS[q], due, id)  -- now: the next message may be of this bucket
       if not min_due[q] or d < min_due[q] then min_due[q] = d end
     end
   end
   saved = saved + 1
-  i = i + 7 + n
-end
-for q = 1, k do
-  if #adds[q] > 0 then redis.call('ZADD', KEYS[q], unpack(adds[q])) end
+  i = i + 6 + n
 end
 for q = 1, k do
   if min_due[q] and (not earliest[q] or min_due[q] < earliest[q]) then
