@@ -34,21 +34,18 @@ if outcome == 'retry' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
   return 1
 end
-local t = rec_load(mkey)
-local at = t and rec_status_at(t, ARGV[2])
+local s = redis.call('GET', mkey)
+local from, status, attempts, to
+if s then from, status, attempts, to = rec_find(s, ARGV[2]) end
 if outcome == 'release' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
-  if at then
-    t[at + 1] = tostring(math.max(0, tonumber(t[at + 1]) - 1))
-    rec_store(mkey, t)
+  if from then
+    rec_put(mkey, s, from, to, status, string.format('%d', math.max(0, tonumber(attempts) - 1)))
   end
   return 1
 end
 redis.call('ZREM', q, id)
-if at then
-  t[at] = outcome
-  rec_store(mkey, t)
-end
+if from then rec_put(mkey, s, from, to, outcome, attempts) end
 if outcome == 'failure' then
   redis.call('ZADD', KEYS[2], ARGV[7], id)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])

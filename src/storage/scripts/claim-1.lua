@@ -39,7 +39,9 @@ local ids = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
 local out = {'-1', lease_until}
 for _, id in ipairs(ids) do
   local mkey = base .. 'm:' .. id
-  local t = rec_load(mkey)
+  local s = redis.call('GET', mkey)
+  local t, pos
+  if s then t, pos = rec_decode(s) end
   local at = t and rec_status_at(t, consumer)
   local status = at and t[at]
   if not at or status == 'cancelled' or status == 'done' or status == 'failure' then
@@ -47,14 +49,12 @@ for _, id in ipairs(ids) do
     if t then bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true) end
   elseif tonumber(t[R_DX]) <= now then
     redis.call('ZREM', q, id)
-    t[at] = 'failure'
-    rec_store(mkey, t)
+    rec_put(mkey, s, pos[at], pos[at + 2], 'failure', t[at + 1])
     bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true)
   else
     redis.call('ZADD', q, lease_until, id)
     local n = tonumber(t[at + 1]) + 1
-    t[at], t[at + 1] = 'doing', tostring(n)
-    rec_store(mkey, t)
+    rec_put(mkey, s, pos[at], pos[at + 2], 'doing', string.format('%d', n))
     out[#out + 1] = id
     out[#out + 1] = n
     out[#out + 1] = t[R_DUE]

@@ -10,25 +10,32 @@
 -- hashtable (Redis's hash-max-listpack-value), which tripled its memory.
 local R_DUE, R_CT, R_DX, R_CMD, R_BUCKET, R_RID, R_PARAMS, R_FIRST = 1, 2, 3, 4, 5, 6, 7, 8
 
+local sfind, ssub, sfmt = string.find, string.sub, string.format
+
+-- rec_decode returns the fields of s, and where each field starts in s (its length prefix;
+-- entry #t + 1 is #s + 1), for rec_put.
 local function rec_decode(s)
-  local t, pos, n = {}, 1, #s
+  local t, at, pos, n, k = {}, {}, 1, #s, 0
   while pos <= n do
-    local colon = string.find(s, ':', pos, true)
+    local colon = sfind(s, ':', pos, true)
     if not colon then break end
-    local len = tonumber(string.sub(s, pos, colon - 1))
-    t[#t + 1] = string.sub(s, colon + 1, colon + len)
+    local len = tonumber(ssub(s, pos, colon - 1))
+    k = k + 1
+    t[k], at[k] = ssub(s, colon + 1, colon + len), pos
     pos = colon + len + 1
   end
-  return t
+  at[k + 1] = pos
+  return t, at
 end
 
 local function rec_encode(t)
   local parts = {}
-  for i = 1, #t do parts[i] = #t[i] .. ':' .. t[i] end
+  for i = 1, #t do parts[i] = sfmt('%d:', #t[i]) .. t[i] end
   return table.concat(parts)
 end
 
--- rec_load returns the decoded record at key, or nil if there is none.
+-- rec_load returns the decoded record at key (and where its fields start), or nil if there
+-- is none.
 local function rec_load(key)
   local s = redis.call('GET', key)
   if s then return rec_decode(s) end
@@ -46,4 +53,41 @@ local function rec_status_at(t, consumer)
     if t[i] == consumer then return i + 1 end
   end
   return nil
+end
+
+-- rec_find returns, for consumer's entry in the record string s: where its status field
+-- starts, the status, the attempts, and where the field after the attempts starts; nil if
+-- s has no entry for consumer. It skips the other fields without copying them, so an ack
+-- does not pay for decoding the params.
+local function rec_find(s, consumer)
+  local pos, n, k, want = 1, #s, 0, #consumer
+  while pos <= n do
+    local colon = sfind(s, ':', pos, true)
+    if not colon then return nil end
+    local len = tonumber(ssub(s, pos, colon - 1))
+    local nxt = colon + len + 1
+    k = k + 1
+    if k >= R_FIRST and (k - R_FIRST) % 3 == 0 and len == want
+        and ssub(s, colon + 1, nxt - 1) == consumer then
+      colon = sfind(s, ':', nxt, true)
+      if not colon then return nil end
+      len = tonumber(ssub(s, nxt, colon - 1))
+      local status = ssub(s, colon + 1, colon + len)
+      local from, pos2 = nxt, colon + len + 1
+      colon = sfind(s, ':', pos2, true)
+      if not colon then return nil end
+      len = tonumber(ssub(s, pos2, colon - 1))
+      return from, status, ssub(s, colon + 1, colon + len), colon + len + 1
+    end
+    pos = nxt
+  end
+  return nil
+end
+
+-- rec_put writes the record string s back with the status and attempts (strings) that
+-- start at from and end before to (as rec_decode's positions or rec_find's) replaced,
+-- keeping the key's expiry. Only those two fields are encoded again.
+local function rec_put(key, s, from, to, status, attempts)
+  redis.call('SET', key, ssub(s, 1, from - 1) .. sfmt('%d:%s%d:%s', #status, status,
+    #attempts, attempts) .. ssub(s, to), 'KEEPTTL')
 end
