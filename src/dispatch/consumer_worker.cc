@@ -26,6 +26,7 @@ consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store
       cmd_(cmd),
       consumer_(consumer),
       endpoint_(parse_endpoint(consumer)),
+      trace_header_("X-" + cfg.request_trace_id_key),
       timer_(ex) {}
 
 void consumer_worker::wake() {
@@ -104,13 +105,14 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   req.target = endpoint_.target(c.id, c.attempt - 1);
   req.body = std::move(c.params);
   req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);
+  auto id = std::to_string(c.id), attempt = std::to_string(c.attempt),
+       due = std::to_string(c.due_ms);
   req.headers = {{"Content-Type", "application/json; charset=utf-8"},
                  {"User-Agent", "dmq"},
-                 {"X-Dmq-Message-Id", std::to_string(c.id)},
-                 {"X-Dmq-Attempt", std::to_string(c.attempt)},
-                 {"X-Dmq-Scheduled-At", std::to_string(c.due_ms)}};
-  if (!c.request_id.empty())
-    req.headers.push_back({"X-" + cfg_.request_trace_id_key, c.request_id});
+                 {"X-Dmq-Message-Id", id},
+                 {"X-Dmq-Attempt", attempt},
+                 {"X-Dmq-Scheduled-At", due}};
+  if (!c.request_id.empty()) req.headers.push_back({trace_header_, c.request_id});
 
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;

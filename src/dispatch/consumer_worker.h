@@ -51,6 +51,7 @@ class consumer_worker {
   const config::command& cmd_;
   const config::consumer& consumer_;
   endpoint endpoint_;
+  std::string trace_header_;  // "X-" + request_trace_id_key: the request_id's header
   boost::asio::steady_timer timer_;
   std::map<std::uint64_t, std::int64_t> in_flight_;  // id -> lease_until
   std::mt19937_64 rng_{std::random_device{}()};

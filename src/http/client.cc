@@ -2,10 +2,14 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -20,33 +24,136 @@ using asio::ip::tcp;
 namespace dmq::http {
 
 namespace {
+
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using clock = std::chrono::steady_clock;
-}  // namespace
-
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-// lowest returns the TCP stream under a plain or TLS stream.
-beast::tcp_stream& lowest(beast::tcp_stream& s) {
-  return s;
+// append_clean appends s with CR, LF and NUL turned into spaces, so no value (a producer's
+// request_id, say) can end the header early or add one.
+void append_clean(std::string& out, std::string_view s) {
+  auto from = out.size();
+  out.append(s);
+  for (auto i = from; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') out[i] = ' ';
 }
-beast::tcp_stream& lowest(tls_stream& s) {
-  return s.next_layer();
+
+// serialise writes req's request line and header into out, as Beast's serializer would for
+// a keep-alive HTTP/1.1 POST with a Content-Length; the body is sent from req as it is.
+void serialise(std::string& out, const client_request& req) {
+  out.clear();
+  out.append("POST ");
+  append_clean(out, req.target);
+  out.append(" HTTP/1.1\r\nHost: ");
+  append_clean(out, req.host);
+  out.append(":").append(req.port);
+  for (const auto& [name, value] : req.headers) {
+    out.append("\r\n");
+    append_clean(out, name);
+    out.append(": ");
+    append_clean(out, value);
+  }
+  out.append("\r\nContent-Length: ").append(std::to_string(req.body.size())).append("\r\n\r\n");
 }
+
+// status_parser reads an answer and keeps only its status: the header's fields and the body
+// are read and dropped, without storing them.
+class status_parser : public bhttp::basic_parser<false> {
+ public:
+  int status = 0;
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status = code;
+  }
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view,
+                     beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
+// plain_conn: a keep-alive connection over TCP. One timer per connection keeps a request's
+// deadline; when it passes, the socket is shut down and its I/O cancelled.
+struct plain_conn : std::enable_shared_from_this<plain_conn> {
+  explicit plain_conn(asio::any_io_executor ex) : sock(ex), timer(ex) {}
+
+  tcp::socket sock;
+  asio::steady_timer timer;
+  clock::time_point deadline = clock::time_point::max();
+  bool timed_out = false;
+  std::string head;       // the request line and header being sent
+  beast::flat_buffer in;  // answers are read into it, and it is empty between them
+
+  tcp::socket& socket() { return sock; }
+  tcp::socket& stream() { return sock; }
+
+  void arm(clock::time_point d) {
+    deadline = d;
+    timer.expires_at(d);
+    timer.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+      auto c = w.lock();
+      // A wait that was cancelled, or that completed just before the request ended and the
+      // connection was reused with a later deadline, changes nothing.
+      if (ec || !c || clock::now() < c->deadline) return;
+      c->timed_out = true;
+      // Shut down as well as cancel: cancel() alone misses a step of a composed read or
+      // write whose completion is already queued, and the next step would wait for ever.
+      boost::system::error_code ignored;
+      c->sock.shutdown(tcp::socket::shutdown_both, ignored);
+      c->sock.cancel(ignored);
+    });
+  }
+  void disarm() {
+    deadline = clock::time_point::max();
+    timer.cancel();
+  }
+  bool is_timeout(const boost::system::error_code&) const { return timed_out; }
+};
+
+// tls_conn: a keep-alive connection over TLS; Beast's tcp_stream keeps the deadline.
+struct tls_conn {
+  tls_conn(asio::any_io_executor ex, asio::ssl::context& ctx) : tls(ex, ctx) {}
+
+  tls_stream tls;
+  std::string head;
+  beast::flat_buffer in;
+
+  tcp::socket& socket() { return tls.next_layer().socket(); }
+  tls_stream& stream() { return tls; }
+
+  void arm(clock::time_point d) { tls.next_layer().expires_at(d); }
+  void disarm() { tls.next_layer().expires_never(); }
+  bool is_timeout(const boost::system::error_code& ec) const {
+    return ec == beast::error::timeout;
+  }
+};
+
+}  // namespace
 
 struct client::impl {
   impl(asio::any_io_executor e, std::size_t max_idle) : ex(e), max_idle(max_idle) {}
 
   asio::any_io_executor ex;
   std::size_t max_idle;
-  std::map<std::string, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
-  std::map<std::string, std::vector<std::unique_ptr<tls_stream>>> idle_tls;
+  std::map<std::string, std::vector<std::shared_ptr<plain_conn>>> idle;
+  std::map<std::string, std::vector<std::shared_ptr<tls_conn>>> idle_tls;
   std::map<std::string, tcp::resolver::results_type> resolved;
   std::map<std::string, std::unique_ptr<asio::ssl::context>> contexts;  // by ca_file
 
-  template <class Stream>
-  std::map<std::string, std::vector<std::unique_ptr<Stream>>>& pool() {
-    if constexpr (std::is_same_v<Stream, tls_stream>)
+  template <class Conn>
+  std::map<std::string, std::vector<std::shared_ptr<Conn>>>& pool() {
+    if constexpr (std::is_same_v<Conn, tls_conn>)
       return idle_tls;
     else
       return idle;
@@ -54,24 +161,24 @@ struct client::impl {
 
   // take returns a pooled connection that is still open, or nullptr. An idle connection
   // that has something to read (the server's close, or anything else) is dropped.
-  template <class Stream>
-  std::unique_ptr<Stream> take(const std::string& key) {
-    auto& p = pool<Stream>();
+  template <class Conn>
+  std::shared_ptr<Conn> take(const std::string& key) {
+    auto& p = pool<Conn>();
     auto it = p.find(key);
     while (it != p.end() && !it->second.empty()) {
-      auto s = std::move(it->second.back());
+      auto c = std::move(it->second.back());
       it->second.pop_back();
       char byte;
-      auto n = ::recv(lowest(*s).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return s;
+      auto n = ::recv(c->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return c;
     }
     return nullptr;
   }
 
-  template <class Stream>
-  void give_back(const std::string& key, std::unique_ptr<Stream> s) {
-    auto& v = pool<Stream>()[key];
-    if (v.size() < max_idle) v.push_back(std::move(s));
+  template <class Conn>
+  void give_back(const std::string& key, std::shared_ptr<Conn> c) {
+    auto& v = pool<Conn>()[key];
+    if (v.size() < max_idle) v.push_back(std::move(c));
   }
 
   asio::ssl::context& context(const client_request& req) {
@@ -89,77 +196,87 @@ struct client::impl {
     return *ctx;
   }
 
-  template <class Stream>
-  std::unique_ptr<Stream> make_stream(const client_request& req) {
-    if constexpr (std::is_same_v<Stream, tls_stream>)
-      return std::make_unique<tls_stream>(ex, context(req));
+  template <class Conn>
+  std::shared_ptr<Conn> make(const client_request& req) {
+    if constexpr (std::is_same_v<Conn, tls_conn>)
+      return std::make_shared<tls_conn>(ex, context(req));
     else
-      return std::make_unique<beast::tcp_stream>(ex);
+      return std::make_shared<plain_conn>(ex);
   }
 
-  asio::awaitable<std::string> connect(beast::tcp_stream& s, const client_request& req,
-                                       const std::string& key, clock::time_point deadline) {
+  // resolve returns host:port's addresses, resolved once and then kept.
+  asio::awaitable<std::pair<std::string, const tcp::resolver::results_type*>> resolve(
+      const client_request& req, const std::string& key) {
     auto it = resolved.find(key);
     if (it == resolved.end()) {
       tcp::resolver r(ex);
       auto [ec, res] = co_await r.async_resolve(req.host, req.port, use_tuple);
-      if (ec) co_return "cannot resolve " + req.host + ": " + ec.message();
+      if (ec) co_return std::pair{"cannot resolve " + req.host + ": " + ec.message(), nullptr};
       it = resolved.emplace(key, res).first;
     }
-    s.expires_at(deadline);
-    auto [ec, ep] = co_await s.async_connect(it->second, use_tuple);
+    co_return std::pair{std::string{}, &it->second};
+  }
+
+  asio::awaitable<std::string> connect(plain_conn& c, const client_request& req,
+                                       const std::string& key, clock::time_point deadline) {
+    auto [err, addrs] = co_await resolve(req, key);
+    if (!err.empty()) co_return err;
+    c.arm(deadline);
+    auto [ec, ep] = co_await asio::async_connect(c.sock, *addrs, use_tuple);
+    c.disarm();
     if (ec) {
       resolved.erase(key);  // resolve again next time: the address may have changed
+      co_return c.timed_out ? std::string("timeout") : ec.message();
+    }
+    c.sock.set_option(tcp::no_delay(true));
+    co_return std::string{};
+  }
+
+  // connect for TLS runs the handshake too: SNI and host name verification included.
+  asio::awaitable<std::string> connect(tls_conn& c, const client_request& req,
+                                       const std::string& key, clock::time_point deadline) {
+    auto [err, addrs] = co_await resolve(req, key);
+    if (!err.empty()) co_return err;
+    auto& tcp_layer = c.tls.next_layer();
+    tcp_layer.expires_at(deadline);
+    auto [ec, ep] = co_await tcp_layer.async_connect(*addrs, use_tuple);
+    if (ec) {
+      resolved.erase(key);
       co_return ec == beast::error::timeout ? std::string("timeout") : ec.message();
     }
-    s.socket().set_option(tcp::no_delay(true));
-    co_return std::string{};
-  }
-
-  // handshake runs the TLS handshake: SNI and host name verification included.
-  asio::awaitable<std::string> handshake(tls_stream& s, const client_request& req) {
-    if (!SSL_set_tlsext_host_name(s.native_handle(), req.host.c_str()))
+    tcp_layer.socket().set_option(tcp::no_delay(true));
+    if (!SSL_set_tlsext_host_name(c.tls.native_handle(), req.host.c_str()))
       co_return "cannot set TLS server name";
-    if (req.tls_verify) s.set_verify_callback(asio::ssl::host_name_verification(req.host));
-    auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (ec) co_return "TLS handshake failed: " + ec.message();
+    if (req.tls_verify) c.tls.set_verify_callback(asio::ssl::host_name_verification(req.host));
+    auto [hec] = co_await c.tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec) co_return "TLS handshake failed: " + hec.message();
     co_return std::string{};
   }
 
-  // post sends r once. A connection checked open by take() may still be closed by the
+  // post sends req once. A connection checked open by take() may still be closed by the
   // server in the same instant; that attempt then fails and is retried by the retry policy,
   // rather than re-sent here, since the consumer may have read it.
-  template <class Stream>
-  asio::awaitable<client_response> post(const client_request& req,
-                                        bhttp::request<bhttp::string_body>& r,
-                                        const std::string& key, clock::time_point deadline) {
-    {
-      auto stream = take<Stream>(key);
-      if (!stream) {
-        stream = make_stream<Stream>(req);
-        auto err = co_await connect(lowest(*stream), req, key, deadline);
-        if constexpr (std::is_same_v<Stream, tls_stream>)
-          if (err.empty()) err = co_await handshake(*stream, req);
-        if (!err.empty()) co_return client_response{0, err};
-      }
-      lowest(*stream).expires_at(deadline);
-      auto [wec, wn] = co_await bhttp::async_write(*stream, r, use_tuple);
-      beast::flat_buffer buf;
-      bhttp::response_parser<bhttp::string_body> parser;
-      parser.body_limit(1 << 20);
-      boost::system::error_code rec = wec;
-      if (!wec)
-        std::tie(rec, std::ignore) = co_await bhttp::async_read(*stream, buf, parser, use_tuple);
-      if (rec)
-        co_return client_response{0, rec == beast::error::timeout ? "timeout" : rec.message()};
-      auto& res = parser.get();
-      int status = static_cast<int>(res.result_int());
-      if (res.keep_alive()) {
-        lowest(*stream).expires_never();
-        give_back(key, std::move(stream));
-      }
-      co_return client_response{status, {}};
+  template <class Conn>
+  asio::awaitable<client_response> post(const client_request& req, const std::string& key,
+                                        clock::time_point deadline) {
+    auto c = take<Conn>(key);
+    if (!c) {
+      c = make<Conn>(req);
+      auto err = co_await connect(*c, req, key, deadline);
+      if (!err.empty()) co_return client_response{0, err};
     }
+    serialise(c->head, req);
+    std::array<asio::const_buffer, 2> out{asio::buffer(c->head), asio::buffer(req.body)};
+    status_parser parser;
+    parser.body_limit(1 << 20);
+    c->arm(deadline);
+    auto [ec, n] = co_await asio::async_write(c->stream(), out, use_tuple);
+    if (!ec) std::tie(ec, n) = co_await bhttp::async_read(c->stream(), c->in, parser, use_tuple);
+    c->disarm();
+    if (ec) co_return client_response{0, c->is_timeout(ec) ? "timeout" : ec.message()};
+    // Bytes after the answer would be read as the start of the next one: not reused then.
+    if (parser.keep_alive() && c->in.size() == 0) give_back(key, std::move(c));
+    co_return client_response{parser.status, {}};
   }
 };
 
@@ -179,14 +296,8 @@ asio::awaitable<client_response> client::post(const client_request& req) {
   auto self = impl_;
   auto key = req.host + ":" + req.port;
   auto deadline = clock::now() + req.timeout;
-  bhttp::request<bhttp::string_body> r{bhttp::verb::post, req.target, 11};
-  r.set(bhttp::field::host, req.host + ":" + req.port);
-  for (const auto& [k, v] : req.headers) r.set(k, v);
-  r.body() = req.body;
-  r.keep_alive(true);
-  r.prepare_payload();
-  if (req.tls) co_return co_await self->post<tls_stream>(req, r, key, deadline);
-  co_return co_await self->post<beast::tcp_stream>(req, r, key, deadline);
+  if (req.tls) co_return co_await self->post<tls_conn>(req, key, deadline);
+  co_return co_await self->post<plain_conn>(req, key, deadline);
 }
 
 }  // namespace dmq::http

@@ -1,6 +1,8 @@
-// client: the HTTP/1.1 client that delivers messages to consumers (Boost.Beast, and
-// OpenSSL for https), with a keep-alive connection pool per host:port. Beast stays inside
-// client.cc.
+// client: the HTTP/1.1 client that delivers messages to consumers (Boost.Beast's parser,
+// and OpenSSL for https), with a keep-alive connection pool per host:port. A request is
+// written by hand in one gathered send (header, then the body as it is), and an answer is
+// parsed for its status only, so a delivery allocates next to nothing here. Beast stays
+// inside client.cc.
 //
 // A request never takes longer than its timeout (connect, write and read together), and
 // is sent once: a pooled connection is checked to be still open before it is reused, and
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,7 +28,9 @@ struct client_request {
   bool tls_verify = true;
   std::string target;
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  // headers besides Host and Content-Length; the viewed strings must outlive post(). CR,
+  // LF and NUL in a name or value are sent as spaces, so none can add a header.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
   std::chrono::milliseconds timeout{600};
 };
 

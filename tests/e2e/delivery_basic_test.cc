@@ -93,5 +93,17 @@ TEST_F(delivery_request_test, no_x_request_id_header_without_a_request_id) {
   }
 }
 
+TEST_F(delivery_request_test, a_request_id_with_line_breaks_cannot_add_a_header) {
+  auto m = message();
+  m["request_id"] = "rid\r\nX-Injected: 1\r\n\r\nbody";
+  auto id = post(m);
+  ASSERT_TRUE(endpoint.wait_for_count(2, 3s)) << describe(endpoint.requests());
+  for (const auto& r : endpoint.for_id(id)) {
+    EXPECT_EQ(r.headers.count("x-injected"), 0u) << r.path;
+    EXPECT_EQ(r.header("X-Request-Id"), "rid  X-Injected: 1    body") << r.path;
+    EXPECT_EQ(r.body, R"({"order_id":1})") << r.path;
+  }
+}
+
 }  // namespace
 }  // namespace dmq::e2e
