@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <optional>
 
 #include "app/embedded_redis.h"
@@ -22,6 +23,7 @@
 #include "storage/save_batcher.h"
 #include "storage/scripts.h"
 #include "storage/store.h"
+#include "util/metrics.h"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -73,19 +75,65 @@ struct process {
         saver(ioc.get_executor(), store),
         ids(ioc.get_executor(), conn, keys, scripts),
         api(cfg, store, saver, ids, conn),
-        http(ioc.get_executor(), http_options(cfg),
+        http(ioc.get_executor(), observed(http_options(cfg)),
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect(
         [this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
     if (r != role::client)
       dispatcher.emplace(ioc.get_executor(), cfg, store, keys,
                          redis_options(cfg.redis, "redis-wake"));
+    count();
   }
 
   bool serves_api() const { return role != role::server; }
 
+  // observed adds the API's metrics to the HTTP server's options.
+  http::server_options observed(http::server_options o) {
+    o.observe = [this](const http::request& req, const http::response& resp, double s) {
+      api.observe(req, resp, s);
+    };
+    return o;
+  }
+
+  // count registers every metric of this process (docs/metrics.md).
+  void count() {
+    metrics.gauge("dmq_redis_connected", "1 while the Redis connection is up, else 0.", {},
+                  [this] { return conn.ready() ? 1.0 : 0.0; });
+    if (serves_api()) {
+      api.count_into(metrics);
+      metrics.gauge("dmq_http_connections", "Open connections to the API.", {},
+                    [this] { return static_cast<double>(http.connections()); });
+      api.serve_metrics([this] { return metrics_page(); });
+    }
+    if (dispatcher) dispatcher->count_into(metrics);
+  }
+
+  // metrics_page answers GET /metrics: the queue counts read from Redis, then everything.
+  asio::awaitable<http::response> metrics_page() {
+    if (dispatcher && conn.ready()) co_await dispatcher->refresh_metrics();
+    http::response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    metrics.write(r.body);
+    co_return r;
+  }
+
+  // status_page answers the dispatcher's own port (dispatch.http_port): /healthz, /metrics.
+  asio::awaitable<http::response> status_page(http::request& req) {
+    auto path = req.path();
+    if (path != "/healthz" && path != "/metrics")
+      co_return ingest::fail(ingest::errc::not_found, "no such path: " + std::string(path), 404);
+    if (req.method != "GET" && req.method != "HEAD")
+      co_return ingest::fail(ingest::errc::method_not_allowed, std::string(path) + ": use GET",
+                             405);
+    if (path == "/metrics") co_return co_await metrics_page();
+    boost::json::object data{{"redis", conn.ready() ? "up" : "down"}};
+    if (!conn.ready()) co_return ingest::reply(ingest::errc::unhealthy, "redis is down", data, 503);
+    co_return ingest::ok(data);
+  }
+
   const config::settings& cfg;
   app::role role;
+  util::metrics metrics;
   storage::keys keys;
   storage::script_set scripts;
   redis::connection conn;
@@ -95,6 +143,7 @@ struct process {
   ingest::api api;
   http::server http;
   std::optional<dispatch::dispatcher> dispatcher;
+  std::optional<http::server> status_http;  // dmq server's /healthz and /metrics
   int exit_code = 0;
 };
 
@@ -141,6 +190,19 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     if (!started) co_return;
   }
   if (p.dispatcher) p.dispatcher->start();
+  if (!p.serves_api() && cfg.dispatch.http_port > 0) {
+    auto o = http_options(cfg);
+    o.port = cfg.dispatch.http_port;
+    p.status_http.emplace(ioc.get_executor(), o,
+                          [&p](http::request& r) { return p.status_page(r); });
+    if (auto ec = p.status_http->listen())
+      spdlog::error("cannot listen on {}:{} (http.listen, dispatch.http_port): {}; "
+                    "delivering without /healthz and /metrics",
+                    cfg.http.listen, cfg.dispatch.http_port, ec.message());
+    else
+      spdlog::info("dmq server: /healthz and /metrics on http://{}:{}", cfg.http.listen,
+                   p.status_http->port());
+  }
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
@@ -150,6 +212,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));
   if (p.dispatcher)
     co_await p.dispatcher->shutdown(std::chrono::milliseconds(cfg.dispatch.shutdown_timeout_ms));
+  if (p.status_http) co_await p.status_http->shutdown(1s);
   p.ids.stop();
   p.conn.stop();
   ioc.stop();

@@ -633,6 +633,11 @@ const table<settings>& settings_table() {
               "dispatch.max_idle_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.dispatch.max_idle_ms; }, 10, no_max,
               "An idle queue is re-read at least this often (wake-ups normally come at once)."),
+          number<settings>(
+              "dispatch.http_port", "integer", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.http_port; }, 0, 65535,
+              "dmq server: port of its own /healthz and /metrics, on http.listen; 0: none. "
+              "(dmq client and dmq run serve them on http_port.)"),
           location<settings>(
               "log.dir", [](auto& s) -> auto& { return s.log.dir; }, true,
               "Directory of the log files, relative to CONFIG_DIR; empty: log to "

@@ -114,9 +114,16 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
                  {"X-Dmq-Scheduled-At", due}};
   if (!c.request_id.empty()) req.headers.push_back({trace_header_, c.request_id});
 
+  auto started = storage::now_ms();
+  auto t0 = std::chrono::steady_clock::now();
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;
   auto now = storage::now_ms();
+  if (duration_) {
+    auto took = std::chrono::steady_clock::now() - t0;
+    duration_->observe(std::chrono::duration<double>(took).count());
+    if (c.attempt == 1) lateness_->observe(static_cast<double>(started - c.due_ms) / 1000.0);
+  }
   storage::outcome what = storage::outcome::done;
   std::int64_t at = 0;
   if (!ok) {
@@ -134,6 +141,7 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
     spdlog::info("deliver {} to {}: done (attempt {}, {} ms after due)", c.id, consumer_.name,
                  c.attempt, now - c.due_ms);
   }
+  if (done_) ++*(ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count(c.id) == 0) break;  // released by drain(): nothing to record
@@ -151,6 +159,27 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   }
   in_flight_.erase(c.id);
   wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+}
+
+void consumer_worker::count_into(util::metrics& m) {
+  const util::label_set who{{"consumer", consumer_.name}};
+  auto attempts = [&](std::string_view result) -> std::uint64_t& {
+    return m.counter("dmq_delivery_attempts_total",
+                     "Delivery attempts by result: done (2xx), retry (failed, retry scheduled), "
+                     "failure (failed, no retries left: pending).",
+                     {{"consumer", consumer_.name}, {"result", result}});
+  };
+  done_ = &attempts("done");
+  retried_ = &attempts("retry");
+  failed_ = &attempts("failure");
+  duration_ = &m.histo("dmq_delivery_duration_seconds",
+                       "Time from sending an attempt to its answer (or its failure).",
+                       util::latency_buckets, who);
+  lateness_ = &m.histo("dmq_delivery_lateness_seconds",
+                       "How long after its due time a message's first attempt was sent.",
+                       util::latency_buckets, who);
+  m.gauge("dmq_deliveries_in_flight", "Attempts sent and not yet answered.", who,
+          [this] { return static_cast<double>(in_flight()); });
 }
 
 asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_point deadline) {

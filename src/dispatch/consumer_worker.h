@@ -17,6 +17,7 @@
 #include "dispatch/endpoint.h"
 #include "http/client.h"
 #include "storage/store.h"
+#include "util/metrics.h"
 
 namespace dmq::dispatch {
 
@@ -37,7 +38,11 @@ class consumer_worker {
   boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
 
   const config::consumer& consumer() const { return consumer_; }
+  const config::command& command() const { return cmd_; }
   int in_flight() const { return static_cast<int>(in_flight_.size()); }
+
+  // count_into registers this consumer's delivery metrics in m (docs/metrics.md).
+  void count_into(util::metrics& m);
 
  private:
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
@@ -57,6 +62,13 @@ class consumer_worker {
   std::mt19937_64 rng_{std::random_device{}()};
   bool stopping_ = false;
   bool woken_ = false;
+  // counted, once count_into() was called: attempts by result, their durations, and how
+  // late first attempts started
+  std::uint64_t* done_ = nullptr;
+  std::uint64_t* retried_ = nullptr;
+  std::uint64_t* failed_ = nullptr;
+  util::histogram* duration_ = nullptr;
+  util::histogram* lateness_ = nullptr;
   double tokens_ = 0;           // rate limit: attempts that may start now
   std::int64_t tokens_at_ = 0;  // when tokens_ was last topped up (ms)
 };

@@ -6,16 +6,46 @@
 #include <boost/asio/detached.hpp>
 #include <set>
 
+#include "storage/id_source.h"
+
 namespace asio = boost::asio;
 
 namespace dmq::dispatch {
 
 dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, storage::store& store,
                        const storage::keys& keys, redis::options wake_connection)
-    : ex_(ex), cfg_(cfg), keys_(keys), client_(ex), wake_(ex, std::move(wake_connection)) {
+    : ex_(ex),
+      cfg_(cfg),
+      store_(store),
+      keys_(keys),
+      client_(ex),
+      wake_(ex, std::move(wake_connection)) {
   for (const auto& cmd : cfg.commands)
-    for (const auto& c : cmd.consumers)
+    for (const auto& c : cmd.consumers) {
       workers_.push_back(std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c));
+      queues_.emplace_back(cmd.project, c.name);
+    }
+  counts_.resize(workers_.size());
+}
+
+void dispatcher::count_into(util::metrics& m) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->count_into(m);
+    const util::label_set who{{"consumer", workers_[i]->consumer().name}};
+    m.gauge("dmq_queue_messages",
+            "Deliveries in the consumer's queue: waiting, in flight (leased) or retrying.", who,
+            [this, i] { return static_cast<double>(counts_[i].queued); });
+    m.gauge("dmq_queue_due_messages",
+            "Deliveries due now and not yet sent: the backlog (0 when keeping up).", who,
+            [this, i] { return static_cast<double>(counts_[i].due); });
+    m.gauge("dmq_pending_messages", "Messages failed for good, in the consumer's pending list.",
+            who, [this, i] { return static_cast<double>(counts_[i].pending); });
+  }
+}
+
+asio::awaitable<void> dispatcher::refresh_metrics() {
+  auto [ec, counts] = co_await store_.queue_stats(queues_, storage::now_ms());
+  if (!ec && counts.size() == counts_.size()) counts_ = std::move(counts);
 }
 
 consumer_worker* dispatcher::worker(std::string_view consumer) {

@@ -33,15 +33,24 @@ class dispatcher {
   // worker returns the worker of a consumer, or nullptr.
   consumer_worker* worker(std::string_view consumer);
 
+  // count_into registers the dispatcher's metrics in m (docs/metrics.md).
+  void count_into(util::metrics& m);
+  // refresh_metrics reads every consumer's queue counts from Redis, for the metrics'
+  // next write (the last counts read stay if Redis does not answer).
+  boost::asio::awaitable<void> refresh_metrics();
+
  private:
   void on_wake(const redis::reply& message);
 
   boost::asio::any_io_executor ex_;
   const config::settings& cfg_;
+  storage::store& store_;
   const storage::keys& keys_;
   http::client client_;
   redis::connection wake_;
   std::vector<std::unique_ptr<consumer_worker>> workers_;
+  std::vector<std::pair<std::string, std::string>> queues_;  // (project, consumer) per worker
+  std::vector<storage::queue_counts> counts_;                // per worker, as last read
 };
 
 }  // namespace dmq::dispatch

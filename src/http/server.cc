@@ -211,11 +211,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
       r.peer = peer_ip;
       r.peer_text = peer_text;
       response resp;
+      auto t0 = std::chrono::steady_clock::now();
       try {
         resp = co_await handle(r);
       } catch (const std::exception& e) {
         resp = call_handler_failed(e.what());
       }
+      if (opt.observe)
+        opt.observe(r, resp,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       bool keep_alive = req.keep_alive() && !stopping;
       expires_in(opt.read_timeout);
       serialise(out, resp, version, keep_alive);
@@ -248,6 +252,10 @@ std::error_code server::listen() {
   asio::co_spawn(i.ex, i.accept_loop(), asio::detached);
   asio::co_spawn(i.ex, i.sweep(), asio::detached);
   return {};
+}
+
+std::size_t server::connections() const {
+  return impl_->sessions.size();
 }
 
 int server::port() const {

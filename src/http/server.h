@@ -30,6 +30,8 @@ struct server_options {
   int max_connections = 10000;
   // too_large builds the answer to a body over max_body_bytes (status set by the server).
   std::function<response()> too_large;
+  // observe, if set, is told of every answer the handler made, and how long it took (s).
+  std::function<void(const request&, const response&, double)> observe;
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
@@ -43,6 +45,8 @@ class server {
   std::error_code listen();
   // port returns the bound port.
   int port() const;
+  // connections returns how many connections are open.
+  std::size_t connections() const;
   // shutdown stops accepting and waits for connections to finish, at most deadline.
   boost::asio::awaitable<void> shutdown(std::chrono::milliseconds deadline);
 

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -83,26 +84,27 @@ static asio::awaitable<http::response> answer(http::response r) {
   co_return r;
 }
 
+const api::route api::routes_[8] = {
+    {"/api/message/single", "POST", &api::single},  {"/api/message/batch", "POST", &api::batch},
+    {"/api/message/status", "GET", &api::status},   {"/api/message/detail", "GET", &api::detail},
+    {"/api/message/pending", "GET", &api::pending}, {"/api/message/solved", "POST", &api::solved},
+    {"/api/message/retry", "POST", &api::retry},    {"/api/message/cancel", "POST", &api::cancel},
+};
+
 // handle is not a coroutine itself: it returns the handler's, one frame fewer per request.
 asio::awaitable<http::response> api::handle(http::request& req) {
-  struct route {
-    std::string_view path;
-    std::string_view method;
-    asio::awaitable<http::response> (api::*fn)(http::request&);
-  };
-  static constexpr route routes[] = {
-      {"/api/message/single", "POST", &api::single},  {"/api/message/batch", "POST", &api::batch},
-      {"/api/message/status", "GET", &api::status},   {"/api/message/detail", "GET", &api::detail},
-      {"/api/message/pending", "GET", &api::pending}, {"/api/message/solved", "POST", &api::solved},
-      {"/api/message/retry", "POST", &api::retry},    {"/api/message/cancel", "POST", &api::cancel},
-  };
   auto path = req.path();
   if (path == "/healthz") {
     if (req.method != "GET" && req.method != "HEAD")
       return answer(fail(errc::method_not_allowed, "/healthz: use GET", 405));
     return answer(healthz());
   }
-  for (const auto& r : routes) {
+  if (path == "/metrics" && metrics_page_) {
+    if (req.method != "GET" && req.method != "HEAD")
+      return answer(fail(errc::method_not_allowed, "/metrics: use GET", 405));
+    return metrics_page_();
+  }
+  for (const auto& r : routes_) {
     if (r.path != path) continue;
     if (req.method != r.method)
       return answer(fail(errc::method_not_allowed,
@@ -110,6 +112,58 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     return (this->*r.fn)(req);
   }
   return answer(fail(errc::not_found, "no such path: " + std::string(path), 404));
+}
+
+void api::count_into(util::metrics& m) {
+  metrics_ = &m;
+  auto add_path = [&](std::string_view path) {
+    paths_.push_back({path,
+                      &m.histo("dmq_http_request_duration_seconds",
+                               "Time from a request read whole to its answer made (the save "
+                               "included), by path.",
+                               util::latency_buckets, {{"path", path}}),
+                      {}});
+  };
+  for (const auto& r : routes_) add_path(r.path);
+  add_path("/healthz");
+  add_path("/metrics");
+  add_path("other");  // any other path: one series for all, so the label stays bounded
+  for (const auto& p : cfg_.producers)
+    projects_.push_back(
+        {p.project,
+         &m.counter("dmq_messages_saved_total", "Messages stored in Redis, by project.",
+                    {{"project", p.project}}),
+         &m.counter("dmq_messages_not_saved_total",
+                    "Accepted messages that could not be stored (Redis down or failing): the "
+                    "producer was told false.",
+                    {{"project", p.project}})});
+}
+
+void api::observe(const http::request& req, const http::response& resp, double seconds) {
+  if (!metrics_) return;
+  auto path = req.path();
+  auto it = std::find_if(paths_.begin(), paths_.end() - 1,
+                         [&](const path_stats& p) { return p.path == path; });
+  auto& p = *it;  // the last, "other", when none matched
+  p.duration->observe(seconds);
+  for (auto& [status, n] : p.by_status)
+    if (status == resp.status) {
+      ++*n;
+      return;
+    }
+  auto code = std::to_string(resp.status);
+  auto& n = metrics_->counter("dmq_http_requests_total", "Requests answered, by path and status.",
+                              {{"path", p.path}, {"status", code}});
+  p.by_status.emplace_back(resp.status, &n);
+  ++n;
+}
+
+void api::count_save(std::string_view project, bool saved) {
+  for (auto& p : projects_)
+    if (p.project == project) {
+      ++*(saved ? p.saved : p.not_saved);
+      return;
+    }
 }
 
 http::response api::healthz() const {
@@ -186,6 +240,7 @@ asio::awaitable<http::response> api::single(http::request& req) {
   std::vector<std::error_code> errors;
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
   auto result = saved(items.size(), s, errors);
+  if (metrics_) count_save(items[0].msg.project, !result[0].is_bool());
   if (result[0].is_bool())
     co_return reply(errc::save_failed,
                     ids_.ready() ? "redis save failed"
@@ -243,6 +298,9 @@ asio::awaitable<http::response> api::batch(http::request& req) {
   std::vector<std::error_code> errors;
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
   auto result = saved(b.items.size(), s, errors);
+  if (metrics_)
+    for (std::size_t k = 0; k < b.items.size(); ++k)
+      count_save(b.items[k].msg.project, !result[k].is_bool());
   for (std::size_t k = 0; k < b.items.size(); ++k) b.data[b.where[k]] = result[k];
   co_return ok(b.data);
 }

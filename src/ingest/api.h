@@ -4,7 +4,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/fwd.hpp>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "http/message.h"
@@ -12,6 +15,7 @@
 #include "storage/id_source.h"
 #include "storage/save_batcher.h"
 #include "storage/store.h"
+#include "util/metrics.h"
 
 namespace dmq::ingest {
 
@@ -22,6 +26,16 @@ class api {
 
   // handle answers one request; it never throws for bad input.
   boost::asio::awaitable<http::response> handle(http::request& req);
+
+  // count_into registers the API's metrics in m (docs/metrics.md); observe() and the
+  // saves count into them from then on.
+  void count_into(util::metrics& m);
+  // observe counts an answer made by handle() (the HTTP server's observe hook).
+  void observe(const http::request& req, const http::response& resp, double seconds);
+  // serve_metrics makes GET /metrics answer with page().
+  void serve_metrics(std::function<boost::asio::awaitable<http::response>()> page) {
+    metrics_page_ = std::move(page);
+  }
 
  private:
   boost::asio::awaitable<http::response> single(http::request& req);
@@ -34,7 +48,33 @@ class api {
   boost::asio::awaitable<http::response> cancel(http::request& req);
   http::response healthz() const;
 
+  struct route {
+    std::string_view path;
+    std::string_view method;
+    boost::asio::awaitable<http::response> (api::*fn)(http::request&);
+  };
+  static const route routes_[8];
+
+  // path_stats: the metrics of one path (those of the routes, /healthz, /metrics, other).
+  struct path_stats {
+    std::string_view path;
+    util::histogram* duration;
+    std::vector<std::pair<int, std::uint64_t*>> by_status;  // made at a status's first answer
+  };
+  // project_stats: messages of one project that were saved, and that were not.
+  struct project_stats {
+    std::string_view project;
+    std::uint64_t* saved;
+    std::uint64_t* not_saved;
+  };
+  // count_save counts one accepted message of project, saved or not.
+  void count_save(std::string_view project, bool saved);
+
   const config::settings& cfg_;
+  util::metrics* metrics_ = nullptr;
+  std::vector<path_stats> paths_;
+  std::vector<project_stats> projects_;
+  std::function<boost::asio::awaitable<http::response>()> metrics_page_;
   storage::store& store_;
   storage::save_batcher& saver_;
   storage::id_source& ids_;

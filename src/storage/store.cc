@@ -332,6 +332,24 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
   co_return result<pending_page>{{}, std::move(page)};
 }
 
+asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
+    std::span<const std::pair<std::string, std::string>> consumers, std::int64_t now_ms) {
+  redis::command cmd;
+  for (const auto& [project, consumer] : consumers) {
+    auto q = keys_.queue(project, consumer);
+    cmd.push("ZCARD", q);
+    cmd.push("ZCOUNT", q, "-inf", now_ms);
+    cmd.push("ZCARD", keys_.pending(project, consumer));
+  }
+  std::vector<storage::queue_counts> out;
+  if (consumers.empty()) co_return result<std::vector<storage::queue_counts>>{{}, out};
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<std::vector<storage::queue_counts>>{e, {}};
+  for (std::size_t i = 0; i + 2 < r.size(); i += 3)
+    out.push_back({r[i].integer, r[i + 1].integer, r[i + 2].integer});
+  co_return result<std::vector<storage::queue_counts>>{{}, std::move(out)};
+}
+
 asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view project,
                                                          std::string_view consumer,
                                                          std::span<const std::uint64_t> ids) {

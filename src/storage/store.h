@@ -55,6 +55,13 @@ struct claim_batch {
   std::vector<claimed> items;
 };
 
+// queue_counts: one consumer's queue as /metrics shows it.
+struct queue_counts {
+  std::int64_t queued = 0;   // ids in its queue: waiting, leased (in flight) or retrying
+  std::int64_t due = 0;      // of those, due now and not leased: the backlog
+  std::int64_t pending = 0;  // failed for good, in its pending list
+};
+
 // outcome: what became of a delivery attempt (see ack-2.lua).
 enum class outcome { done, retry, failure, release };
 
@@ -110,6 +117,10 @@ class store {
                                                     std::string_view consumer, std::int64_t now_ms,
                                                     std::int64_t lease_ms, int max,
                                                     int shared_rate = 0);
+  // queue_stats returns the stats of each (project, consumer), in one round trip.
+  boost::asio::awaitable<result<std::vector<queue_counts>>> queue_stats(
+      std::span<const std::pair<std::string, std::string>> consumers, std::int64_t now_ms);
+
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
   // ordered_bucket: the message's bucket when its command is ordered (done and failure
