@@ -18,7 +18,8 @@
 # stdout is `RESULT <manifest>`.
 #
 # Knobs (environment): RUNS=3 (passed to every scenario), DRAIN_NS="50000 500000" (the
-# 500k drain takes minutes), KILL_N=20000, MEM_N=100000, ONLY="" (space-separated step names to run, e.g. "kill
+# 500k drain takes minutes), KILL_N=50000 (so the kill 1 s in lands mid-drain: dmq drains
+# ~18,000/s since session 6), MEM_N=100000, ONLY="" (space-separated step names to run, e.g. "kill
 # memory"; bullmq steps are named bullmq_w2 ... bullmq_memory), SKIP="" (steps to leave
 # out), BULLMQ=auto (0: no BullMQ steps; 1: fail if bench/bullmq.sh is missing),
 # STEP_MAX=5400 (s, bound on one step), REPORT=1 (0: do not touch docs/performance.md),
@@ -52,7 +53,7 @@ STEPS="$OUT/steps.jsonl"
 : >"$STEPS"
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FIRST_N=${DRAIN_NS%% *}
-KILL_N=${KILL_N:-20000}
+KILL_N=${KILL_N:-50000}
 MEM_N=${MEM_N:-100000}
 
 wanted() {  # wanted NAME: in ONLY (if set) and not in SKIP
