@@ -110,7 +110,7 @@ struct process {
 
   // metrics_page answers GET /metrics: the queue counts read from Redis, then everything.
   asio::awaitable<http::response> metrics_page() {
-    if (dispatcher && conn.ready()) co_await dispatcher->refresh_metrics();
+    if (dispatcher) co_await dispatcher->refresh_metrics();
     http::response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     metrics.write(r.body);

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <limits>
 #include <set>
 
 #include "storage/id_source.h"
@@ -29,23 +30,27 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
 }
 
 void dispatcher::count_into(util::metrics& m) {
+  auto known = [this](std::int64_t n) {
+    return counts_known_ ? static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+  };
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     workers_[i]->count_into(m);
     const util::label_set who{{"consumer", workers_[i]->consumer().name}};
     m.gauge("dmq_queue_messages",
             "Deliveries in the consumer's queue: waiting, in flight (leased) or retrying.", who,
-            [this, i] { return static_cast<double>(counts_[i].queued); });
+            [known, this, i] { return known(counts_[i].queued); });
     m.gauge("dmq_queue_due_messages",
             "Deliveries due now and not yet sent: the backlog (0 when keeping up).", who,
-            [this, i] { return static_cast<double>(counts_[i].due); });
+            [known, this, i] { return known(counts_[i].due); });
     m.gauge("dmq_pending_messages", "Messages failed for good, in the consumer's pending list.",
-            who, [this, i] { return static_cast<double>(counts_[i].pending); });
+            who, [known, this, i] { return known(counts_[i].pending); });
   }
 }
 
 asio::awaitable<void> dispatcher::refresh_metrics() {
   auto [ec, counts] = co_await store_.queue_stats(queues_, storage::now_ms());
-  if (!ec && counts.size() == counts_.size()) counts_ = std::move(counts);
+  counts_known_ = !ec && counts.size() == counts_.size();
+  if (counts_known_) counts_ = std::move(counts);
 }
 
 consumer_worker* dispatcher::worker(std::string_view consumer) {

@@ -35,8 +35,8 @@ class dispatcher {
 
   // count_into registers the dispatcher's metrics in m (docs/metrics.md).
   void count_into(util::metrics& m);
-  // refresh_metrics reads every consumer's queue counts from Redis, for the metrics'
-  // next write (the last counts read stay if Redis does not answer).
+  // refresh_metrics reads every consumer's queue counts from Redis for the metrics' next
+  // write; if Redis does not answer, the queue gauges are NaN (unknown) until it does.
   boost::asio::awaitable<void> refresh_metrics();
 
  private:
@@ -51,6 +51,7 @@ class dispatcher {
   std::vector<std::unique_ptr<consumer_worker>> workers_;
   std::vector<std::pair<std::string, std::string>> queues_;  // (project, consumer) per worker
   std::vector<storage::queue_counts> counts_;                // per worker, as last read
+  bool counts_known_ = false;  // the last refresh_metrics() read them
 };
 
 }  // namespace dmq::dispatch

@@ -84,7 +84,7 @@ class status_parser : public bhttp::basic_parser<false> {
 };
 
 // plain_conn: a keep-alive connection over TCP. One timer per connection keeps a request's
-// deadline; when it passes, the socket is shut down and its I/O cancelled.
+// deadline; when it passes, the socket is closed, which ends its I/O.
 struct plain_conn : std::enable_shared_from_this<plain_conn> {
   explicit plain_conn(asio::any_io_executor ex) : sock(ex), timer(ex) {}
 
@@ -107,11 +107,12 @@ struct plain_conn : std::enable_shared_from_this<plain_conn> {
       // connection was reused with a later deadline, changes nothing.
       if (ec || !c || clock::now() < c->deadline) return;
       c->timed_out = true;
-      // Shut down as well as cancel: cancel() alone misses a step of a composed read or
-      // write whose completion is already queued, and the next step would wait for ever.
+      // Close, not just cancel: cancel() misses a step of a composed read or write whose
+      // completion is already queued, and a range connect would go on to the next address
+      // with no deadline; every step fails on a closed socket. A connection that timed
+      // out is never reused.
       boost::system::error_code ignored;
-      c->sock.shutdown(tcp::socket::shutdown_both, ignored);
-      c->sock.cancel(ignored);
+      c->sock.close(ignored);
     });
   }
   void disarm() {
@@ -228,7 +229,8 @@ struct client::impl {
       resolved.erase(key);  // resolve again next time: the address may have changed
       co_return c.timed_out ? std::string("timeout") : ec.message();
     }
-    c.sock.set_option(tcp::no_delay(true));
+    boost::system::error_code ignored;  // Nagle's delay only: not worth failing over
+    c.sock.set_option(tcp::no_delay(true), ignored);
     co_return std::string{};
   }
 
@@ -244,7 +246,8 @@ struct client::impl {
       resolved.erase(key);
       co_return ec == beast::error::timeout ? std::string("timeout") : ec.message();
     }
-    tcp_layer.socket().set_option(tcp::no_delay(true));
+    boost::system::error_code ignored;
+    tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
     if (!SSL_set_tlsext_host_name(c.tls.native_handle(), req.host.c_str()))
       co_return "cannot set TLS server name";
     if (req.tls_verify) c.tls.set_verify_callback(asio::ssl::host_name_verification(req.host));
@@ -267,16 +270,24 @@ struct client::impl {
     }
     serialise(c->head, req);
     std::array<asio::const_buffer, 2> out{asio::buffer(c->head), asio::buffer(req.body)};
-    status_parser parser;
-    parser.body_limit(1 << 20);
     c->arm(deadline);
     auto [ec, n] = co_await asio::async_write(c->stream(), out, use_tuple);
-    if (!ec) std::tie(ec, n) = co_await bhttp::async_read(c->stream(), c->in, parser, use_tuple);
+    int status = 0;
+    bool keep_alive = false;
+    // Interim answers (1xx, such as an unasked-for 100 Continue) come before the real one.
+    for (int answers = 0; !ec && status < 200 && answers < 4; ++answers) {
+      status_parser parser;
+      parser.body_limit(boost::none);  // read and dropped; the deadline bounds it
+      parser.header_limit(64 * 1024);  // big cookies must not fail a 2xx
+      std::tie(ec, n) = co_await bhttp::async_read(c->stream(), c->in, parser, use_tuple);
+      status = parser.status;
+      keep_alive = parser.keep_alive();
+    }
     c->disarm();
     if (ec) co_return client_response{0, c->is_timeout(ec) ? "timeout" : ec.message()};
     // Bytes after the answer would be read as the start of the next one: not reused then.
-    if (parser.keep_alive() && c->in.size() == 0) give_back(key, std::move(c));
-    co_return client_response{parser.status, {}};
+    if (keep_alive && status >= 200 && c->in.size() == 0) give_back(key, std::move(c));
+    co_return client_response{status, {}};
   }
 };
 

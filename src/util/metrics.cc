@@ -54,9 +54,22 @@ void append_number(std::string& out, double v) {
   out.append(buf, end);
 }
 
+// count_text writes a count as an integer (1000000, not 1e+06).
+std::string count_text(std::uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  return std::string(buf, end);
+}
+
+std::string number_text(double v) {
+  std::string s;
+  append_number(s, v);
+  return s;
+}
+
 // sample appends one line: name{labels,extra} value.
 void sample(std::string& out, std::string_view name, std::string_view suffix,
-            const std::string& labels, std::string_view extra, double v) {
+            const std::string& labels, std::string_view extra, std::string_view v) {
   out.append(name).append(suffix);
   if (!labels.empty() || !extra.empty()) {
     out += '{';
@@ -66,7 +79,7 @@ void sample(std::string& out, std::string_view name, std::string_view suffix,
     out += '}';
   }
   out += ' ';
-  append_number(out, v);
+  out += v;
   out += '\n';
 }
 
@@ -126,9 +139,9 @@ void metrics::write(std::string& out) const {
     out.append("# TYPE ").append(f->name).append(" ").append(f->type).append("\n");
     for (const auto& s : f->all) {
       if (f->type == "counter") {
-        sample(out, f->name, "", s->labels, "", static_cast<double>(s->count));
+        sample(out, f->name, "", s->labels, "", count_text(s->count));
       } else if (f->type == "gauge") {
-        sample(out, f->name, "", s->labels, "", s->read ? s->read() : 0);
+        sample(out, f->name, "", s->labels, "", number_text(s->read ? s->read() : 0));
       } else {
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < s->h.buckets.size(); ++i) {
@@ -139,10 +152,10 @@ void metrics::write(std::string& out) const {
           else
             le += "+Inf";
           le += '"';
-          sample(out, f->name, "_bucket", s->labels, le, static_cast<double>(cumulative));
+          sample(out, f->name, "_bucket", s->labels, le, count_text(cumulative));
         }
-        sample(out, f->name, "_sum", s->labels, "", s->h.sum);
-        sample(out, f->name, "_count", s->labels, "", static_cast<double>(s->h.count));
+        sample(out, f->name, "_sum", s->labels, "", number_text(s->h.sum));
+        sample(out, f->name, "_count", s->labels, "", count_text(s->h.count));
       }
     }
   }

@@ -26,6 +26,7 @@ constexpr int default_timeout_ms = 5000;
 struct consumer_conf {
   std::string name;
   std::string path;
+  std::string host;  // host:port; empty: the fixture's consumer endpoint
   int timeout = default_timeout_ms;
   int retry_times = 3;
   int interval = 200;
@@ -65,7 +66,8 @@ command_list:
   std::ofstream cmd(dir / "commands" / "cmd-sds-create-order.yaml");
   cmd << "project: sds\ncommand: sds:create:order\nconsumer_list:\n";
   for (const auto& c : consumers) {
-    cmd << "  - host: 127.0.0.1:" << consumer_port << "\n"
+    cmd << "  - host: "
+        << (c.host.empty() ? "127.0.0.1:" + std::to_string(consumer_port) : c.host) << "\n"
         << "    name: " << c.name << "\n"
         << "    path: \"" << c.path << "\"\n"
         << "    timeout: " << c.timeout << "\n"
@@ -238,8 +240,8 @@ class delivery_test : public ::testing::Test {
 
   test::redis_server redis;
   test::consumer_endpoint endpoint;
-  consumer_conf dgfa{"dgfa", "/dgfa/createorder", default_timeout_ms, 3, 200, {}};
-  consumer_conf fghyds{"fghyds", "/fghyds/createorder", default_timeout_ms, 3, 200, {}};
+  consumer_conf dgfa{"dgfa", "/dgfa/createorder", "", default_timeout_ms, 3, 200, {}};
+  consumer_conf fghyds{"fghyds", "/fghyds/createorder", "", default_timeout_ms, 3, 200, {}};
   std::string extra;     // appended to config.yaml
   bool start_run = true;  // SetUp starts `dmq run`
   bool expect_alive = true;

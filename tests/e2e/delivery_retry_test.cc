@@ -1,9 +1,15 @@
 // delivery_retry_test: failed attempts (non-2xx, timeout, reset connection) are retried on
 // the configured schedule - the seed's interval * n, or exponential backoff - and after
 // retry_times retries the delivery fails into the consumer's pending list.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
+#include <stdexcept>
 
 #include "delivery_fixture.h"
 
@@ -197,6 +203,54 @@ TEST_F(delivery_timeout_test, a_consumer_that_always_times_out_ends_in_pending) 
   ASSERT_EQ(rs.size(), 4u) << describe(rs);
   expect_attempts(rs);
   EXPECT_TRUE(in_pending(id, "fghyds"));
+}
+
+// blackhole: a loopback port that never completes a connection: it listens with a backlog
+// of 0 and one connection already waits to be accepted, so the kernel drops further SYNs
+// and a connect to it waits until the connecting side gives up.
+struct blackhole {
+  int fd = -1, filler = -1, port = 0;
+  blackhole() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd, 0) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("blackhole: cannot listen");
+    port = ntohs(a.sin_port);
+    filler = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(filler, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("blackhole: cannot fill the accept queue");
+  }
+  ~blackhole() {
+    ::close(filler);
+    ::close(fd);
+  }
+};
+
+struct delivery_connect_timeout_test : delivery_test {
+  blackhole hole;
+  void configure() override {
+    dgfa.host = "127.0.0.1:" + std::to_string(hole.port);
+    dgfa.timeout = 300;
+    dgfa.retry_times = 1;
+    dgfa.interval = 100;
+  }
+};
+
+TEST_F(delivery_connect_timeout_test, a_connect_that_never_completes_times_out_and_is_retried) {
+  auto t0 = now_ms();
+  auto id = post(message());
+  // Two attempts of 300 ms and a wait of 100 ms between them.
+  ASSERT_TRUE(wait_status(id, "dgfa", "failure", 10s)) << dmq->log();
+  EXPECT_LT(now_ms() - t0, 3000) << "each connect gave up at the consumer's timeout\n"
+                                 << dmq->log();
+  EXPECT_GE(now_ms() - t0, 600);
+  EXPECT_NE(dmq->log().find("attempt 1 failed (timeout)"), std::string::npos) << dmq->log();
+  EXPECT_TRUE(in_pending(id, "dgfa"));
+  EXPECT_TRUE(wait_status(id, "fghyds", "done", 5s)) << "the other consumer is not held up";
 }
 
 TEST_F(delivery_retry_test, a_reset_connection_is_a_failed_attempt_and_retried) {

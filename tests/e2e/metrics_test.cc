@@ -80,20 +80,22 @@ TEST_F(metrics_delivery_test, attempts_are_counted_by_result_and_first_attempts_
 struct metrics_queue_test : metrics_test {
   void configure() override {
     dgfa.more["concurrency"] = "1";
+    dgfa.timeout = 30000;
     fghyds.retry_times = 0;
+    extra = "dispatch:\n  shutdown_timeout_ms: 100\n";  // do not wait for the slow answer
   }
 };
 
 TEST_F(metrics_queue_test, queue_counts_come_from_redis_when_scraped) {
-  endpoint.when_path("/dgfa/", answer::slow(3000));       // one at a time, 3 s each
+  endpoint.when_path("/dgfa/", answer::slow(20000));      // one at a time, 20 s each
   endpoint.when_path("/fghyds/", answer::with_status(500));  // no retries: pending at once
   std::vector<std::uint64_t> due_now;
   for (int i = 0; i < 3; ++i) due_now.push_back(post(message()));
   for (int i = 0; i < 2; ++i) post(message(R"({"order_id":1})", 60000));
   for (auto id : due_now) ASSERT_TRUE(wait_status(id, "fghyds", "failure", 5s));
-  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 3s));
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 5s));
 
-  auto page = metrics();  // within the 3 s dgfa's first delivery takes
+  auto page = metrics();  // within the 20 s dgfa's first delivery takes
   EXPECT_EQ(value(page, R"(dmq_queue_messages{consumer="dgfa"})"), 5) << page;
   EXPECT_EQ(value(page, R"(dmq_queue_due_messages{consumer="dgfa"})"), 2)
       << "due and waiting: one of the three due is in flight, the other two in a minute";

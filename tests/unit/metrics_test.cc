@@ -7,11 +7,11 @@
 namespace dmq::util {
 namespace {
 
-TEST(metrics, counters_are_written_with_help_type_and_labels) {
+TEST(metrics, counters_are_written_with_help_type_and_labels_as_integers) {
   metrics m;
   auto& a = m.counter("dmq_x_total", "Things.", {{"path", "/a"}, {"status", "200"}});
   auto& b = m.counter("dmq_x_total", "Things.", {{"path", "/b"}, {"status", "404"}});
-  a += 3;
+  a += 3000000;
   ++b;
   EXPECT_EQ(&m.counter("dmq_x_total", "Things.", {{"path", "/a"}, {"status", "200"}}), &a)
       << "the same labels give the same series";
@@ -20,7 +20,7 @@ TEST(metrics, counters_are_written_with_help_type_and_labels) {
   EXPECT_EQ(out,
             "# HELP dmq_x_total Things.\n"
             "# TYPE dmq_x_total counter\n"
-            "dmq_x_total{path=\"/a\",status=\"200\"} 3\n"
+            "dmq_x_total{path=\"/a\",status=\"200\"} 3000000\n"
             "dmq_x_total{path=\"/b\",status=\"404\"} 1\n");
 }
 
