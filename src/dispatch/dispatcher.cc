@@ -22,10 +22,8 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
       client_(ex),
       wake_(ex, std::move(wake_connection)) {
   for (const auto& cmd : cfg.commands)
-    for (const auto& c : cmd.consumers) {
+    for (const auto& c : cmd.consumers)
       workers_.push_back(std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c));
-      queues_.emplace_back(cmd.project, c.name);
-    }
   counts_.resize(workers_.size());
 }
 
@@ -48,7 +46,9 @@ void dispatcher::count_into(util::metrics& m) {
 }
 
 asio::awaitable<void> dispatcher::refresh_metrics() {
-  auto [ec, counts] = co_await store_.queue_stats(queues_, storage::now_ms());
+  std::vector<std::pair<std::string_view, std::string_view>> queues;  // (project, consumer)
+  for (const auto& w : workers_) queues.emplace_back(w->command().project, w->consumer().name);
+  auto [ec, counts] = co_await store_.queue_stats(queues, storage::now_ms());
   counts_known_ = !ec && counts.size() == counts_.size();
   if (counts_known_) counts_ = std::move(counts);
 }

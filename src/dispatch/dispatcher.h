@@ -49,8 +49,7 @@ class dispatcher {
   http::client client_;
   redis::connection wake_;
   std::vector<std::unique_ptr<consumer_worker>> workers_;
-  std::vector<std::pair<std::string, std::string>> queues_;  // (project, consumer) per worker
-  std::vector<storage::queue_counts> counts_;                // per worker, as last read
+  std::vector<storage::queue_counts> counts_;  // per worker, as last read
   bool counts_known_ = false;  // the last refresh_metrics() read them
 };
 

@@ -333,7 +333,8 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
 }
 
 asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
-    std::span<const std::pair<std::string, std::string>> consumers, std::int64_t now_ms) {
+    std::span<const std::pair<std::string_view, std::string_view>> consumers,
+    std::int64_t now_ms) {
   redis::command cmd;
   for (const auto& [project, consumer] : consumers) {
     auto q = keys_.queue(project, consumer);

@@ -119,7 +119,8 @@ class store {
                                                     int shared_rate = 0);
   // queue_stats returns the stats of each (project, consumer), in one round trip.
   boost::asio::awaitable<result<std::vector<queue_counts>>> queue_stats(
-      std::span<const std::pair<std::string, std::string>> consumers, std::int64_t now_ms);
+      std::span<const std::pair<std::string_view, std::string_view>> consumers,
+      std::int64_t now_ms);
 
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
