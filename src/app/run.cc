@@ -3,8 +3,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +22,7 @@
 #include "storage/scripts.h"
 #include "storage/store.h"
 #include "util/metrics.h"
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -150,7 +149,7 @@ struct process {
 // start_api starts the id leases and the HTTP API; false (and the process stops) on failure.
 asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   const auto& cfg = p.cfg;
-  asio::co_spawn(ioc, p.ids.run(), asio::detached);
+  util::spawn(ioc, p.ids.run(), "id node lease");
   // Listen once ids can be issued, so /healthz is 200 from the first request on. If no id
   // node is free (32 processes already), serve anyway: /healthz says 503 until one frees.
   asio::steady_timer t(ioc);
@@ -232,10 +231,16 @@ int run(const config::settings& cfg, role r) {
   }
   asio::io_context ioc(1);
   process p(ioc, cfg, r);
-  asio::co_spawn(ioc, serve(ioc, p), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
+  // A coroutine ended by an exception (a bug): stop in order, and exit 70 so a supervisor
+  // restarts the process; leases make what was in flight due again.
+  util::set_fatal_handler([&p, &ioc](const std::string& what, const std::string&) {
+    p.exit_code = 70;
+    if (what == "serve") ioc.stop();  // nothing left to handle the signal
+    else ::raise(SIGTERM);
   });
+  util::spawn(ioc, serve(ioc, p), "serve");
   ioc.run();
+  util::set_fatal_handler(nullptr);
   spdlog::info("stopped");
   return p.exit_code;
 }

@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "dispatch/retry_policy.h"
 #include "storage/id_source.h"
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -84,7 +83,7 @@ asio::awaitable<void> consumer_worker::run() {
     tokens_ -= static_cast<double>(batch.items.size());
     for (auto& c : batch.items) {
       in_flight_[c.id] = batch.lease_until;
-      asio::co_spawn(ex_, deliver(std::move(c), batch.lease_until), asio::detached);
+      util::spawn(ex_, deliver(std::move(c), batch.lease_until), "deliver");
     }
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
     auto wait = batch.next_due_ms < 0

@@ -2,12 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <limits>
 #include <set>
 
 #include "storage/id_source.h"
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 
@@ -79,7 +78,7 @@ void dispatcher::start() {
     co_return ec;
   });
   wake_.start();
-  for (auto& w : workers_) asio::co_spawn(ex_, w->run(), asio::detached);
+  for (auto& w : workers_) util::spawn(ex_, w->run(), "consumer worker");
   spdlog::info("dispatcher: {} consumers", workers_.size());
 }
 

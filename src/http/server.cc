@@ -1,11 +1,10 @@
 #include "http/server.h"
+#include "util/spawn.h"
 
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -100,7 +99,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         spdlog::warn("http: {} connections open, refusing one", sessions.size());
         continue;  // sock closes as it goes out of scope
       }
-      asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+      util::spawn(ex, session(std::move(sock)), "http session");
     }
   }
 
@@ -249,8 +248,8 @@ std::error_code server::listen() {
   if (!ec) i.acceptor.bind(ep, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return ec;
-  asio::co_spawn(i.ex, i.accept_loop(), asio::detached);
-  asio::co_spawn(i.ex, i.sweep(), asio::detached);
+  util::spawn(i.ex, i.accept_loop(), "http accept loop");
+  util::spawn(i.ex, i.sweep(), "http timeout sweeper");
   return {};
 }
 

@@ -1,13 +1,12 @@
 #include "redis/connection.h"
+#include "util/spawn.h"
 
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -314,8 +313,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         reader->privdata = &building;  // (redisReaderSetPrivdata casts to int)
         st = state::handshake;
         auto gen = ++generation;
-        asio::co_spawn(ex, read_loop(gen), asio::detached);
-        asio::co_spawn(ex, write_loop(gen), asio::detached);
+        util::spawn(ex, read_loop(gen), "redis read loop");
+        util::spawn(ex, write_loop(gen), "redis write loop");
         ec = co_await handshake(owner);
         if (!ec && st == state::handshake) {
           st = state::ready;
@@ -359,8 +358,8 @@ void connection::set_push_handler(std::function<void(const reply&)> fn) {
 }
 
 void connection::start() {
-  asio::co_spawn(impl_->ex, impl_->run(*this), asio::detached);
-  asio::co_spawn(impl_->ex, impl_->watch(), asio::detached);
+  util::spawn(impl_->ex, impl_->run(*this), "redis connection");
+  util::spawn(impl_->ex, impl_->watch(), "redis watchdog");
 }
 
 void connection::stop() {

@@ -1,7 +1,6 @@
 #include "storage/save_batcher.h"
+#include "util/spawn.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -20,7 +19,7 @@ void save_batcher::post_flush() {
   flush_posted_ = true;
   ++in_flight_;
   // post: runs after the handlers already queued, so their saves join this batch.
-  asio::post(ex_, [this] { asio::co_spawn(ex_, flush(), asio::detached); });
+  asio::post(ex_, [this] { util::spawn(ex_, flush(), "save flush"); });
 }
 
 asio::awaitable<void> save_batcher::flush() {

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,6 +12,7 @@
 #include <map>
 
 #include "storage/id_source.h"
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 
@@ -266,7 +265,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   // process die in between, the dispatcher sees the messages at its next look at the
   // queue, within dispatch.max_idle_ms.
   if (wakes.count() > 0)
-    asio::co_spawn(co_await asio::this_coro::executor, publish(std::move(wakes)), asio::detached);
+    util::spawn(co_await asio::this_coro::executor, publish(std::move(wakes)), "wake-up publish");
   co_return out;
 }
 
