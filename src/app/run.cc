@@ -38,7 +38,9 @@ redis::options redis_options(const config::redis_settings& s, std::string name) 
   o.password = s.password;
   o.db = s.db;
   o.connect_timeout_ms = s.connect_timeout_ms;
-  o.request_timeout_ms = std::max(s.read_timeout_ms, s.write_timeout_ms);
+  // A request to Redis answered later than redis.read_timeout_ms breaks the connection
+  // (write_timeout_ms bounds nothing more: writes are part of the same request).
+  o.request_timeout_ms = s.read_timeout_ms;
   o.min_backoff_ms = s.min_retry_backoff_ms;
   o.max_backoff_ms = std::max(s.max_retry_backoff_ms, s.min_retry_backoff_ms);
   o.name = std::move(name);
@@ -100,6 +102,7 @@ struct process {
                   [this] { return conn.ready() ? 1.0 : 0.0; });
     if (serves_api()) {
       api.count_into(metrics);
+      store.count_into(metrics);
       metrics.gauge("dmq_http_connections", "Open connections to the API.", {},
                     [this] { return static_cast<double>(http.connections()); });
       api.serve_metrics([this] { return metrics_page(); });

@@ -81,8 +81,9 @@ asio::awaitable<void> consumer_worker::run() {
       continue;
     }
     tokens_ -= static_cast<double>(batch.items.size());
+    if (!batch.dropped.empty()) gave_up(batch.dropped);
     for (auto& c : batch.items) {
-      in_flight_[c.id] = batch.lease_until;
+      in_flight_.emplace(c.id, batch.lease_until);
       util::spawn(ex_, deliver(std::move(c), batch.lease_until), "deliver");
     }
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
@@ -121,7 +122,9 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   if (duration_) {
     auto took = std::chrono::steady_clock::now() - t0;
     duration_->observe(std::chrono::duration<double>(took).count());
-    if (c.attempt == 1) lateness_->observe(static_cast<double>(started - c.due_ms) / 1000.0);
+    // Late by the time this attempt was queued for: a first attempt's due time, or the
+    // time of a manual /retry (which starts again at attempt 1), not the original due time.
+    if (c.attempt == 1) lateness_->observe(static_cast<double>(started - c.queued_ms) / 1000.0);
   }
   storage::outcome what = storage::outcome::done;
   std::int64_t at = 0;
@@ -143,7 +146,7 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   if (done_) ++*(ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
-    if (in_flight_.count(c.id) == 0) break;  // released by drain(): nothing to record
+    if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
     auto [ec, recorded] =
         co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at,
                             c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr);
@@ -156,11 +159,42 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
     asio::steady_timer t(ex_, 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  in_flight_.erase(c.id);
+  in_flight_.erase({c.id, lease_until});
   wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
 }
 
+void consumer_worker::gave_up(const std::vector<storage::dropped>& dropped) {
+  // A few log lines a minute, each with its id; the counters count every one.
+  constexpr int lines_per_minute = 10;
+  auto now = storage::now_ms();
+  if (now - drop_log_window_ >= 60000) {
+    if (drop_log_lines_ > lines_per_minute)
+      spdlog::warn("{}: {} more deliveries given up on in the last minute (not logged)",
+                   consumer_.name, drop_log_lines_ - lines_per_minute);
+    drop_log_window_ = now;
+    drop_log_lines_ = 0;
+  }
+  for (const auto& d : dropped) {
+    if (metrics_)
+      ++metrics_->counter("dmq_deliveries_dropped_total",
+                          "Deliveries given up on without an attempt, by reason: missing (no "
+                          "record: expired or deleted), revoked (its producer was told not "
+                          "saved), consumer (the record has no entry for this consumer), "
+                          "expired (its data expired before delivery: a failure, pending).",
+                          {{"project", cmd_.project}, {"consumer", consumer_.name},
+                           {"reason", d.why}});
+    if (++drop_log_lines_ <= lines_per_minute)
+      spdlog::warn("deliver {} to {}: given up without an attempt: {}", d.id, consumer_.name,
+                   d.why == "missing"    ? "its record is gone (expired or deleted)"
+                   : d.why == "revoked"  ? "its producer was told it was not saved"
+                   : d.why == "consumer" ? "its record has no entry for this consumer"
+                   : d.why == "expired"  ? "its data expired before delivery (now pending)"
+                                         : d.why);
+  }
+}
+
 void consumer_worker::count_into(util::metrics& m) {
+  metrics_ = &m;
   const util::label_set who{{"consumer", consumer_.name}};
   auto attempts = [&](std::string_view result) -> std::uint64_t& {
     return m.counter("dmq_delivery_attempts_total",
@@ -187,7 +221,7 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
     t.expires_after(5ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  auto left = in_flight_;
+  auto left = std::move(in_flight_);
   in_flight_.clear();
   for (auto [id, lease_until] : left) {
     co_await store_.ack(cmd_.project, consumer_.name, id, lease_until, storage::outcome::release,

@@ -10,7 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <set>
+#include <utility>
+#include <vector>
 #include <random>
 
 #include "config/config.h"
@@ -46,6 +48,8 @@ class consumer_worker {
 
  private:
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
+  // gave_up counts and logs (at most a few lines a minute) deliveries claim() dropped.
+  void gave_up(const std::vector<storage::dropped>& dropped);
   boost::asio::awaitable<void> sleep(std::int64_t ms);
   int rate_budget(std::int64_t now);
 
@@ -58,7 +62,10 @@ class consumer_worker {
   endpoint endpoint_;
   std::string trace_header_;  // "X-" + request_trace_id_key: the request_id's header
   boost::asio::steady_timer timer_;
-  std::map<std::uint64_t, std::int64_t> in_flight_;  // id -> lease_until
+  // deliveries in flight, by (id, lease_until): keyed by the lease too, since a delivery
+  // whose lease ran out may be claimed again while the late one still runs; each must
+  // free only its own slot.
+  std::set<std::pair<std::uint64_t, std::int64_t>> in_flight_;
   std::mt19937_64 rng_{std::random_device{}()};
   bool stopping_ = false;
   bool woken_ = false;
@@ -69,6 +76,9 @@ class consumer_worker {
   std::uint64_t* failed_ = nullptr;
   util::histogram* duration_ = nullptr;
   util::histogram* lateness_ = nullptr;
+  util::metrics* metrics_ = nullptr;  // for the dropped counters, made on first use
+  std::int64_t drop_log_window_ = 0;  // the minute (ms) whose drop log lines are counted
+  int drop_log_lines_ = 0;
   double tokens_ = 0;           // rate limit: attempts that may start now
   std::int64_t tokens_at_ = 0;  // when tokens_ was last topped up (ms)
 };

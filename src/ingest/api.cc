@@ -193,8 +193,7 @@ static to_store give_ids(std::vector<accepted>& items, storage::id_source& ids) 
     out.where.push_back(i);
   }
   if (out.batch.size() < items.size())
-    spdlog::warn("save: no message id available (redis unreachable), {} refused",
-                 items.size() - out.batch.size());
+    spdlog::warn("save: {} messages refused: {}", items.size() - out.batch.size(), ids.why_not());
   return out;
 }
 
@@ -241,11 +240,10 @@ asio::awaitable<http::response> api::single(http::request& req) {
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
   auto result = saved(items.size(), s, errors);
   if (metrics_) count_save(items[0].msg.project, !result[0].is_bool());
-  if (result[0].is_bool())
-    co_return reply(errc::save_failed,
-                    ids_.ready() ? "redis save failed"
-                                 : "redis save failed: no message id available (redis unreachable)",
-                    false);
+  if (result[0].is_bool()) {
+    std::string why = s.batch.empty() ? ids_.why_not() : errors[0].message();
+    co_return reply(errc::save_failed, "redis save failed: " + why, false);
+  }
   co_return ok(result[0]);
 }
 

@@ -10,8 +10,13 @@ void id_generator::set_node(int n, std::int64_t min_ms) {
   last_ms_ = std::max(last_ms_, min_ms);
 }
 
+bool id_generator::in_range(std::int64_t now_ms) {
+  return now_ms > epoch_ms && now_ms < last_ms;
+}
+
 std::optional<std::uint64_t> id_generator::next(std::int64_t now_ms) {
-  if (node_ < 0) return std::nullopt;
+  // Outside the range the time field would be clamped or wrap: ids would repeat.
+  if (node_ < 0 || !in_range(now_ms) || last_ms_ >= last_ms) return std::nullopt;
   if (now_ms > last_ms_) {
     last_ms_ = now_ms;
     seq_ = 0;
@@ -19,7 +24,7 @@ std::optional<std::uint64_t> id_generator::next(std::int64_t now_ms) {
     ++last_ms_;  // borrow the next millisecond rather than repeat an id
     seq_ = 0;
   }
-  auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(last_ms_ - epoch_ms, 0));
+  auto t = static_cast<std::uint64_t>(last_ms_ - epoch_ms);
   return (t << (node_bits + seq_bits)) | (static_cast<std::uint64_t>(node_) << seq_bits) |
          static_cast<std::uint64_t>(seq_);
 }

@@ -19,6 +19,9 @@ class id_generator {
   static constexpr int nodes = 1 << node_bits;
   static constexpr std::int64_t epoch_ms = 1704067200000;  // 2024-01-01T00:00:00Z
   static constexpr std::uint64_t max_id = (std::uint64_t{1} << 53) - 1;
+  static constexpr int time_bits = 53 - node_bits - seq_bits;  // 41
+  // the last millisecond of the range, kept free for a borrowed millisecond or so
+  static constexpr std::int64_t last_ms = epoch_ms + (std::int64_t{1} << time_bits) - 1000;
 
   // set_node starts issuing ids as node n, never for a time before min_ms.
   void set_node(int n, std::int64_t min_ms);
@@ -26,8 +29,12 @@ class id_generator {
   void clear_node() { node_ = -1; }
   int node() const { return node_; }
 
-  // next returns a new id for wall-clock time now_ms; nullopt without a node.
+  // next returns a new id for wall-clock time now_ms; nullopt without a node, or when
+  // now_ms is outside the ids' time range (a clock before 2024, or after 2093): an id is
+  // never zero, and never repeats.
   std::optional<std::uint64_t> next(std::int64_t now_ms);
+  // in_range says whether ids can be made at wall-clock time now_ms.
+  static bool in_range(std::int64_t now_ms);
 
   // time_of returns the creation time (ms since the Unix epoch) encoded in id.
   static std::int64_t time_of(std::uint64_t id);

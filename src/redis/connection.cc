@@ -39,6 +39,8 @@ struct category_impl : std::error_category {
         return "redis connection stopped";
       case errc::server_error:
         return "redis answered with an error";
+      case errc::out_of_memory:
+        return "Redis out of memory (maxmemory reached): nothing written";
     }
     return "redis error";
   }

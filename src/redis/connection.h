@@ -22,7 +22,15 @@
 
 namespace dmq::redis {
 
-enum class errc { not_connected = 1, timeout, connection_lost, protocol, stopped, server_error };
+enum class errc {
+  not_connected = 1,
+  timeout,
+  connection_lost,
+  protocol,
+  stopped,
+  server_error,
+  out_of_memory,  // Redis refused a write: used memory > maxmemory (noeviction)
+};
 const std::error_category& error_category();
 std::error_code make_error_code(errc e);
 

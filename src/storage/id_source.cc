@@ -27,7 +27,18 @@ id_source::id_source(asio::any_io_executor ex, redis::connection& conn, const ke
 
 bool id_source::ready() const {
   return gen_.node() >= 0 && std::chrono::steady_clock::now() - renewed_at_ <= usable_for &&
-         conn_.ready() && conn_.session() == renewed_session_;
+         conn_.ready() && conn_.session() == renewed_session_ &&
+         model::id_generator::in_range(now_ms());
+}
+
+std::string id_source::why_not() const {
+  if (!model::id_generator::in_range(now_ms()))
+    return fmt::format("the clock ({} ms since 1970) is outside the message ids' time range "
+                       "(2024-01-01 to 2093): no id can be issued; fix the system clock",
+                       now_ms());
+  if (!conn_.ready()) return "no message id available (redis unreachable)";
+  if (!ready()) return "no message id node leased: messages cannot be accepted";
+  return {};
 }
 
 std::optional<std::uint64_t> id_source::next() {

@@ -38,6 +38,8 @@ class id_source {
   std::optional<std::uint64_t> next();
   // ready says whether next() would issue an id now.
   bool ready() const;
+  // why_not says why next() would not issue an id now ("" when it would).
+  std::string why_not() const;
   // node returns the leased node number, or -1.
   int node() const;
 

@@ -17,6 +17,10 @@ std::string keys::queue(std::string_view project, std::string_view consumer) con
   return base(project).append("q:").append(consumer);
 }
 
+std::string keys::heads(std::string_view project, std::string_view consumer) const {
+  return base(project).append("h:").append(consumer);
+}
+
 std::string keys::pending(std::string_view project, std::string_view consumer) const {
   return base(project).append("pending:").append(consumer);
 }

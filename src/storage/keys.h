@@ -27,6 +27,9 @@ class keys {
   // ends a key, after the project's hash tag, so it cannot reach into another key.
   std::string bucket(std::string_view project, std::string_view consumer,
                      std::string_view bucket) const;
+  // heads returns the HASH of a consumer's ordered bucket heads in its queue: id -> bucket
+  // (<base>h:<consumer>), so a head whose record is gone still moves its bucket on.
+  std::string heads(std::string_view project, std::string_view consumer) const;
   // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
   std::string pending(std::string_view project, std::string_view consumer) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.

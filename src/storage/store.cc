@@ -27,12 +27,19 @@ std::error_code server_error() {
 }
 
 // first_error returns the transport error, or server_error if the reply is an error.
+// is_oom says whether an error reply is Redis's refusal at maxmemory.
+bool is_oom(const redis::reply& x) {
+  return x.is_error() && x.str.starts_with("OOM");
+}
+
+// first_error returns the transport error, or an error for the first error reply:
+// out_of_memory for Redis's OOM refusal, else server_error.
 std::error_code first_error(std::error_code ec, const redis::replies& r) {
   if (ec) return ec;
   for (const auto& x : r)
     if (x.is_error()) {
       spdlog::error("redis: {}", x.str);
-      return server_error();
+      return is_oom(x) ? make_error_code(redis::errc::out_of_memory) : server_error();
     }
   return {};
 }
@@ -46,8 +53,10 @@ std::int64_t to_int(const std::string& s) {
 // of one project. Messages of ordered commands go to save-1 (EVALSHA, and after NOSCRIPT
 // again with EVAL: idempotent, the ids are fixed). Unordered ones are one transaction of
 // native commands, no script:
-//   MULTI, SET of each record, per queue ZRANGE q 0 0 WITHSCORES (its earliest entry
-//   before this save) and one variadic ZADD, EXEC
+//   MULTI, SET NX of each record, per queue ZRANGE q 0 0 WITHSCORES (its earliest entry
+//   before this save) and one variadic ZADD NX, EXEC
+// NX makes the call idempotent: sent again (a retry after a broken connection), it resets
+// no record and no queue entry; a record that exists (or a tombstone, settle-1.lua) stays.
 // and after EXEC a PUBLISH on the wake channel for each queue whose earliest due time
 // moved earlier (wakes()).
 struct save_call {
@@ -72,10 +81,10 @@ struct save_call {
   void append(redis::command& cmd, const script& save_1, bool eval) const {
     if (ordered) return eval ? save_1.call_eval(cmd, numkeys, args) : save_1.call(cmd, numkeys, args);
     cmd.push("MULTI");
-    for (const auto& x : sets) cmd.push("SET", x.key, x.record, "PXAT", x.expire_at_ms);
+    for (const auto& x : sets) cmd.push("SET", x.key, x.record, "NX", "PXAT", x.expire_at_ms);
     for (const auto& q : queues) cmd.push("ZRANGE", q.key, "0", "0", "WITHSCORES");
     for (const auto& q : queues) {
-      cmd.begin(2 + q.pairs.size()).arg("ZADD").arg(q.key);
+      cmd.begin(3 + q.pairs.size()).arg("ZADD").arg(q.key).arg("NX");
       for (const auto& a : q.pairs) cmd.arg(a);
     }
     cmd.push("EXEC");
@@ -179,8 +188,15 @@ store::store(redis::connection& conn, const keys& k, script_set& scripts, int ms
       status_ttl_ms_(2 * msg_save_days * day_ms),
       retry_(retry) {}
 
-asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd) {
+asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool* maybe_sent) {
+  // Whether a failed attempt may have reached Redis: a timeout, or a connection lost with
+  // the command written (not_connected: it was never sent).
+  auto note = [maybe_sent](std::error_code ec) {
+    if (maybe_sent && (ec == redis::errc::timeout || ec == redis::errc::connection_lost))
+      *maybe_sent = true;
+  };
   auto result = co_await conn_.exec(cmd);
+  note(result.first);
   int backoff = retry_.min_backoff_ms;
   for (int i = 0; i < retry_.max_retries; ++i) {
     auto ec = result.first;
@@ -189,6 +205,7 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd) {
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     backoff = std::min(backoff * 2, retry_.max_backoff_ms);
     result = co_await conn_.exec(cmd);
+    note(result.first);
   }
   co_return result;
 }
@@ -223,17 +240,25 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   const auto& save_1 = scripts_.get("save-1");
   redis::command cmd;
   for (auto& c : calls) c.append(cmd, save_1, false);
-  auto [ec, r] = co_await exec(cmd);
+  bool maybe_sent = false;
+  auto [ec, r] = co_await exec(cmd, &maybe_sent);
 
   std::vector<std::error_code> out(msgs.size(), ec);
-  if (ec) co_return out;
-  // The last reply of each call, and whether Redis lost save-1 (SCRIPT FLUSH, a restart):
-  // send those calls again with EVAL.
+  if (ec) {
+    if (maybe_sent) co_await decide(msgs, out);
+    co_return out;
+  }
+  // The last reply of each call, whether Redis refused it for memory (a refused command
+  // inside MULTI answers OOM, then EXEC EXECABORT), and whether Redis lost save-1
+  // (SCRIPT FLUSH, a restart): send those calls again with EVAL.
   std::vector<redis::reply> last;
+  std::vector<bool> oom(calls.size(), false);
   redis::command again;
   std::vector<std::size_t> retried;
   for (std::size_t k = 0, at = 0; k < calls.size(); ++k) {
+    auto from = at;
     at += calls[k].replies();
+    for (auto i = from; i < at; ++i) oom[k] = oom[k] || is_oom(r[i]);
     last.push_back(std::move(r[at - 1]));
     auto* f = save_call::failure(last.back());
     if (f && calls[k].ordered && is_noscript(*f)) {
@@ -247,6 +272,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       at += calls[retried[j]].replies();
       last[retried[j]] = ec2 ? redis::reply{redis::reply::kind::error, 0, ec2.message(), {}}
                              : std::move(r2[at - 1]);
+      oom[retried[j]] = !ec2 && is_oom(last[retried[j]]);
     }
   }
   redis::command wakes;
@@ -255,7 +281,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
     if (auto* f = save_call::failure(last[k])) {
       spdlog::error("save: redis refused a batch of {} messages: {}", calls[k].items.size(),
                     f->str);
-      e = server_error();
+      e = oom[k] ? make_error_code(redis::errc::out_of_memory) : server_error();
     } else {
       calls[k].wakes(last[k], keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
     }
@@ -267,6 +293,93 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   if (wakes.count() > 0)
     util::spawn(co_await asio::this_coro::executor, publish(std::move(wakes)), "wake-up publish");
   co_return out;
+}
+
+asio::awaitable<void> store::decide(std::span<const to_save> msgs,
+                                    std::vector<std::error_code>& out) {
+  std::vector<unsettled> open;
+  for (const auto& m : msgs)
+    open.push_back({m.msg->project, m.msg->id,
+                    std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_});
+  auto why = out[0].message();
+  std::optional<std::vector<int>> stored;
+  if (co_await conn_.wait_ready(confirm_bound)) stored = co_await settle(open, "confirm");
+  if (stored) {
+    for (std::size_t i = 0; i < msgs.size(); ++i)
+      if ((*stored)[i] == 1) out[i] = {};
+    std::size_t n = static_cast<std::size_t>(std::count(stored->begin(), stored->end(), 1));
+    if (settled_stored_) *settled_stored_ += n, *settled_not_stored_ += msgs.size() - n;
+    spdlog::warn("save: outcome of {} messages unknown ({}); found out: {} stored, {} not",
+                 msgs.size(), why, n, msgs.size() - n);
+    co_return;
+  }
+  spdlog::warn("save: outcome of {} messages unknown ({}): answered not saved, and revoked "
+               "as soon as redis answers",
+               msgs.size(), why);
+  util::spawn(co_await asio::this_coro::executor, revoke(std::move(open)), "save revoke");
+}
+
+asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const unsettled> msgs,
+                                                              std::string_view mode) {
+  const auto& s = scripts_.get("settle-1");
+  redis::command cmd, again;
+  for (const auto& m : msgs) {
+    std::vector<std::string> args{keys_.message(m.project, m.id), keys_.base(m.project),
+                                  std::to_string(m.id), std::to_string(m.expire_at_ms),
+                                  std::string(mode)};
+    s.call(cmd, 1, args);
+    s.call_eval(again, 1, args);
+  }
+  auto [ec, r] = co_await conn_.exec(cmd);
+  if (!ec && !r.empty() && is_noscript(r[0])) std::tie(ec, r) = co_await conn_.exec(again);
+  if (first_error(ec, r)) co_return std::nullopt;
+  std::vector<int> out;
+  for (const auto& x : r) out.push_back(static_cast<int>(x.integer));
+  co_return out;
+}
+
+asio::awaitable<void> store::revoke(std::vector<unsettled> msgs) {
+  auto until = std::chrono::steady_clock::now() + revoke_for;
+  std::chrono::milliseconds backoff{50};
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto got = co_await settle(msgs, "revoke")) {
+      for (std::size_t i = 0; i < msgs.size(); ++i) {
+        if ((*got)[i] == 0) {
+          if (revoked_) ++*revoked_;
+          continue;
+        }
+        if (revoke_too_late_) ++*revoke_too_late_;
+        spdlog::error("save: message {} was answered not saved, but it was stored and a "
+                      "delivery started before it could be revoked",
+                      msgs[i].id);
+      }
+      spdlog::info("save: {} messages of unknown outcome revoked", msgs.size());
+      co_return;
+    }
+    t.expires_after(backoff);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+  spdlog::error("save: {} messages answered not saved could not be revoked in {} min (redis "
+                "did not answer): they may still be delivered; first id {}",
+                msgs.size(), revoke_for.count(), msgs.empty() ? 0 : msgs[0].id);
+}
+
+void store::count_into(util::metrics& m) {
+  auto saves = [&](std::string_view result) -> std::uint64_t& {
+    return m.counter("dmq_saves_unknown_total",
+                     "Messages whose save had an unknown outcome (Redis timed out, or the "
+                     "connection broke after sending), by how it was settled: stored, "
+                     "not_stored (found out before answering), revoked (answered not saved, "
+                     "then kept from delivery), too_late (answered not saved, but a delivery "
+                     "had started).",
+                     {{"result", result}});
+  };
+  settled_stored_ = &saves("stored");
+  settled_not_stored_ = &saves("not_stored");
+  revoked_ = &saves("revoked");
+  revoke_too_late_ = &saves("too_late");
 }
 
 asio::awaitable<void> store::publish(redis::command wakes) {
@@ -283,7 +396,8 @@ asio::awaitable<result<std::optional<record>>> store::load(std::string_view proj
   cmd.push("GET", keys_.message(project, id));
   auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::optional<record>>{e, {}};
-  if (r[0].is_nil()) co_return result<std::optional<record>>{{}, std::nullopt};
+  // No record, or a tombstone (settle-1.lua: its producer was told "not saved").
+  if (r[0].is_nil() || r[0].str.empty()) co_return result<std::optional<record>>{{}, std::nullopt};
   auto rec = decode_record(r[0].str);
   if (!rec) {
     spdlog::error("redis: {} is not a message record", keys_.message(project, id));
@@ -374,11 +488,14 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
   if (ec) co_return result<claim_batch>{ec, {}};
   claim_batch b;
   const auto& e = r.elements;
-  if (e.size() < 2 || (e.size() - 2) % 6 != 0)
+  if (e.size() < 3 || (e.size() - 3) % 7 != 0 || !e[2].is_array())
     co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
   b.next_due_ms = to_int(e[0].str);
   b.lease_until = e[1].as_int().value_or(0);
-  for (std::size_t i = 2; i + 5 < e.size(); i += 6) {
+  for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
+    b.dropped.push_back({static_cast<std::uint64_t>(to_int(e[2].elements[i].str)),
+                         e[2].elements[i + 1].str});
+  for (std::size_t i = 3; i + 6 < e.size(); i += 7) {
     claimed c;
     c.id = static_cast<std::uint64_t>(to_int(e[i].str));
     c.attempt = static_cast<int>(e[i + 1].as_int().value_or(1));
@@ -386,6 +503,7 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
     c.params = e[i + 3].str;
     c.request_id = e[i + 4].str;
     c.bucket = e[i + 5].str;
+    c.queued_ms = to_int(e[i + 6].str);
     b.items.push_back(std::move(c));
   }
   co_return result<claim_batch>{{}, std::move(b)};
@@ -408,7 +526,7 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
       std::to_string(at_ms),
       std::to_string(timestamp_s),
       std::to_string(trim_below),
-      ordered_bucket ? keys_.bucket(project, consumer, *ordered_bucket) : std::string{}};
+      ordered_bucket ? *ordered_bucket : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -16,6 +17,7 @@
 #include "storage/keys.h"
 #include "storage/record.h"
 #include "storage/scripts.h"
+#include "util/metrics.h"
 
 namespace dmq::storage {
 
@@ -47,12 +49,22 @@ struct claimed {
   std::string params;
   std::string request_id;
   std::string bucket;
+  std::int64_t queued_ms = 0;  // when this attempt was due: the due time, a retry's, a /retry's
+};
+
+// dropped: a queued delivery that claim() gave up on, and why (claim-1.lua): "missing"
+// (no record), "revoked" (its producer was told "not saved"), "consumer" (the record has no
+// entry for this consumer), "expired" (its data expired before delivery: now a failure).
+struct dropped {
+  std::uint64_t id = 0;
+  std::string why;
 };
 
 struct claim_batch {
   std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
   std::int64_t lease_until = 0;
   std::vector<claimed> items;
+  std::vector<storage::dropped> dropped;
 };
 
 // queue_counts: one consumer's queue as /metrics shows it.
@@ -86,7 +98,17 @@ class store {
                                                               script_set& scripts);
 
   // save stores msgs (any projects) in one round trip; returns one error code per message.
+  // Every answer is the truth: no error means stored; an error means not stored, and then
+  // it never will be. Saves are idempotent (SET NX, ZADD NX), so a retry after a broken
+  // connection never resets a message delivered in between. When Redis timed out or the
+  // connection broke after the save was sent, settle-1 finds out whether it went through
+  // (confirm) if Redis answers within confirm_bound; else the messages are answered "not
+  // saved" and revoked in the background (settle-1 revoke) as soon as Redis answers.
+  // errc::out_of_memory: Redis is at maxmemory (noeviction) and refused the save.
   boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
+
+  // count_into registers the store's metrics in m (docs/metrics.md).
+  void count_into(util::metrics& m);
 
   // load returns a message's record (data and statuses), nullopt if there is none.
   boost::asio::awaitable<result<std::optional<record>>> load(std::string_view project,
@@ -143,8 +165,30 @@ class store {
  private:
   // exec runs cmd, retrying up to redis.max_retries times (with backoff) when the
   // connection was lost or is down; never on a timeout, so the time bound holds. Every
-  // command of the store is idempotent (saves carry their ids), so a retry is safe.
-  boost::asio::awaitable<redis::exec_result> exec(const redis::command& cmd);
+  // command of the store is idempotent (saves carry their ids and use NX), so a retry is
+  // safe. maybe_sent (if given) is set when an attempt may have reached Redis without an
+  // answer reaching dmq (a timeout, a connection lost after sending).
+  boost::asio::awaitable<redis::exec_result> exec(const redis::command& cmd,
+                                                  bool* maybe_sent = nullptr);
+
+  // decide finds out, after a save whose outcome is unknown, which of msgs are stored and
+  // clears their errors in out; if Redis does not answer within confirm_bound, the rest
+  // stay errors and are revoked in the background.
+  boost::asio::awaitable<void> decide(std::span<const to_save> msgs,
+                                      std::vector<std::error_code>& out);
+  // unsettled: a message whose save has an unknown outcome.
+  struct unsettled {
+    std::string project;
+    std::uint64_t id;
+    std::int64_t expire_at_ms;  // of its record, had it been stored
+  };
+  // settle calls settle-1 on msgs in mode "confirm" (per message: stored?) or "revoke"
+  // (stored and a delivery started?); nullopt if Redis did not answer.
+  boost::asio::awaitable<std::optional<std::vector<int>>> settle(std::span<const unsettled> msgs,
+                                                                std::string_view mode);
+  // revoke calls settle-1 (revoke) on msgs until Redis answers (with backoff, for at most
+  // revoke_for), so messages answered "not saved" are never delivered.
+  boost::asio::awaitable<void> revoke(std::vector<unsettled> msgs);
 
   // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
   boost::asio::awaitable<void> publish(redis::command wakes);
@@ -160,6 +204,17 @@ class store {
   std::int64_t data_ttl_ms_;
   std::int64_t status_ttl_ms_;
   retry_policy retry_;
+  // saves whose outcome was unknown, by how they were settled (count_into)
+  std::uint64_t* settled_stored_ = nullptr;
+  std::uint64_t* settled_not_stored_ = nullptr;
+  std::uint64_t* revoked_ = nullptr;
+  std::uint64_t* revoke_too_late_ = nullptr;
+
+ public:
+  // confirm_bound: how long a save whose outcome is unknown waits for Redis to answer
+  // settle-1 before it is answered "not saved" (and revoked in the background).
+  static constexpr std::chrono::milliseconds confirm_bound{250};
+  static constexpr std::chrono::minutes revoke_for{60};
 };
 
 }  // namespace dmq::storage

@@ -1,5 +1,6 @@
 #include "util/spawn.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace dmq::util {
@@ -34,6 +35,7 @@ void report_spawn_failure(const char* what, std::exception_ptr e) {
     return;
   }
   spdlog::default_logger()->flush();
+  std::fprintf(stderr, "dmq: bug: %s ended by an exception: %s; aborting\n", what, why.c_str());
   std::abort();
 }
 

@@ -1,5 +1,7 @@
+#!lua flags=allow-oom
 --[[
   ack-2: record the outcome of one delivery attempt, if the lease is still ours.
+  allow-oom: at Redis's memory limit outcomes must still be recorded (a done frees memory).
   The lease is ours while the id's score is the lease_until our claim set; after it ran
   out another dispatcher may have claimed it again, and then this ack changes nothing.
 
@@ -12,8 +14,10 @@
   ARGV[5]  outcome  done | retry | failure | release
   ARGV[6]  at_ms    retry: when the next attempt is due; release: when it is due again
   ARGV[7]  pending score: the message's timestamp (s)        (failure only)
-  ARGV[8]  pending ids scored below this are trimmed (s)     (failure only)
-  ARGV[9]  bucket ZSET of an ordered command, or ''  <base>b:<len(consumer)>:<consumer>:<bucket>
+  ARGV[8]  trim: pending ids scored below this (s) whose record is gone leave the list
+           (failure only; at most 16 looked at per call: a failure is listed as long as
+           its record lives, whatever its timestamp)
+  ARGV[9]  the bucket of an ordered command's message, or ''  (lib/bucket.lua)
   The status and attempt count are the consumer's in the message's record <base>m:<id>
   (lib/record.lua); a record that expired meanwhile is left alone.
   done:    the id leaves the queue, status "done".
@@ -34,7 +38,7 @@ if outcome == 'retry' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
   return 1
 end
-local s = redis.call('GET', mkey)
+local s = rec_get(mkey)
 local from, status, attempts, to
 if s then from, status, attempts, to = rec_find(s, ARGV[2]) end
 if outcome == 'release' then
@@ -48,7 +52,10 @@ redis.call('ZREM', q, id)
 if from then rec_put(mkey, s, from, to, outcome, attempts) end
 if outcome == 'failure' then
   redis.call('ZADD', KEYS[2], ARGV[7], id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
+  local old = redis.call('ZRANGE', KEYS[2], '-inf', '(' .. ARGV[8], 'BYSCORE', 'LIMIT', 0, 16)
+  for _, x in ipairs(old) do
+    if not rec_get(ARGV[1] .. 'm:' .. x) then redis.call('ZREM', KEYS[2], x) end
+  end
 end
-if ARGV[9] ~= '' then bucket_leave(ARGV[9], q, id, true) end
+if ARGV[9] ~= '' then bucket_leave(ARGV[1], ARGV[2], ARGV[9], q, id, true) end
 return 1

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   cancel-1: cancel a message none of whose deliveries has started.
 
@@ -12,18 +13,11 @@
 ]]
 -- uses record.lua
 -- uses bucket.lua
+-- uses cancel.lua
 local t = rec_load(KEYS[1])
 if not t then return 0 end
 for i = R_FIRST, #t - 2, 3 do
   if t[i + 1] ~= 'waiting' then return -1 end
 end
-local bucket = t[R_BUCKET]
-for i = R_FIRST, #t - 2, 3 do
-  local c = t[i]
-  local q = ARGV[1] .. 'q:' .. c
-  local queued = redis.call('ZREM', q, ARGV[2]) == 1
-  t[i + 1] = 'cancelled'
-  bucket_leave(bucket_key(ARGV[1], c, bucket), q, ARGV[2], queued)
-end
-rec_store(KEYS[1], t)
+rec_cancel(ARGV[1], KEYS[1], ARGV[2], t)
 return 1

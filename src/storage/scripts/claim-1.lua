@@ -1,8 +1,10 @@
+#!lua flags=allow-oom
 --[[
   claim-1: claim a consumer's due deliveries with a lease (a visibility timeout).
   Each claimed id stays in the queue, re-scored to now + lease: if the dispatcher dies, the
   lease runs out and the delivery is due again for any dispatcher. Nothing is removed
-  before it is delivered.
+  before it is delivered. allow-oom: at Redis's memory limit a claim must still run, since
+  delivering is what frees memory; it grows nothing but a status (and a bounded pending list).
 
   KEYS[1]  queue   ZSET <prefix>:{p}:q:<consumer>
   ARGV[1]  base    "<prefix>:{p}:"
@@ -14,12 +16,21 @@
            (0: none). Counted per wall-clock second in HASH <base>r:<consumer> {s, n}.
   For each claimed id: in its record (<base>m:<id>, lib/record.lua) the consumer's status
   := "doing" and its attempts += 1.
-  Ids whose status is settled (cancelled, done, failure), or that have no record (expired)
-  or none for this consumer, leave the queue; ids whose data expired (data_expire_at_ms
-  passed) before delivery leave it as "failure". An id that leaves the queue so and has a
-  record also leaves its ordered bucket (if any), which moves on (lib/bucket.lua).
-  Returns  {next_due_ms or -1, lease_until_ms, then per claimed delivery 6 fields:
-            id, attempt, due_ms, params, request_id, bucket}
+  Ids whose status is settled (cancelled, done, failure) leave the queue. Ids that cannot
+  be delivered leave it too, and are returned as dropped, with why:
+    missing   no record (it expired, or was deleted)
+    revoked   a tombstone: the producer was told "not saved" (lib/record.lua)
+    consumer  the record has no entry for this consumer
+    expired   the data expired (data_expire_at_ms passed) before delivery: the status
+              becomes "failure" and the id joins the pending list <base>pending:<consumer>
+              (score: the message's timestamp, s)
+  An id that leaves the queue so also leaves its ordered bucket (if any), which moves on
+  (lib/bucket.lua; a missing record's bucket is found in the heads HASH).
+  Returns  {next_due_ms or -1, lease_until_ms, {dropped id, why, ...},
+            then per claimed delivery 7 fields:
+            id, attempt, due_ms, params, request_id, bucket, queued_ms}
+           queued_ms is the score it was claimed at: when this attempt was due (the due
+           time, a retry's time, or the time of a manual /retry).
            next_due_ms is the earliest score left in the queue (leases included), or the
            next second when the shared rate is used up.
 ]]
@@ -33,24 +44,38 @@ if rate > 0 then
   local w = redis.call('HMGET', rkey, 's', 'n')
   if tonumber(w[1]) == sec then used = tonumber(w[2]) end
   max = math.min(max, rate - used)
-  if max <= 0 then return {tostring((sec + 1) * 1000), lease_until} end
+  if max <= 0 then return {tostring((sec + 1) * 1000), lease_until, {}} end
 end
-local ids = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
-local out = {'-1', lease_until}
-for _, id in ipairs(ids) do
+local due = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max, 'WITHSCORES')
+local dropped = {}
+local out = {'-1', lease_until, dropped}
+local function drop(id, why)
+  dropped[#dropped + 1] = id
+  dropped[#dropped + 1] = why
+end
+for k = 1, #due, 2 do
+  local id = due[k]
   local mkey = base .. 'm:' .. id
   local s = redis.call('GET', mkey)
   local t, pos
-  if s then t, pos = rec_decode(s) end
+  if s and s ~= '' then t, pos = rec_decode(s) end
   local at = t and rec_status_at(t, consumer)
   local status = at and t[at]
-  if not at or status == 'cancelled' or status == 'done' or status == 'failure' then
+  if not at then
     redis.call('ZREM', q, id)
-    if t then bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true) end
+    local bucket = (t and t[R_BUCKET]) or bucket_of(base, consumer, id)
+    if bucket then bucket_leave(base, consumer, bucket, q, id, true) end
+    if not s then drop(id, 'missing') elseif s == '' then drop(id, 'revoked')
+    else drop(id, 'consumer') end
+  elseif status == 'cancelled' or status == 'done' or status == 'failure' then
+    redis.call('ZREM', q, id)
+    bucket_leave(base, consumer, t[R_BUCKET], q, id, true)
   elseif tonumber(t[R_DX]) <= now then
     redis.call('ZREM', q, id)
     rec_put(mkey, s, pos[at], pos[at + 2], 'failure', t[at + 1])
-    bucket_leave(bucket_key(base, consumer, t[R_BUCKET]), q, id, true)
+    redis.call('ZADD', base .. 'pending:' .. consumer, math.floor(tonumber(t[R_DUE]) / 1000), id)
+    bucket_leave(base, consumer, t[R_BUCKET], q, id, true)
+    drop(id, 'expired')
   else
     redis.call('ZADD', q, lease_until, id)
     local n = tonumber(t[at + 1]) + 1
@@ -61,10 +86,11 @@ for _, id in ipairs(ids) do
     out[#out + 1] = t[R_PARAMS]
     out[#out + 1] = t[R_RID]
     out[#out + 1] = t[R_BUCKET]
+    out[#out + 1] = due[k + 1]
   end
 end
-if rate > 0 and #out > 2 then
-  redis.call('HSET', rkey, 's', sec, 'n', used + (#out - 2) / 6)
+if rate > 0 and #out > 3 then
+  redis.call('HSET', rkey, 's', sec, 'n', used + (#out - 3) / 7)
   redis.call('PEXPIRE', rkey, 2000)
 end
 local first = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   node_acquire-0: lease a free id-generator node number (see model/id_generator.h).
   Node keys are global (one per Redis, not per project), built here from the prefix.

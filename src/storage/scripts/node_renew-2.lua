@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   node_renew-2: extend this process's lease on an id-generator node.
 

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   retry-2: deliver a consumer's failed messages again, now (POST /api/message/retry).
 

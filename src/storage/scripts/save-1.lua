@@ -1,3 +1,4 @@
+#!lua
 --[[
   save-1: store messages of one ordered command's project and schedule one delivery per
   consumer, in bucket order. (Unordered messages need no script: store::save writes them
@@ -13,11 +14,17 @@
            id, due_ms, expire_at_ms, bucket, record,
            n, queue_index_1 .. queue_index_n (1-based; the record lists the same
            consumers, in this order, each "waiting" with 0 attempts)
+  No allow-oom flag: at Redis's memory limit the whole call is refused (OOM), nothing stored.
+  Idempotent: a message whose record key exists (saved by an earlier try of this call, or a
+  tombstone: its producer was told "not saved") is skipped whole, so a retry never resets
+  a message delivered in between.
   Writes   <base>m:<id>  STRING the record (lib/record.lua), expiring at expire_at_ms
            per consumer the id also joins the bucket's ZSET
            <base>b:<len(consumer)>:<consumer>:<bucket> (score due), and only the bucket's
-           head - its first by (due, id) - sits in the consumer's queue. A new head replaces
-           the old one in the queue unless the old one's delivery has started.
+           head - its first by (due, id) - sits in the consumer's queue (and in the heads
+           HASH <base>h:<consumer>). A new head replaces the old one in the queue unless the
+           old one's delivery has started. Heads whose record is gone leave the bucket first,
+           so a lost record never jams its bucket.
   Returns  the number of messages stored.
 ]]
 -- uses record.lua
@@ -32,13 +39,18 @@ local i, saved = 3 + k, 0
 while i <= #ARGV do
   local id, due, expire_at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local bucket, n = ARGV[i + 3], tonumber(ARGV[i + 5])
-  redis.call('SET', base .. 'm:' .. id, ARGV[i + 4], 'PXAT', expire_at)
   local d = tonumber(due)
-  for c = 1, n do
+  local fresh = redis.call('SET', base .. 'm:' .. id, ARGV[i + 4], 'NX', 'PXAT', expire_at)
+  for c = 1, fresh and n or 0 do
     local q = tonumber(ARGV[i + 5 + c])
     local consumer = ARGV[2 + q]
     local bkey = bucket_key(base, consumer, bucket)
     local old = redis.call('ZRANGE', bkey, 0, 0)[1]
+    while old and not rec_get(base .. 'm:' .. old) do  -- a head whose record is gone
+      redis.call('ZREM', KEYS[q], old)
+      bucket_leave(base, consumer, bucket, KEYS[q], old, true)
+      old = redis.call('ZRANGE', bkey, 0, 0)[1]
+    end
     redis.call('ZADD', bkey, due, id)
     redis.call('PEXPIREAT', bkey, expire_at, 'GT')
     if redis.call('PTTL', bkey) < 0 then redis.call('PEXPIREAT', bkey, expire_at) end
@@ -48,16 +60,17 @@ while i <= #ARGV do
       local at = t and rec_status_at(t, consumer)
       if at and t[at] == 'waiting' then
         redis.call('ZREM', KEYS[q], old)  -- not started: the earlier message goes first
+        redis.call('HDEL', heads_key(base, consumer), old)
       else
         enqueue = false  -- the old head is being delivered: this one waits its turn
       end
     end
     if enqueue then
-      redis.call('ZADD', KEYS[q], due, id)  -- now: the next message may be of this bucket
+      bucket_head(base, consumer, bucket, KEYS[q], due, id)  -- the next may be of this bucket
       if not min_due[q] or d < min_due[q] then min_due[q] = d end
     end
   end
-  saved = saved + 1
+  if fresh then saved = saved + 1 end
   i = i + 6 + n
 end
 for q = 1, k do

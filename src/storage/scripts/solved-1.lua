@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   solved-1: mark a consumer's failed messages as handled (the seed's "solved").
 

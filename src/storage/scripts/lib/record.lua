@@ -34,10 +34,19 @@ local function rec_encode(t)
   return table.concat(parts)
 end
 
+-- A record's key holding the empty string is a tombstone: store::settle wrote it where a
+-- save's outcome was unknown and the producer was told "not saved"; a save arriving later
+-- (SET NX) then stores nothing. A tombstone is no record.
+local function rec_get(key)
+  local s = redis.call('GET', key)
+  if s and s ~= '' then return s end
+  return nil
+end
+
 -- rec_load returns the decoded record at key (and where its fields start), or nil if there
 -- is none.
 local function rec_load(key)
-  local s = redis.call('GET', key)
+  local s = rec_get(key)
   if s then return rec_decode(s) end
   return nil
 end
