@@ -79,7 +79,7 @@ struct process {
         http(ioc.get_executor(), observed(http_options(cfg)),
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect(
-        [this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
+        [this](redis::connection& c) { return store.on_connect(c); });
     if (r != role::client)
       dispatcher.emplace(ioc.get_executor(), cfg, store, keys,
                          redis_options(cfg.redis, "redis-wake"));

@@ -195,7 +195,10 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool*
     if (maybe_sent && (ec == redis::errc::timeout || ec == redis::errc::connection_lost))
       *maybe_sent = true;
   };
-  auto result = co_await conn_.exec(cmd);
+  // Nothing but on_connect's own commands goes out while a new connection's handshake
+  // runs: the revokes it makes must come before any claim or save.
+  redis::exec_result result{make_error_code(redis::errc::not_connected), {}};
+  if (conn_.ready()) result = co_await conn_.exec(cmd);
   note(result.first);
   int backoff = retry_.min_backoff_ms;
   for (int i = 0; i < retry_.max_retries; ++i) {
@@ -204,6 +207,7 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool*
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(backoff));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     backoff = std::min(backoff * 2, retry_.max_backoff_ms);
+    if (!conn_.ready()) continue;
     result = co_await conn_.exec(cmd);
     note(result.first);
   }
@@ -313,10 +317,13 @@ asio::awaitable<void> store::decide(std::span<const to_save> msgs,
                  msgs.size(), why, n, msgs.size() - n);
     co_return;
   }
-  spdlog::warn("save: outcome of {} messages unknown ({}): answered not saved, and revoked "
-               "as soon as redis answers",
+  spdlog::warn("save: outcome of {} messages unknown ({}): answered not saved; revoked first "
+               "thing when redis answers again",
                msgs.size(), why);
-  util::spawn(co_await asio::this_coro::executor, revoke(std::move(open)), "save revoke");
+  for (auto& m : open) unsettled_.emplace(m.id, std::move(m));
+  // Redis answered, with an error (not a broken connection, whose next handshake revokes
+  // them): try now.
+  if (conn_.ready()) co_await revoke();
 }
 
 asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const unsettled> msgs,
@@ -338,32 +345,34 @@ asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const u
   co_return out;
 }
 
-asio::awaitable<void> store::revoke(std::vector<unsettled> msgs) {
-  auto until = std::chrono::steady_clock::now() + revoke_for;
-  std::chrono::milliseconds backoff{50};
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  while (std::chrono::steady_clock::now() < until) {
-    if (auto got = co_await settle(msgs, "revoke")) {
-      for (std::size_t i = 0; i < msgs.size(); ++i) {
-        if ((*got)[i] == 0) {
-          if (revoked_) ++*revoked_;
-          continue;
-        }
-        if (revoke_too_late_) ++*revoke_too_late_;
-        spdlog::error("save: message {} was answered not saved, but it was stored and a "
-                      "delivery started before it could be revoked",
-                      msgs[i].id);
+asio::awaitable<std::error_code> store::revoke() {
+  while (!unsettled_.empty()) {
+    // Chunks, so one call never holds Redis long. An id leaves the list once answered (a
+    // revoke that runs twice, from two connections, counts it once).
+    std::vector<unsettled> chunk;
+    for (auto it = unsettled_.begin(); it != unsettled_.end() && chunk.size() < max_per_script; ++it)
+      chunk.push_back(it->second);
+    auto got = co_await settle(chunk, "revoke");
+    if (!got) co_return make_error_code(redis::errc::not_connected);
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      if (unsettled_.erase(chunk[i].id) == 0) continue;
+      if ((*got)[i] == 0) {
+        if (revoked_) ++*revoked_;
+        continue;
       }
-      spdlog::info("save: {} messages of unknown outcome revoked", msgs.size());
-      co_return;
+      if (revoke_too_late_) ++*revoke_too_late_;
+      spdlog::error("save: message {} was answered not saved, but it was stored and a "
+                    "delivery started before it could be revoked",
+                    chunk[i].id);
     }
-    t.expires_after(backoff);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    spdlog::info("save: {} messages answered not saved revoked", chunk.size());
   }
-  spdlog::error("save: {} messages answered not saved could not be revoked in {} min (redis "
-                "did not answer): they may still be delivered; first id {}",
-                msgs.size(), revoke_for.count(), msgs.empty() ? 0 : msgs[0].id);
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> store::on_connect(redis::connection& conn) {
+  if (auto ec = co_await load_scripts(conn, scripts_)) co_return ec;
+  co_return co_await revoke();
 }
 
 void store::count_into(util::metrics& m) {

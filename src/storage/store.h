@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -93,9 +94,13 @@ class store {
   store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days,
         retry_policy retry = {});
 
-  // load_scripts SCRIPT LOADs every script; use as the connection's on_connect.
+  // load_scripts SCRIPT LOADs every script.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
                                                               script_set& scripts);
+  // on_connect is the connection's on_connect: it loads the scripts, then revokes the
+  // saves answered "not saved" whose outcome was unknown, before anything else runs on the
+  // new connection (so this process never claims one of them first).
+  boost::asio::awaitable<std::error_code> on_connect(redis::connection& conn);
 
   // save stores msgs (any projects) in one round trip; returns one error code per message.
   // Every answer is the truth: no error means stored; an error means not stored, and then
@@ -103,7 +108,7 @@ class store {
   // connection never resets a message delivered in between. When Redis timed out or the
   // connection broke after the save was sent, settle-1 finds out whether it went through
   // (confirm) if Redis answers within confirm_bound; else the messages are answered "not
-  // saved" and revoked in the background (settle-1 revoke) as soon as Redis answers.
+  // saved" and revoked (settle-1 revoke) by on_connect, first thing on the next connection.
   // errc::out_of_memory: Redis is at maxmemory (noeviction) and refused the save.
   boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
 
@@ -172,8 +177,8 @@ class store {
                                                   bool* maybe_sent = nullptr);
 
   // decide finds out, after a save whose outcome is unknown, which of msgs are stored and
-  // clears their errors in out; if Redis does not answer within confirm_bound, the rest
-  // stay errors and are revoked in the background.
+  // clears their errors in out; if Redis does not answer within confirm_bound, they stay
+  // errors and wait in unsettled_ for on_connect to revoke them.
   boost::asio::awaitable<void> decide(std::span<const to_save> msgs,
                                       std::vector<std::error_code>& out);
   // unsettled: a message whose save has an unknown outcome.
@@ -186,9 +191,9 @@ class store {
   // (stored and a delivery started?); nullopt if Redis did not answer.
   boost::asio::awaitable<std::optional<std::vector<int>>> settle(std::span<const unsettled> msgs,
                                                                 std::string_view mode);
-  // revoke calls settle-1 (revoke) on msgs until Redis answers (with backoff, for at most
-  // revoke_for), so messages answered "not saved" are never delivered.
-  boost::asio::awaitable<void> revoke(std::vector<unsettled> msgs);
+  // revoke calls settle-1 (revoke) on unsettled_, so messages answered "not saved" are never
+  // delivered; an error if Redis did not answer (they stay in unsettled_).
+  boost::asio::awaitable<std::error_code> revoke();
 
   // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
   boost::asio::awaitable<void> publish(redis::command wakes);
@@ -209,12 +214,12 @@ class store {
   std::uint64_t* settled_not_stored_ = nullptr;
   std::uint64_t* revoked_ = nullptr;
   std::uint64_t* revoke_too_late_ = nullptr;
+  std::map<std::uint64_t, unsettled> unsettled_;  // answered "not saved", not yet revoked
 
  public:
   // confirm_bound: how long a save whose outcome is unknown waits for Redis to answer
   // settle-1 before it is answered "not saved" (and revoked in the background).
   static constexpr std::chrono::milliseconds confirm_bound{250};
-  static constexpr std::chrono::minutes revoke_for{60};
 };
 
 }  // namespace dmq::storage

@@ -38,7 +38,7 @@ struct store_test : ::testing::Test {
   }
 
   store_test() {
-    conn.set_on_connect([this](redis::connection& c) { return storage::store::load_scripts(c, scripts); });
+    conn.set_on_connect([this](redis::connection& c) { return store.on_connect(c); });
     conn.start();
     EXPECT_TRUE(run(conn.wait_ready(5s)));
   }
