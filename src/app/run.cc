@@ -157,12 +157,12 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   // node is free (32 processes already), serve anyway: /healthz says 503 until one frees.
   asio::steady_timer t(ioc);
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (!p.ids.ready() && std::chrono::steady_clock::now() < until) {
+  while (!p.ids.ready() && model::id_generator::in_range(storage::now_ms()) &&
+         std::chrono::steady_clock::now() < until) {
     t.expires_after(10ms);
     co_await t.async_wait(asio::use_awaitable);
   }
-  if (!p.ids.ready())
-    spdlog::error("no message id node leased yet: messages are refused until one is free");
+  if (!p.ids.ready()) spdlog::error("messages are refused for now: {}", p.ids.why_not());
   if (auto ec = p.http.listen()) {
     spdlog::error("cannot listen on {}:{} (http.listen, http_port): {}", cfg.http.listen,
                   cfg.http.port, ec.message());

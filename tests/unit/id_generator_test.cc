@@ -78,3 +78,22 @@ TEST(id_generator, clock_going_back_does_not_repeat_ids) {
   auto b = *g.next(1795000000000);  // wall clock stepped back
   EXPECT_GT(b, a);
 }
+
+TEST(id_generator, refuses_ids_for_a_clock_outside_its_range_never_zero_or_repeated) {
+  id_generator g;
+  g.set_node(3, 0);
+  const std::int64_t year_2023 = 1685577600000;  // 2023-06-01: before the ids' epoch
+  for (int i = 0; i < 200; ++i) EXPECT_FALSE(g.next(year_2023).has_value()) << i;
+  EXPECT_FALSE(g.next(id_generator::epoch_ms).has_value());
+  EXPECT_FALSE(id_generator::in_range(year_2023));
+  const std::int64_t year_2094 = 3912710400000;  // past the 41 bits of milliseconds
+  EXPECT_FALSE(g.next(year_2094).has_value());
+  // Back in range: ids again, all distinct and non-zero.
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 200; ++i) {
+    auto id = g.next(id_generator::epoch_ms + 1);
+    ASSERT_TRUE(id.has_value());
+    EXPECT_NE(*id, 0u);
+    EXPECT_TRUE(seen.insert(*id).second);
+  }
+}
