@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <limits>
 #include <set>
 
@@ -19,7 +21,8 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
       store_(store),
       keys_(keys),
       client_(ex),
-      wake_(ex, std::move(wake_connection)) {
+      wake_(ex, std::move(wake_connection)),
+      heartbeat_timer_(ex) {
   for (const auto& cmd : cfg.commands)
     for (const auto& c : cmd.consumers)
       workers_.push_back(std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c));
@@ -78,11 +81,25 @@ void dispatcher::start() {
     co_return ec;
   });
   wake_.start();
+  util::spawn(ex_, heartbeat(), "wake heartbeat");
   for (auto& w : workers_) util::spawn(ex_, w->run(), "consumer worker");
   spdlog::info("dispatcher: {} consumers", workers_.size());
 }
 
+asio::awaitable<void> dispatcher::heartbeat() {
+  redis::command ping;
+  ping.push("PING");
+  while (!stopping_) {
+    heartbeat_timer_.expires_after(wake_ping);
+    co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    if (wake_.ready()) co_await wake_.exec(ping);  // a failure breaks the connection itself
+  }
+}
+
 asio::awaitable<void> dispatcher::shutdown(std::chrono::milliseconds deadline) {
+  stopping_ = true;
+  heartbeat_timer_.cancel();
   for (auto& w : workers_) w->stop();
   auto until = std::chrono::steady_clock::now() + deadline;
   for (auto& w : workers_) co_await w->drain(until);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -41,6 +42,11 @@ class dispatcher {
 
  private:
   void on_wake(const redis::reply& message);
+  // heartbeat PINGs the wake connection every wake_ping: a subscriber whose connection
+  // died silently (no FIN, no RST: a dead NAT entry, a frozen Redis) would otherwise never
+  // hear a wake-up again; the unanswered PING breaks it (redis.read_timeout) and the
+  // reconnect subscribes again and wakes every worker.
+  boost::asio::awaitable<void> heartbeat();
 
   boost::asio::any_io_executor ex_;
   const config::settings& cfg_;
@@ -48,6 +54,13 @@ class dispatcher {
   const storage::keys& keys_;
   http::client client_;
   redis::connection wake_;
+  boost::asio::steady_timer heartbeat_timer_;
+  bool stopping_ = false;
+
+ public:
+  static constexpr std::chrono::milliseconds wake_ping{1000};
+
+ private:
   std::vector<std::unique_ptr<consumer_worker>> workers_;
   std::vector<storage::queue_counts> counts_;  // per worker, as last read
   bool counts_known_ = false;  // the last refresh_metrics() read them

@@ -1,4 +1,7 @@
 #include "redis/connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include "util/spawn.h"
 
 #include <hiredis/hiredis.h>
@@ -281,6 +284,14 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     auto [cec, ep] = std::get<0>(result);
     if (cec) co_return cec;
     sock.set_option(tcp::no_delay(true));
+    // Keepalive probes find a peer that vanished without a FIN or RST, even on a
+    // connection that sends nothing (the subscriber's); the heartbeat PING is faster.
+    boost::system::error_code ignored;
+    sock.set_option(asio::socket_base::keep_alive(true), ignored);
+    int idle = 30, interval = 10, count = 3;  // dead after ~60 s of silence
+    ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
     co_return std::error_code{};
   }
 
