@@ -74,7 +74,7 @@ struct process {
               {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
                cfg.redis.max_retry_backoff_ms}),
         saver(ioc.get_executor(), store),
-        ids(ioc.get_executor(), conn, keys, scripts),
+        ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
         api(cfg, store, saver, ids, conn),
         http(ioc.get_executor(), observed(http_options(cfg)),
              [this](http::request& r) { return api.handle(r); }) {
@@ -100,9 +100,9 @@ struct process {
   void count() {
     metrics.gauge("dmq_redis_connected", "1 while the Redis connection is up, else 0.", {},
                   [this] { return conn.ready() ? 1.0 : 0.0; });
+    store.count_into(metrics);
     if (serves_api()) {
       api.count_into(metrics);
-      store.count_into(metrics);
       metrics.gauge("dmq_http_connections", "Open connections to the API.", {},
                     [this] { return static_cast<double>(http.connections()); });
       api.serve_metrics([this] { return metrics_page(); });

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "dispatch/rate_limiter.h"
 #include "dispatch/retry_policy.h"
 #include "storage/id_source.h"
 #include "util/spawn.h"
@@ -26,7 +27,8 @@ consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store
       consumer_(consumer),
       endpoint_(parse_endpoint(consumer)),
       trace_header_("X-" + cfg.request_trace_id_key),
-      timer_(ex) {}
+      timer_(ex),
+      limiter_(consumer.rate_per_sec, steady_ms()) {}
 
 void consumer_worker::wake() {
   woken_ = true;
@@ -44,53 +46,45 @@ asio::awaitable<void> consumer_worker::sleep(std::int64_t ms) {
   co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-int consumer_worker::rate_budget(std::int64_t now) {
-  if (consumer_.rate_per_sec <= 0) return consumer_.concurrency;
-  double rate = consumer_.rate_per_sec;
-  tokens_ = std::min(rate, tokens_ + (now - tokens_at_) * rate / 1000.0);
-  tokens_at_ = now;
-  return static_cast<int>(tokens_);
+std::int64_t consumer_worker::steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 asio::awaitable<void> consumer_worker::run() {
   const auto lease_ms =
       static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
-  tokens_at_ = storage::now_ms();
-  tokens_ = std::max(1, consumer_.rate_per_sec);
+  auto& clock = store_.redis_clock();
   while (!stopping_) {
     woken_ = false;
-    auto now = storage::now_ms();
-    int room = consumer_.concurrency - in_flight();
-    // While deliveries are in flight, claim only once a quarter of the room is free: one
-    // round trip then claims many, instead of one claim per finished delivery.
-    if (in_flight() > 0 && room < std::max(1, consumer_.concurrency / 4)) room = 0;
-    int budget = std::min({room, cfg_.dispatch.claim_batch, rate_budget(now)});
+    int room = claim_room(consumer_.concurrency, in_flight());
+    int budget = std::min({room, cfg_.dispatch.claim_batch, limiter_.budget(steady_ms())});
     if (budget <= 0) {  // wait for deliveries to finish, or for the rate limit to refill
       // No conditional expression around co_await here: GCC 12 evaluates both arms.
       std::int64_t ms = cfg_.dispatch.max_idle_ms;
-      if (room > 0 && consumer_.rate_per_sec > 0)
-        ms = std::max<std::int64_t>(1, 1000 / consumer_.rate_per_sec);
+      if (room > 0 && limiter_.limited()) ms = limiter_.wait_ms();
       co_await sleep(ms);
       continue;
     }
     auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
-    auto [ec, batch] =
-        co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget, shared);
+    // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
+    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, clock.now_ms(),
+                                             lease_ms, budget, shared);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
     }
-    tokens_ -= static_cast<double>(batch.items.size());
+    limiter_.spend(static_cast<int>(batch.items.size()));
     if (!batch.dropped.empty()) gave_up(batch.dropped);
     for (auto& c : batch.items) {
       in_flight_.emplace(c.id, batch.lease_until);
       util::spawn(ex_, deliver(std::move(c), batch.lease_until), "deliver");
     }
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
-    auto wait = batch.next_due_ms < 0
-                    ? cfg_.dispatch.max_idle_ms
-                    : std::min<std::int64_t>(batch.next_due_ms - storage::now_ms(),
-                                             cfg_.dispatch.max_idle_ms);
+    auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
+                                      : std::min<std::int64_t>(batch.next_due_ms - clock.now_ms(),
+                                                               cfg_.dispatch.max_idle_ms);
     co_await sleep(wait);
   }
 }
@@ -114,11 +108,12 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
                  {"X-Dmq-Scheduled-At", due}};
   if (!c.request_id.empty()) req.headers.push_back({trace_header_, c.request_id});
 
-  auto started = storage::now_ms();
+  auto& clock = store_.redis_clock();
+  auto started = clock.now_ms();
   auto t0 = std::chrono::steady_clock::now();
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;
-  auto now = storage::now_ms();
+  auto now = clock.now_ms();
   if (duration_) {
     auto took = std::chrono::steady_clock::now() - t0;
     duration_->observe(std::chrono::duration<double>(took).count());
@@ -225,7 +220,7 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   in_flight_.clear();
   for (auto [id, lease_until] : left) {
     co_await store_.ack(cmd_.project, consumer_.name, id, lease_until, storage::outcome::release,
-                        storage::now_ms(), 0);
+                        store_.redis_clock().now_ms(), 0);
   }
   if (!left.empty())
     spdlog::warn("{}: released {} deliveries still running at shutdown", consumer_.name,

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "dispatch/endpoint.h"
+#include "dispatch/rate_limiter.h"
 #include "http/client.h"
 #include "storage/store.h"
 #include "util/metrics.h"
@@ -51,7 +52,7 @@ class consumer_worker {
   // gave_up counts and logs (at most a few lines a minute) deliveries claim() dropped.
   void gave_up(const std::vector<storage::dropped>& dropped);
   boost::asio::awaitable<void> sleep(std::int64_t ms);
-  int rate_budget(std::int64_t now);
+  static std::int64_t steady_ms();
 
   boost::asio::any_io_executor ex_;
   storage::store& store_;
@@ -79,8 +80,7 @@ class consumer_worker {
   util::metrics* metrics_ = nullptr;  // for the dropped counters, made on first use
   std::int64_t drop_log_window_ = 0;  // the minute (ms) whose drop log lines are counted
   int drop_log_lines_ = 0;
-  double tokens_ = 0;           // rate limit: attempts that may start now
-  std::int64_t tokens_at_ = 0;  // when tokens_ was last topped up (ms)
+  rate_limiter limiter_;  // rate_per_sec, on the steady clock
 };
 
 }  // namespace dmq::dispatch

@@ -50,7 +50,7 @@ void dispatcher::count_into(util::metrics& m) {
 asio::awaitable<void> dispatcher::refresh_metrics() {
   std::vector<std::pair<std::string_view, std::string_view>> queues;  // (project, consumer)
   for (const auto& w : workers_) queues.emplace_back(w->command().project, w->consumer().name);
-  auto [ec, counts] = co_await store_.queue_stats(queues, storage::now_ms());
+  auto [ec, counts] = co_await store_.queue_stats(queues, store_.redis_clock().now_ms());
   counts_known_ = !ec && counts.size() == counts_.size();
   if (counts_known_) counts_ = std::move(counts);
 }

@@ -218,7 +218,8 @@ constexpr std::size_t body_arena_bytes = 4096;
 
 // read_single returns the message of a /single body, or the answer refusing it.
 static std::variant<accepted, http::response> read_single(const http::request& req,
-                                                          const config::settings& cfg) {
+                                                          const config::settings& cfg,
+                                                          std::int64_t now_ms) {
   unsigned char arena[body_arena_bytes];
   json::monotonic_resource mr(arena, sizeof arena);
   std::string why;
@@ -226,13 +227,13 @@ static std::variant<accepted, http::response> read_single(const http::request& r
   if (!body) return reply(errc::bad_json, why, nullptr);
   auto from = caller_ip(req, cfg.http.trusted_proxies);
   if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
-  auto v = validate_message(*body, cfg, *from, storage::now_ms());
+  auto v = validate_message(*body, cfg, *from, now_ms);
   if (auto* r = std::get_if<refusal>(&v)) return fail(r->code, r->text);
   return std::move(std::get<accepted>(v));
 }
 
 asio::awaitable<http::response> api::single(http::request& req) {
-  auto in = read_single(req, cfg_);
+  auto in = read_single(req, cfg_, store_.redis_clock().now_ms());
   if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
   std::vector<accepted> items{std::move(std::get<accepted>(in))};
   auto s = give_ids(items, ids_);
@@ -257,7 +258,8 @@ struct batch_in {
 
 // read_batch returns the messages of a /batch body, or the answer refusing it whole.
 static std::variant<batch_in, http::response> read_batch(const http::request& req,
-                                                         const config::settings& cfg) {
+                                                         const config::settings& cfg,
+                                                         std::int64_t now_ms) {
   unsigned char arena[body_arena_bytes];
   json::monotonic_resource mr(arena, sizeof arena);
   std::string why;
@@ -273,7 +275,7 @@ static std::variant<batch_in, http::response> read_batch(const http::request& re
   auto from = caller_ip(req, cfg.http.trusted_proxies);
   if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
 
-  auto now = storage::now_ms();
+  auto now = now_ms;
   batch_in out;
   out.data = json::array(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -289,7 +291,7 @@ static std::variant<batch_in, http::response> read_batch(const http::request& re
 }
 
 asio::awaitable<http::response> api::batch(http::request& req) {
-  auto in = read_batch(req, cfg_);
+  auto in = read_batch(req, cfg_, store_.redis_clock().now_ms());
   if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
   auto& b = std::get<batch_in>(in);
   auto s = give_ids(b.items, ids_);

@@ -11,15 +11,9 @@ using namespace std::chrono_literals;
 
 namespace dmq::storage {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 id_source::id_source(asio::any_io_executor ex, redis::connection& conn, const keys& k,
-                     const script_set& scripts)
-    : conn_(conn), keys_(k), scripts_(scripts), timer_(ex) {
+                     const script_set& scripts, storage::clock* clock)
+    : conn_(conn), keys_(k), scripts_(scripts), clock_(clock), timer_(ex) {
   std::random_device rd;
   instance_ = fmt::format("{:016x}{:016x}", (std::uint64_t{rd()} << 32) | rd(),
                           (std::uint64_t{rd()} << 32) | rd());
@@ -92,8 +86,14 @@ asio::awaitable<bool> id_source::renew() {
       .call(cmd, 2,
             {keys_.node(n), keys_.node_clock(n), instance_, std::to_string(lease_time.count()),
              std::to_string(now_ms())});
+  cmd.push("TIME");  // Redis's clock, for this process's (storage/clock.h)
+  auto sent_at = now_ms();
   auto [ec, r] = co_await conn_.exec(std::move(cmd));
-  if (ec || r.empty()) co_return false;  // unknown: keep the node, next() checks its age
+  if (ec || r.size() < 2) co_return false;  // unknown: keep the node, next() checks its age
+  if (clock_ && r[1].is_array() && r[1].elements.size() == 2) {
+    auto s = r[1].elements[0].as_int(), us = r[1].elements[1].as_int();
+    if (s && us) clock_->observe(*s * 1000 + *us / 1000, (sent_at + now_ms()) / 2);
+  }
   if (r[0].as_int().value_or(0) == 1) {
     renewed_at_ = std::chrono::steady_clock::now();
     renewed_session_ = session;

@@ -16,6 +16,7 @@
 
 #include "model/id_generator.h"
 #include "redis/connection.h"
+#include "storage/clock.h"
 #include "storage/keys.h"
 #include "storage/scripts.h"
 
@@ -27,8 +28,9 @@ class id_source {
   static constexpr std::chrono::milliseconds renew_every{5000};
   static constexpr std::chrono::milliseconds usable_for{20000};  // after the last renewal
 
+  // clock, if given, learns Redis's time from every renewal (storage/clock.h).
   id_source(boost::asio::any_io_executor ex, redis::connection& conn, const keys& k,
-            const script_set& scripts);
+            const script_set& scripts, storage::clock* clock = nullptr);
 
   // run acquires a node and keeps renewing it until stop(); spawn it once.
   boost::asio::awaitable<void> run();
@@ -50,6 +52,7 @@ class id_source {
   redis::connection& conn_;
   const keys& keys_;
   const script_set& scripts_;
+  storage::clock* clock_;
   boost::asio::steady_timer timer_;
   model::id_generator gen_;
   std::string instance_;
@@ -58,8 +61,5 @@ class id_source {
   bool stopped_ = false;
   bool all_taken_logged_ = false;
 };
-
-// now_ms returns the wall-clock time in milliseconds since the Unix epoch.
-std::int64_t now_ms();
 
 }  // namespace dmq::storage

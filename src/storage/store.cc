@@ -224,15 +224,16 @@ asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn, sc
 }
 
 asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, std::size_t numkeys,
-                                                        const std::vector<std::string>& args) {
+                                                        const std::vector<std::string>& args,
+                                                        bool* maybe_sent) {
   const auto& s = scripts_.get(name);
   redis::command cmd;
   s.call(cmd, numkeys, args);
-  auto [ec, r] = co_await exec(cmd);
+  auto [ec, r] = co_await exec(cmd, maybe_sent);
   if (!ec && !r.empty() && is_noscript(r[0])) {
     redis::command again;
     s.call_eval(again, numkeys, args);
-    std::tie(ec, r) = co_await exec(again);
+    std::tie(ec, r) = co_await exec(again, maybe_sent);
   }
   if (auto e = first_error(ec, r)) co_return result<redis::reply>{e, {}};
   co_return result<redis::reply>{{}, std::move(r[0])};
@@ -372,7 +373,39 @@ asio::awaitable<std::error_code> store::revoke() {
 
 asio::awaitable<std::error_code> store::on_connect(redis::connection& conn) {
   if (auto ec = co_await load_scripts(conn, scripts_)) co_return ec;
+  if (auto ec = co_await read_clock(conn)) co_return ec;
+  if (auto ec = co_await unclaim(conn)) co_return ec;
   co_return co_await revoke();
+}
+
+asio::awaitable<std::error_code> store::read_clock(redis::connection& conn) {
+  redis::command cmd;
+  cmd.push("TIME");
+  auto sent_at = storage::now_ms();
+  auto [ec, r] = co_await conn.exec(cmd);
+  if (auto e = first_error(ec, r)) co_return e;
+  if (r[0].elements.size() == 2) {
+    auto sec = r[0].elements[0].as_int(), us = r[0].elements[1].as_int();
+    if (sec && us) clock_.observe(*sec * 1000 + *us / 1000, (sent_at + storage::now_ms()) / 2);
+  }
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> store::unclaim(redis::connection& conn) {
+  if (lost_claims_.empty()) co_return std::error_code{};
+  const auto& s = scripts_.get("unclaim-1");
+  redis::command cmd;
+  auto now = std::to_string(clock_.now_ms());
+  for (const auto& c : lost_claims_)
+    s.call(cmd, 1, {c.queue, c.base, c.consumer, std::to_string(c.lease_until), now});
+  auto [ec, r] = co_await conn.exec(cmd);
+  if (auto e = first_error(ec, r)) co_return e;
+  long long n = 0;
+  for (const auto& x : r) n += x.integer;
+  spdlog::info("claim: {} claims whose answer was lost undone: {} deliveries due again",
+               lost_claims_.size(), n);
+  lost_claims_.clear();
+  co_return std::error_code{};
 }
 
 void store::count_into(util::metrics& m) {
@@ -385,6 +418,10 @@ void store::count_into(util::metrics& m) {
                      "had started).",
                      {{"result", result}});
   };
+  m.gauge("dmq_clock_offset_seconds",
+          "Redis's clock minus this host's, as last measured (claims, id lease renewals); "
+          "dmq decides due times, leases and retries on Redis's clock.",
+          {}, [this] { return static_cast<double>(clock_.offset_ms()) / 1000.0; });
   settled_stored_ = &saves("stored");
   settled_not_stored_ = &saves("not_stored");
   revoked_ = &saves("revoked");
@@ -489,22 +526,32 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
                                                   std::int64_t lease_ms, int max, int shared_rate) {
-  std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
-                                std::string(consumer),          std::to_string(now_ms),
+  std::vector<std::string> args{keys_.queue(project, consumer),
+                                keys_.base(project),
+                                std::string(consumer),
+                                std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
                                 std::to_string(shared_rate)};
-  auto [ec, r] = co_await run_script("claim-1", 1, args);
-  if (ec) co_return result<claim_batch>{ec, {}};
+  auto sent_at = storage::now_ms();
+  bool maybe_sent = false;
+  auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
+  if (ec) {
+    if (maybe_sent) lost_claims_.push_back({args[0], args[1], args[2], now_ms + lease_ms});
+    co_return result<claim_batch>{ec, {}};
+  }
   claim_batch b;
   const auto& e = r.elements;
-  if (e.size() < 3 || (e.size() - 3) % 7 != 0 || !e[2].is_array())
+  if (e.size() < 4 || (e.size() - 4) % 7 != 0 || !e[2].is_array())
     co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
   b.next_due_ms = to_int(e[0].str);
   b.lease_until = e[1].as_int().value_or(0);
+  b.redis_ms = e[3].as_int().value_or(0);
+  // Redis read its clock between sending and answering: take the middle.
+  clock_.observe(b.redis_ms, (sent_at + storage::now_ms()) / 2);
   for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
     b.dropped.push_back({static_cast<std::uint64_t>(to_int(e[2].elements[i].str)),
                          e[2].elements[i + 1].str});
-  for (std::size_t i = 3; i + 6 < e.size(); i += 7) {
+  for (std::size_t i = 4; i + 6 < e.size(); i += 7) {
     claimed c;
     c.id = static_cast<std::uint64_t>(to_int(e[i].str));
     c.attempt = static_cast<int>(e[i + 1].as_int().value_or(1));
@@ -555,7 +602,7 @@ asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project
                                 keys_.pending(project, consumer),
                                 keys_.base(project),
                                 std::string(consumer),
-                                std::to_string(now_ms()),
+                                std::to_string(clock_.now_ms()),
                                 keys_.wake_channel(project)};
   for (auto id : ids) args.push_back(std::to_string(id));
   auto [ec, r] = co_await run_script("retry-2", 2, args);

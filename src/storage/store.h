@@ -15,6 +15,7 @@
 
 #include "model/message.h"
 #include "redis/connection.h"
+#include "storage/clock.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 #include "storage/scripts.h"
@@ -64,6 +65,7 @@ struct dropped {
 struct claim_batch {
   std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
   std::int64_t lease_until = 0;
+  std::int64_t redis_ms = 0;  // Redis's TIME during the claim
   std::vector<claimed> items;
   std::vector<storage::dropped> dropped;
 };
@@ -97,9 +99,11 @@ class store {
   // load_scripts SCRIPT LOADs every script.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
                                                               script_set& scripts);
-  // on_connect is the connection's on_connect: it loads the scripts, then revokes the
-  // saves answered "not saved" whose outcome was unknown, before anything else runs on the
-  // new connection (so this process never claims one of them first).
+  // on_connect is the connection's on_connect: it loads the scripts, reads Redis's clock
+  // (so that the first claim is already on it), undoes the claims
+  // whose answer was lost (nobody is delivering those), then revokes the saves answered
+  // "not saved" whose outcome was unknown, before anything else runs on the new connection
+  // (so no claim of this process comes first).
   boost::asio::awaitable<std::error_code> on_connect(redis::connection& conn);
 
   // save stores msgs (any projects) in one round trip; returns one error code per message.
@@ -138,12 +142,17 @@ class store {
                                                            std::string_view consumer,
                                                            std::span<const std::uint64_t> ids);
 
-  // claim leases up to max of a consumer's due deliveries for lease_ms (claim-1.lua).
-  // shared_rate > 0 also caps the attempts started per second by all dispatchers together.
+  // claim leases up to max of a consumer's due deliveries due at now_ms for lease_ms
+  // (claim-1.lua); dispatchers pass redis_clock().now_ms(), and the claim's answer carries
+  // Redis's TIME, which keeps that clock right. shared_rate > 0 also caps the attempts
+  // started per second by all dispatchers together. A claim whose answer is lost is undone
+  // by on_connect (unclaim-1.lua).
   boost::asio::awaitable<result<claim_batch>> claim(std::string_view project,
                                                     std::string_view consumer, std::int64_t now_ms,
                                                     std::int64_t lease_ms, int max,
                                                     int shared_rate = 0);
+  // redis_clock returns Redis's time as this process knows it (storage/clock.h).
+  storage::clock& redis_clock() { return clock_; }
   // queue_stats returns the stats of each (project, consumer), in one round trip.
   boost::asio::awaitable<result<std::vector<queue_counts>>> queue_stats(
       std::span<const std::pair<std::string_view, std::string_view>> consumers,
@@ -198,10 +207,15 @@ class store {
   // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
   boost::asio::awaitable<void> publish(redis::command wakes);
 
-  // run_script calls one script; on NOSCRIPT it retries with EVAL.
+  // run_script calls one script; on NOSCRIPT it retries with EVAL. maybe_sent: as exec's.
   boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
                                                           std::size_t numkeys,
-                                                          const std::vector<std::string>& args);
+                                                          const std::vector<std::string>& args,
+                                                          bool* maybe_sent = nullptr);
+  // read_clock reads Redis's TIME into clock_, on conn.
+  boost::asio::awaitable<std::error_code> read_clock(redis::connection& conn);
+  // unclaim undoes the claims whose answers were lost (lost_claims_), on conn.
+  boost::asio::awaitable<std::error_code> unclaim(redis::connection& conn);
 
   redis::connection& conn_;
   const keys& keys_;
@@ -215,6 +229,12 @@ class store {
   std::uint64_t* revoked_ = nullptr;
   std::uint64_t* revoke_too_late_ = nullptr;
   std::map<std::uint64_t, unsettled> unsettled_;  // answered "not saved", not yet revoked
+  storage::clock clock_;
+  struct lost_claim {
+    std::string queue, base, consumer;
+    std::int64_t lease_until;
+  };
+  std::vector<lost_claim> lost_claims_;  // claims whose answer was lost, to undo
 
  public:
   // confirm_bound: how long a save whose outcome is unknown waits for Redis to answer

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "store_fixture.h"
+#include "support/fault_proxy.h"
 #include "util/metrics.h"
 
 using namespace dmq;
@@ -228,4 +229,36 @@ TEST_F(store_faults, a_tombstone_is_no_message) {
   EXPECT_TRUE(b.items.empty());
   ASSERT_EQ(b.dropped.size(), 1u);
   EXPECT_EQ(b.dropped[0].why, "revoked");
+}
+
+TEST_F(store_faults, a_claim_whose_answer_was_lost_is_undone_on_the_next_connection) {
+  // The store talks to Redis through a proxy, so the test decides when it may reconnect.
+  test::fault_proxy proxy(redis.port());
+  redis::connection via{ioc.get_executor(), options(proxy.port())};
+  storage::store s{via, keys, scripts, 4};
+  via.set_on_connect([&](redis::connection& c) { return s.on_connect(c); });
+  via.start();
+  ASSERT_TRUE(run(via.wait_ready(5s)));
+  save({msg(28001, "sds", storage::now_ms() - 10)});
+
+  // Redis freezes with the claim in its socket; the claim times out (its answer is lost),
+  // and Redis runs it when it wakes, before the store can connect again.
+  redis.pause();
+  auto f = asio::co_spawn(ioc, s.claim("sds", "dgfa", s.redis_clock().now_ms(), 60000, 10),
+                          asio::use_future);
+  run_until([&] { return f.wait_for(0s) == std::future_status::ready; }, 5s);
+  ASSERT_TRUE(f.get().first) << "the claim had no answer";
+  proxy.hold();
+  redis.resume();
+  ASSERT_TRUE(test::wait_until([&] { return status_of(28001, "dgfa") == "doing"; }, 5s))
+      << "the lost claim ran in Redis";
+  // Without the undo, the delivery would wait for its lease (a minute here).
+  proxy.release();
+  run_until([&] { return via.ready(); }, 10s);
+  EXPECT_EQ(status_of(28001, "dgfa"), "waiting");
+  auto [ec, b] = run(s.claim("sds", "dgfa", s.redis_clock().now_ms(), 60000, 10));
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(b.items.size(), 1u) << "due again at once";
+  EXPECT_EQ(b.items[0].attempt, 1) << "the lost claim's attempt was given back";
+  via.stop();
 }

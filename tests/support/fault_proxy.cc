@@ -76,7 +76,7 @@ void fault_proxy::reset() {
 void fault_proxy::accept_loop() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
+    if (::poll(&p, 1, 20) <= 0 || holding_) continue;
     int c = ::accept(listen_fd_, nullptr, nullptr);
     if (c < 0) continue;
     int s = connect_to(target_);

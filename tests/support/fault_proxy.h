@@ -24,6 +24,9 @@ class fault_proxy {
   void blackhole();
   // reset closes every connection open now with an RST.
   void reset();
+  // hold stops accepting new connections (they wait in the listen backlog) until release.
+  void hold() { holding_ = true; }
+  void release() { holding_ = false; }
   // connections returns how many connections were accepted so far.
   int connections() const { return accepted_; }
 
@@ -40,6 +43,7 @@ class fault_proxy {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> holding_{false};
   std::atomic<int> accepted_{0};
   std::mutex mu_;
   std::vector<std::unique_ptr<link>> links_;

@@ -23,7 +23,8 @@
   done:    the id leaves the queue, status "done".
   retry:   the id is re-scored to at_ms; status stays "doing" (no worker waits).
   failure: the id leaves the queue, status "failure", the id joins the pending list.
-  release: the id is re-scored to at_ms and its attempt count given back (shutdown).
+  release: the id is re-scored to at_ms and its attempt count given back (shutdown); with
+           no attempt left its status is "waiting" again.
   done and failure of an ordered command also move its bucket on (lib/bucket.lua): the id
   leaves the bucket's ZSET and the next id in it (if any) joins the queue at its due time.
   Returns  1 if recorded, 0 if the lease was lost.
@@ -39,15 +40,13 @@ if outcome == 'retry' then
   return 1
 end
 local s = rec_get(mkey)
-local from, status, attempts, to
-if s then from, status, attempts, to = rec_find(s, ARGV[2]) end
 if outcome == 'release' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
-  if from then
-    rec_put(mkey, s, from, to, status, string.format('%d', math.max(0, tonumber(attempts) - 1)))
-  end
+  rec_release(mkey, s, ARGV[2])
   return 1
 end
+local from, status, attempts, to
+if s then from, status, attempts, to = rec_find(s, ARGV[2]) end
 redis.call('ZREM', q, id)
 if from then rec_put(mkey, s, from, to, outcome, attempts) end
 if outcome == 'failure' then

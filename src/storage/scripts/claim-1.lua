@@ -9,7 +9,8 @@
   KEYS[1]  queue   ZSET <prefix>:{p}:q:<consumer>
   ARGV[1]  base    "<prefix>:{p}:"
   ARGV[2]  consumer
-  ARGV[3]  now_ms
+  ARGV[3]  now_ms   the dispatcher's estimate of Redis's time (storage/clock.h): known to
+           it before the call, so that it can undo a claim whose answer is lost (unclaim-1)
   ARGV[4]  lease_ms
   ARGV[5]  max     how many to claim at most
   ARGV[6]  shared rate: attempts per second for this consumer across every dispatcher
@@ -26,7 +27,7 @@
               (score: the message's timestamp, s)
   An id that leaves the queue so also leaves its ordered bucket (if any), which moves on
   (lib/bucket.lua; a missing record's bucket is found in the heads HASH).
-  Returns  {next_due_ms or -1, lease_until_ms, {dropped id, why, ...},
+  Returns  {next_due_ms or -1, lease_until_ms, {dropped id, why, ...}, Redis's TIME in ms,
             then per claimed delivery 7 fields:
             id, attempt, due_ms, params, request_id, bucket, queued_ms}
            queued_ms is the score it was claimed at: when this attempt was due (the due
@@ -37,18 +38,21 @@
 -- uses record.lua
 -- uses bucket.lua
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
-local now, lease_until = tonumber(ARGV[3]), tonumber(ARGV[3]) + tonumber(ARGV[4])
+local now = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local time = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease_until = now + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
 local rkey, sec, used = base .. 'r:' .. consumer, math.floor(now / 1000), 0
 if rate > 0 then
   local w = redis.call('HMGET', rkey, 's', 'n')
   if tonumber(w[1]) == sec then used = tonumber(w[2]) end
   max = math.min(max, rate - used)
-  if max <= 0 then return {tostring((sec + 1) * 1000), lease_until, {}} end
+  if max <= 0 then return {tostring((sec + 1) * 1000), lease_until, {}, time} end
 end
 local due = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max, 'WITHSCORES')
 local dropped = {}
-local out = {'-1', lease_until, dropped}
+local out = {'-1', lease_until, dropped, time}
 local function drop(id, why)
   dropped[#dropped + 1] = id
   dropped[#dropped + 1] = why
@@ -89,8 +93,8 @@ for k = 1, #due, 2 do
     out[#out + 1] = due[k + 1]
   end
 end
-if rate > 0 and #out > 3 then
-  redis.call('HSET', rkey, 's', sec, 'n', used + (#out - 3) / 7)
+if rate > 0 and #out > 4 then
+  redis.call('HSET', rkey, 's', sec, 'n', used + (#out - 4) / 7)
   redis.call('PEXPIRE', rkey, 2000)
 end
 local first = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')

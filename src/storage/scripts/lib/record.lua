@@ -100,3 +100,15 @@ local function rec_put(key, s, from, to, status, attempts)
   redis.call('SET', key, ssub(s, 1, from - 1) .. sfmt('%d:%s%d:%s', #status, status,
     #attempts, attempts) .. ssub(s, to), 'KEEPTTL')
 end
+
+-- rec_release gives a delivery's last attempt back (its claim is undone: a shutdown, or a
+-- claim whose answer was lost): attempts - 1, and with none left the status is "waiting"
+-- again. mkey's record string is s (nil: nothing to do).
+local function rec_release(mkey, s, consumer)
+  if not s then return end
+  local from, status, attempts, to = rec_find(s, consumer)
+  if not from then return end
+  local n = math.max(0, tonumber(attempts) - 1)
+  if n == 0 and status == 'doing' then status = 'waiting' end
+  rec_put(mkey, s, from, to, status, string.format('%d', n))
+end
