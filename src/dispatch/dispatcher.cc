@@ -29,7 +29,39 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
   counts_.resize(workers_.size());
 }
 
+asio::awaitable<void> dispatcher::audit() {
+  std::set<std::pair<std::string, std::string>> served, ordered;  // (project, consumer)
+  for (const auto& cmd : cfg_.commands)
+    for (const auto& c : cmd.consumers) {
+      served.insert({cmd.project, c.name});
+      if (cmd.ordered) ordered.insert({cmd.project, c.name});
+    }
+  auto [ec, queues] = co_await store_.queues();
+  if (ec) spdlog::warn("dispatcher: cannot look for unserved queues: {}", ec.message());
+  for (const auto& q : queues) {
+    if (q.size == 0 || served.count({q.project, q.consumer})) continue;
+    spdlog::warn("dispatcher: {} deliveries wait in the queue of consumer '{}' of project '{}', "
+                 "which no configured command has: they are not delivered until it is "
+                 "configured again (removed or renamed in a command file?)",
+                 q.size, q.consumer, q.project);
+    if (metrics_)
+      metrics_->gauge("dmq_unserved_queue_messages",
+                      "Deliveries waiting in a queue that no configured consumer serves, as "
+                      "found at start.",
+                      {{"project", q.project}, {"consumer", q.consumer}},
+                      [n = q.size] { return static_cast<double>(n); });
+  }
+  auto [ec2, released] = co_await store_.unbucket(
+      [&](const std::string& p, const std::string& c) { return !ordered.count({p, c}); });
+  if (ec2) spdlog::warn("dispatcher: cannot look for ordered buckets to release: {}", ec2.message());
+  for (const auto& r : released)
+    spdlog::warn("dispatcher: released {} messages of consumer '{}' of project '{}' from their "
+                 "ordered buckets: its commands are no longer ordered",
+                 r.size, r.consumer, r.project);
+}
+
 void dispatcher::count_into(util::metrics& m) {
+  metrics_ = &m;
   auto known = [this](std::int64_t n) {
     return counts_known_ ? static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
   };
@@ -82,6 +114,7 @@ void dispatcher::start() {
   });
   wake_.start();
   util::spawn(ex_, heartbeat(), "wake heartbeat");
+  util::spawn(ex_, audit(), "queue audit");
   for (auto& w : workers_) util::spawn(ex_, w->run(), "consumer worker");
   spdlog::info("dispatcher: {} consumers", workers_.size());
 }

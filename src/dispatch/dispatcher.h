@@ -47,6 +47,11 @@ class dispatcher {
   // hear a wake-up again; the unanswered PING breaks it (redis.read_timeout) and the
   // reconnect subscribes again and wakes every worker.
   boost::asio::awaitable<void> heartbeat();
+  // audit runs once at start: it logs (and counts, dmq_unserved_queue_messages) the queues
+  // in Redis that no configured consumer serves (a consumer removed or renamed), and
+  // releases into their queues the messages waiting in ordered buckets of consumers that
+  // no ordered command uses any more (a command switched to unordered).
+  boost::asio::awaitable<void> audit();
 
   boost::asio::any_io_executor ex_;
   const config::settings& cfg_;
@@ -64,6 +69,7 @@ class dispatcher {
   std::vector<std::unique_ptr<consumer_worker>> workers_;
   std::vector<storage::queue_counts> counts_;  // per worker, as last read
   bool counts_known_ = false;  // the last refresh_metrics() read them
+  util::metrics* metrics_ = nullptr;
 };
 
 }  // namespace dmq::dispatch

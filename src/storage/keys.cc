@@ -40,6 +40,63 @@ std::string keys::wake_channel(std::string_view project) const {
   return base(project).append("wake");
 }
 
+namespace {
+
+// glob_escape escapes the characters SCAN's MATCH treats as patterns (*, ?, [, ], \).
+std::string glob_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// split_project returns (project, the rest after "}:<kind>:") of "<prefix>:{<project>}:<kind>:...".
+std::optional<std::pair<std::string_view, std::string_view>> split_project(
+    std::string_view key, std::string_view prefix, std::string_view kind) {
+  if (!key.starts_with(prefix) || key.substr(prefix.size()).substr(0, 2) != ":{") return {};
+  key.remove_prefix(prefix.size() + 2);
+  auto tag_end = key.find('}');  // the hash tag ends at its first '}', as Redis reads it
+  if (tag_end == std::string_view::npos) return {};
+  auto rest = key.substr(tag_end + 1);
+  std::string head = ":" + std::string(kind) + ":";
+  if (!rest.starts_with(head)) return {};
+  return std::pair{key.substr(0, tag_end), rest.substr(head.size())};
+}
+
+}  // namespace
+
+std::string keys::queues_pattern() const {
+  return glob_escape(prefix_) + ":{*}:q:*";
+}
+
+std::string keys::buckets_pattern() const {
+  return glob_escape(prefix_) + ":{*}:b:*";
+}
+
+std::optional<std::pair<std::string, std::string>> keys::parse_queue(std::string_view key) const {
+  auto p = split_project(key, prefix_, "q");
+  if (!p || p->second.empty()) return {};
+  return std::pair{std::string(p->first), std::string(p->second)};
+}
+
+std::optional<std::pair<std::string, std::string>> keys::parse_bucket(std::string_view key) const {
+  auto p = split_project(key, prefix_, "b");  // then <len(consumer)>:<consumer>:<bucket>
+  if (!p) return {};
+  auto rest = p->second;
+  auto colon = rest.find(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  std::size_t len = 0;
+  for (char c : rest.substr(0, colon)) {
+    if (c < '0' || c > '9') return {};
+    len = len * 10 + static_cast<std::size_t>(c - '0');
+  }
+  rest.remove_prefix(colon + 1);
+  if (rest.size() < len + 1 || rest[len] != ':') return {};
+  return std::pair{std::string(p->first), std::string(rest.substr(0, len))};
+}
+
 std::string keys::node(int n) const {
   return prefix_ + ":node:" + std::to_string(n);
 }

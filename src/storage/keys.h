@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace dmq::storage {
 
@@ -38,6 +40,15 @@ class keys {
   std::string node(int n) const;
   // node_clock returns the key remembering the last time node n issued ids.
   std::string node_clock(int n) const;
+
+  // queues_pattern and buckets_pattern match every consumer queue, and every ordered
+  // bucket, of every project (SCAN MATCH patterns).
+  std::string queues_pattern() const;
+  std::string buckets_pattern() const;
+  // parse_queue and parse_bucket return (project, consumer) of a key those patterns
+  // matched, or nullopt if it is not one.
+  std::optional<std::pair<std::string, std::string>> parse_queue(std::string_view key) const;
+  std::optional<std::pair<std::string, std::string>> parse_bucket(std::string_view key) const;
 
   // Suffixes of the keys built inside Lua scripts from base(); keep in step with the above.
   static constexpr std::string_view message_suffix = "m:";

@@ -588,6 +588,65 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
   co_return result<bool>{{}, r.integer == 1};
 }
 
+// scan calls each(key) for every key matching pattern (SCAN, 1000 at a time).
+template <class F>
+static asio::awaitable<std::error_code> scan(redis::connection& conn, const std::string& pattern,
+                                             F each) {
+  std::string cursor = "0";
+  do {
+    redis::command cmd;
+    cmd.push("SCAN", cursor, "MATCH", pattern, "COUNT", "1000");
+    auto [ec, r] = co_await conn.exec(cmd);
+    if (auto e = first_error(ec, r)) co_return e;
+    if (r[0].elements.size() != 2) co_return make_error_code(redis::errc::protocol);
+    cursor = r[0].elements[0].str;
+    for (const auto& k : r[0].elements[1].elements) each(k.str);
+  } while (cursor != "0");
+  co_return std::error_code{};
+}
+
+asio::awaitable<result<std::vector<store::queue_size>>> store::queues() {
+  std::vector<std::string> found;
+  std::vector<queue_size> out;
+  auto ec = co_await scan(conn_, keys_.queues_pattern(), [&](const std::string& k) {
+    if (auto pc = keys_.parse_queue(k)) {
+      found.push_back(k);
+      out.push_back({pc->first, pc->second, 0});
+    }
+  });
+  if (ec || found.empty()) co_return result<std::vector<queue_size>>{ec, {}};
+  redis::command cmd;
+  for (const auto& k : found) cmd.push("ZCARD", k);
+  auto [ec2, r] = co_await exec(cmd);
+  if (auto e = first_error(ec2, r)) co_return result<std::vector<queue_size>>{e, {}};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].size = r[i].integer;
+  co_return result<std::vector<queue_size>>{{}, std::move(out)};
+}
+
+asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
+    const std::function<bool(const std::string&, const std::string&)>& release) {
+  std::vector<std::pair<std::string, queue_size>> buckets;  // key, whose
+  auto ec = co_await scan(conn_, keys_.buckets_pattern(), [&](const std::string& k) {
+    if (auto pc = keys_.parse_bucket(k); pc && release(pc->first, pc->second))
+      buckets.push_back({k, {pc->first, pc->second, 0}});
+  });
+  std::vector<queue_size> out;
+  if (ec) co_return result<std::vector<queue_size>>{ec, {}};
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    const auto& who = buckets[i].second;
+    std::vector<std::string> args{buckets[i].first, keys_.queue(who.project, who.consumer),
+                                  keys_.base(who.project), who.consumer};
+    auto [e, r] = co_await run_script("unbucket-2", 2, args);
+    if (e) co_return result<std::vector<queue_size>>{e, std::move(out)};
+    auto it = std::find_if(out.begin(), out.end(), [&](const queue_size& q) {
+      return q.project == who.project && q.consumer == who.consumer;
+    });
+    if (it == out.end()) it = out.insert(out.end(), who);
+    it->size += r.integer;
+  }
+  co_return result<std::vector<queue_size>>{{}, std::move(out)};
+}
+
 asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64_t id) {
   std::vector<std::string> args{keys_.message(project, id), keys_.base(project),
                                 std::to_string(id)};

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -166,6 +167,19 @@ class store {
                                            std::uint64_t id, std::int64_t lease_until, outcome what,
                                            std::int64_t at_ms, std::int64_t timestamp_s,
                                            const std::string* ordered_bucket = nullptr);
+
+  // queue_size: one consumer queue found in Redis.
+  struct queue_size {
+    std::string project, consumer;
+    std::int64_t size = 0;
+  };
+  // queues returns every consumer queue in Redis with its size (SCAN: for start-up checks).
+  boost::asio::awaitable<result<std::vector<queue_size>>> queues();
+  // unbucket releases into its consumer's queue every ordered bucket for which
+  // release(project, consumer) says so (SCAN, then unbucket-2.lua per bucket); returns the
+  // (project, consumer) released, with how many messages each.
+  boost::asio::awaitable<result<std::vector<queue_size>>> unbucket(
+      const std::function<bool(const std::string&, const std::string&)>& release);
 
   // cancel cancels a message none of whose deliveries has started (cancel-1.lua):
   // 1 cancelled, 0 no such message, -1 a delivery has started or it is settled.

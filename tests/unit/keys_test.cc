@@ -24,3 +24,20 @@ TEST(keys, prefix_is_configurable_and_node_keys_are_global) {
   EXPECT_EQ(k.node(3), "other:node:3");
   EXPECT_EQ(k.node_clock(3), "other:node:3:clock");
 }
+
+TEST(keys, scan_patterns_and_their_keys_parsed_back) {
+  dmq::storage::keys k("dm*q");
+  EXPECT_EQ(k.queues_pattern(), "dm\\*q:{*}:q:*");
+  EXPECT_EQ(k.buckets_pattern(), "dm\\*q:{*}:b:*");
+  auto q = k.parse_queue(k.queue("sds", "dg:fa"));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->first, "sds");
+  EXPECT_EQ(q->second, "dg:fa");
+  auto b = k.parse_bucket(k.bucket("s:ds", "dg:fa", "order:1}x"));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->first, "s:ds");
+  EXPECT_EQ(b->second, "dg:fa");
+  EXPECT_FALSE(k.parse_queue("dm*q:{sds}:m:1"));
+  EXPECT_FALSE(k.parse_bucket("dm*q:{sds}:b:9:dgfa:x"));
+  EXPECT_FALSE(k.parse_queue("other:{sds}:q:dgfa"));
+}
