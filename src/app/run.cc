@@ -21,6 +21,7 @@
 #include "storage/save_batcher.h"
 #include "storage/scripts.h"
 #include "storage/store.h"
+#include "util/fd_limit.h"
 #include "util/metrics.h"
 #include "util/spawn.h"
 
@@ -224,6 +225,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
 int run(const config::settings& cfg, role r) {
   ::signal(SIGPIPE, SIG_IGN);
+  if (auto raised = util::raise_fd_limit(); !raised.empty()) spdlog::info("{}", raised);
   std::optional<embedded_redis> redis;
   if (cfg.redis.embedded) {
     redis.emplace(cfg.redis);

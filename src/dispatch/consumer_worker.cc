@@ -123,7 +123,14 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   }
   storage::outcome what = storage::outcome::done;
   std::int64_t at = 0;
-  if (!ok) {
+  if (res.local) {
+    // This host ran out of descriptors or memory before anything was sent: the attempt is
+    // given back and the delivery is due again in a second, its retries untouched.
+    what = storage::outcome::release;
+    at = now + local_failure_delay_ms;
+    spdlog::error("deliver {} to {}: not sent ({}): due again in {} ms, no attempt counted", c.id,
+                  consumer_.name, res.error, local_failure_delay_ms);
+  } else if (!ok) {
     auto delay = next_retry_delay(consumer_, c.attempt, rng_);
     what = delay ? storage::outcome::retry : storage::outcome::failure;
     at = delay ? now + *delay : 0;
@@ -138,7 +145,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
     spdlog::info("deliver {} to {}: done (attempt {}, {} ms after due)", c.id, consumer_.name,
                  c.attempt, now - c.due_ms);
   }
-  if (done_) ++*(ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
+  if (done_)
+    ++*(res.local ? deferred_ : ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
@@ -200,6 +208,11 @@ void consumer_worker::count_into(util::metrics& m) {
   done_ = &attempts("done");
   retried_ = &attempts("retry");
   failed_ = &attempts("failure");
+  deferred_ = &m.counter("dmq_deliveries_deferred_total",
+                         "Deliveries not sent for want of this host's descriptors or memory "
+                         "(EMFILE, ENFILE, ENOBUFS, ENOMEM): due again in a second, no attempt "
+                         "counted.",
+                         {{"consumer", consumer_.name}});
   duration_ = &m.histo("dmq_delivery_duration_seconds",
                        "Time from sending an attempt to its answer (or its failure).",
                        util::latency_buckets, who);

@@ -48,6 +48,8 @@ class consumer_worker {
   void count_into(util::metrics& m);
 
  private:
+  static constexpr std::int64_t local_failure_delay_ms = 1000;
+
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
   // gave_up counts and logs (at most a few lines a minute) deliveries claim() dropped.
   void gave_up(const std::vector<storage::dropped>& dropped);
@@ -75,6 +77,7 @@ class consumer_worker {
   std::uint64_t* done_ = nullptr;
   std::uint64_t* retried_ = nullptr;
   std::uint64_t* failed_ = nullptr;
+  std::uint64_t* deferred_ = nullptr;  // not sent: this host's resources ran out
   util::histogram* duration_ = nullptr;
   util::histogram* lateness_ = nullptr;
   util::metrics* metrics_ = nullptr;  // for the dropped counters, made on first use

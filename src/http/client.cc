@@ -218,14 +218,37 @@ struct client::impl {
     co_return std::pair{std::string{}, &it->second};
   }
 
+  // is_local says whether a connect failed for want of this host's own resources.
+  static bool is_local(const boost::system::error_code& ec) {
+    return ec == boost::system::errc::too_many_files_open ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::no_buffer_space ||
+           ec == boost::system::errc::not_enough_memory;
+  }
+  static constexpr std::string_view local_mark = "local: ";
+
+  // open_probe opens sock for the first address, to tell a want of descriptors (which a
+  // range connect reports as a mere failure to connect) from the consumer's fault; it
+  // closes it again, so the connect opens it anew. Returns "local: why", or "".
+  static std::string open_probe(tcp::socket& sock, const tcp::resolver::results_type& addrs) {
+    if (addrs.empty()) return {};
+    boost::system::error_code ec;
+    sock.open(addrs.begin()->endpoint().protocol(), ec);
+    if (ec) return is_local(ec) ? std::string(local_mark) + ec.message() : std::string{};
+    sock.close(ec);
+    return {};
+  }
+
   asio::awaitable<std::string> connect(plain_conn& c, const client_request& req,
                                        const std::string& key, clock::time_point deadline) {
     auto [err, addrs] = co_await resolve(req, key);
     if (!err.empty()) co_return err;
+    if (auto local = open_probe(c.sock, *addrs); !local.empty()) co_return local;
     c.arm(deadline);
     auto [ec, ep] = co_await asio::async_connect(c.sock, *addrs, use_tuple);
     c.disarm();
     if (ec) {
+      if (is_local(ec)) co_return std::string(local_mark) + ec.message();
       resolved.erase(key);  // resolve again next time: the address may have changed
       co_return c.timed_out ? std::string("timeout") : ec.message();
     }
@@ -240,9 +263,11 @@ struct client::impl {
     auto [err, addrs] = co_await resolve(req, key);
     if (!err.empty()) co_return err;
     auto& tcp_layer = c.tls.next_layer();
+    if (auto local = open_probe(tcp_layer.socket(), *addrs); !local.empty()) co_return local;
     tcp_layer.expires_at(deadline);
     auto [ec, ep] = co_await tcp_layer.async_connect(*addrs, use_tuple);
     if (ec) {
+      if (is_local(ec)) co_return std::string(local_mark) + ec.message();
       resolved.erase(key);
       co_return ec == beast::error::timeout ? std::string("timeout") : ec.message();
     }
@@ -266,6 +291,7 @@ struct client::impl {
     if (!c) {
       c = make<Conn>(req);
       auto err = co_await connect(*c, req, key, deadline);
+      if (err.starts_with(local_mark)) co_return client_response{0, err.substr(local_mark.size()), true};
       if (!err.empty()) co_return client_response{0, err};
     }
     serialise(c->head, req);

@@ -37,6 +37,9 @@ struct client_request {
 struct client_response {
   int status = 0;     // 0 when no answer came
   std::string error;  // why no answer came: "timeout", "connection refused", ...
+  // local: the request never left this host, for want of a descriptor or memory (EMFILE,
+  // ENFILE, ENOBUFS, ENOMEM): no fault of the consumer's, so no attempt of the delivery.
+  bool local = false;
 };
 
 class client {
