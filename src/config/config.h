@@ -138,7 +138,7 @@ struct problem {
 struct load_result {
   std::optional<settings> cfg;     // set only when problems is empty
   std::vector<problem> problems;   // every problem found, not just the first
-  std::vector<std::string> notes;  // keys knowingly ignored, one line each
+  std::vector<std::string> notes;  // the seed's tuning keys knowingly ignored, one line each
 };
 
 // load reads CONFIG_DIR/config.yaml and its command files and validates all of it.
