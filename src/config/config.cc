@@ -599,6 +599,11 @@ const table<settings>& settings_table() {
               {"always", "everysec", "no"},
               "fsync policy of the embedded redis-server's append-only file: always, "
               "everysec or no."),
+          flag<settings>(
+              "redis.allow_eviction", "dmq", [](auto& s) -> auto& { return s.redis.allow_eviction; },
+              "true: start even when Redis's maxmemory-policy can evict keys (anything but "
+              "noeviction), with a warning; accepted messages may then vanish. "
+              "docs/operations.md."),
           text<settings>(
               "redis.server_path", "dmq", [](auto& s) -> auto& { return s.redis.server_path; },
               false, "The redis-server binary for redis.embedded (searched in PATH).",

@@ -560,6 +560,15 @@ TEST(config, an_empty_config_yaml_is_a_problem) {
   EXPECT_PROBLEM(r, "config.yaml", "", "is empty");
 }
 
+TEST(config, allow_eviction_is_off_unless_set) {
+  auto off = loaded_with("");
+  ASSERT_TRUE(off.cfg) << all_problems(off);
+  EXPECT_FALSE(off.cfg->redis.allow_eviction);
+  auto on = loaded_with("redis:\n  allow_eviction: true\n");
+  ASSERT_TRUE(on.cfg) << all_problems(on);
+  EXPECT_TRUE(on.cfg->redis.allow_eviction);
+}
+
 TEST(config, edit_distance_counts_typos) {
   using dmq::config::edit_distance;
   EXPECT_EQ(edit_distance("appendfsinc", "appendfsync"), 1u);
@@ -590,6 +599,7 @@ TEST(config, reference_mentions_every_key) {
                    "redis.appendfsync",
                    "redis.server_path",
                    "redis.key_prefix",
+                   "redis.allow_eviction",
                    "redis.connect_timeout_ms",
                    "limits.max_body_bytes",
                    "limits.max_batch_items",
