@@ -178,6 +178,7 @@ struct process {
   std::optional<http::server> status_http;  // dmq server's /healthz and /metrics
   std::optional<storage::redis_verdict> last_check;  // of the latest (re)connect
   std::string last_report;                           // what report() logged last
+  bool stopping = false;                             // a signal came: shutting down
   int exit_code = 0;
 };
 
@@ -236,6 +237,16 @@ asio::awaitable<bool> connect_redis(asio::io_context& ioc, process& p) {
   co_return false;
 }
 
+// watch_embedded keeps the embedded Redis running (embedded_redis::tick) until a signal.
+asio::awaitable<void> watch_embedded(asio::io_context& ioc, process& p, embedded_redis& redis) {
+  asio::steady_timer t(ioc);
+  while (!p.stopping) {
+    t.expires_after(1s);
+    co_await t.async_wait(asio::use_awaitable);
+    if (!p.stopping) redis.tick();
+  }
+}
+
 asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
   const auto& cfg = p.cfg;
   bool connected = co_await connect_redis(ioc, p);
@@ -261,6 +272,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
+  p.stopping = true;
   spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
                cfg.http.shutdown_timeout_ms);
   if (p.serves_api())
@@ -295,6 +307,7 @@ int run(const config::settings& cfg, role r) {
     else ::raise(SIGTERM);
   });
   util::spawn(ioc, serve(ioc, p), "serve");
+  if (redis) util::spawn(ioc, watch_embedded(ioc, p, *redis), "embedded redis watch");
   ioc.run();
   util::set_fatal_handler(nullptr);
   spdlog::info("stopped");
