@@ -148,6 +148,23 @@ TEST_F(embedded_redis_test, when_the_owner_exits_the_sharer_runs_the_server_itse
   EXPECT_EQ(sharer->stop(), 0) << sharer->log();
 }
 
+TEST_F(embedded_redis_test, a_server_that_dies_is_reaped_and_started_again) {
+  dir = test::make_config_dir(redis_port, port);
+  embedded(dir);
+  auto owner = start_dmq(dir, port, "run");
+  auto id = save(port, later());
+  pid_t dead = redis_pid(dir);
+  ASSERT_GT(dead, 0);
+  ::kill(dead, SIGKILL);
+  EXPECT_TRUE(test::wait_until([&] { return !fs::exists("/proc/" + std::to_string(dead)); }, 5s))
+      << "the dead redis-server was not reaped (a zombie of dmq's)";
+  EXPECT_TRUE(test::wait_until([&] { return ready_for_messages(port); }, 10s)) << owner->log();
+  EXPECT_EQ(parent_of(redis_pid(dir)), owner->pid());
+  EXPECT_EQ(status_of(port, id, "dgfa"), "waiting");  // from the AOF
+  EXPECT_NE(owner->log().find("died"), std::string::npos) << owner->log();
+  EXPECT_EQ(owner->stop(), 0) << owner->log();
+}
+
 TEST_F(embedded_redis_test, a_kill_9_owners_stale_server_is_stopped_cleanly_by_the_next_start) {
   dir = test::make_config_dir(redis_port, port);
   embedded(dir);

@@ -172,7 +172,7 @@ TEST_F(redis_settings_test, dmq_check_redis_prints_the_findings_and_exits_2_on_a
 }
 
 TEST_F(redis_settings_test, dmq_check_redis_says_when_redis_cannot_be_reached) {
-  dir = test::make_config_dir(test::free_port(), port);  // nothing listens there
+  dir = with_redis_keys(test::free_port(), port, "  connect_timeout_ms: 200\n");  // nobody there
   auto r = check_redis(dir);
   EXPECT_EQ(r.exit_code, 1) << r.text;
   EXPECT_TRUE(contains(r.text, "cannot reach")) << r.text;
