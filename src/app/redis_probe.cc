@@ -49,6 +49,14 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
   code = v.refused() ? 2 : 0;
 }
 
+// probe_then_stop runs probe, then ends the io_context's work (the connection's loops).
+asio::awaitable<void> probe_then_stop(asio::io_context& ioc, redis::connection& conn,
+                                      const config::settings& cfg, std::ostream& out, int& code) {
+  co_await probe(conn, cfg, out, code);
+  conn.stop();
+  ioc.stop();
+}
+
 }  // namespace
 
 redis::options redis_options(const config::redis_settings& s, std::string name) {
@@ -71,15 +79,7 @@ int probe_redis(const config::settings& cfg, std::ostream& out) {
   asio::io_context ioc(1);
   redis::connection conn(ioc.get_executor(), redis_options(cfg.redis, "redis"));
   int code = 1;
-  util::spawn(
-      ioc,
-      [](redis::connection& c, const config::settings& s, std::ostream& o, int& rc,
-         asio::io_context& io) -> asio::awaitable<void> {
-        co_await probe(c, s, o, rc);
-        c.stop();
-        io.stop();
-      }(conn, cfg, out, code, ioc),
-      "redis probe");
+  util::spawn(ioc, probe_then_stop(ioc, conn, cfg, out, code), "redis probe");
   ioc.run();
   return code;
 }
