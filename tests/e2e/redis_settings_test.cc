@@ -3,9 +3,14 @@
 // start (or, with redis.allow_eviction, is warned about), a policy turned evicting is found
 // at the next reconnect (/healthz 503, saves refused), /healthz and the dispatcher's status
 // page show the checks, and `dmq check --redis` prints them.
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "fixture.h"
 
@@ -46,6 +51,53 @@ check_output check_redis(const std::string& dir) {
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
+
+// managed_redis: a redis-server whose CONFIG command is disabled, as on managed Redis
+// services (rename-command is a start-up option, which test::redis_server does not take).
+class managed_redis {
+ public:
+  managed_redis() : port_(test::free_port()) {
+    dir_ = std::filesystem::temp_directory_path() / ("dmq-managed-" + std::to_string(port_));
+    std::filesystem::create_directories(dir_);
+    pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      auto port = std::to_string(port_);
+      auto log = (dir_ / "redis.log").string();
+      ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "yes", "--maxmemory-policy", "allkeys-lru", "--dir",
+               dir_.c_str(), "--logfile", log.c_str(), "--rename-command", "CONFIG", "", nullptr);
+      ::_exit(127);
+    }
+  }
+  ~managed_redis() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  int port() const { return port_; }
+  // answers says whether it answers PING.
+  bool answers() const {
+    timeval tv{1, 0};
+    redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+    bool ok = false;
+    if (c && !c->err) {
+      auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
+      ok = r && r->type == REDIS_REPLY_STATUS;
+      if (r) freeReplyObject(r);
+    }
+    if (c) redisFree(c);
+    return ok;
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  std::filesystem::path dir_;
+};
 
 // redis_settings_test: a redis-server per test, its settings set before dmq starts.
 class redis_settings_test : public ::testing::Test {
@@ -169,6 +221,19 @@ TEST_F(redis_settings_test, dmq_check_redis_prints_the_findings_and_exits_2_on_a
   auto fine = check_redis(dir);
   EXPECT_EQ(fine.exit_code, 0) << fine.text;
   EXPECT_TRUE(contains(fine.text, "redis: OK for dmq")) << fine.text;
+}
+
+TEST_F(redis_settings_test, without_config_get_the_policy_is_read_from_info) {
+  managed_redis managed;
+  ASSERT_TRUE(test::wait_until([&] { return managed.answers(); }));
+  dir = test::make_config_dir(managed.port(), port);
+  auto refused = check_redis(dir);
+  EXPECT_EQ(refused.exit_code, 2) << refused.text;
+  EXPECT_TRUE(contains(refused.text, "maxmemory-policy allkeys-lru (from INFO)")) << refused.text;
+  EXPECT_TRUE(contains(refused.text, "appendonly yes, appendfsync unknown")) << refused.text;
+  dmq = std::make_unique<test::dmq_process>(dir, port, "run", false);
+  EXPECT_EQ(dmq->wait_exit(10000), 2) << dmq->log();
+  EXPECT_TRUE(contains(dmq->log(), "maxmemory-policy is allkeys-lru")) << dmq->log();
 }
 
 TEST_F(redis_settings_test, dmq_check_redis_says_when_redis_cannot_be_reached) {
