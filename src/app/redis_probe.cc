@@ -13,8 +13,8 @@ namespace dmq::app {
 namespace {
 
 // probe is probe_redis on an io_context: code is its exit code.
-asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg,
-                            std::ostream& out, int& code) {
+asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg, std::ostream& out,
+                            int& code) {
   const auto& s = cfg.redis;
   std::string where = (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
   conn.start();

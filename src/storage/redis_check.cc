@@ -62,8 +62,9 @@ void judge_policy(redis_verdict& v, bool allow_eviction) {
     return add(v, finding::level::warning, "maxmemory-policy",
                risk + "; accepted because redis.allow_eviction is true");
   add(v, finding::level::refusal, "maxmemory-policy",
-      risk + ". Fix: CONFIG SET maxmemory-policy noeviction (and maxmemory-policy noeviction in "
-             "redis.conf), or accept the risk with redis.allow_eviction: true");
+      risk +
+          ". Fix: CONFIG SET maxmemory-policy noeviction (and maxmemory-policy noeviction in "
+          "redis.conf), or accept the risk with redis.allow_eviction: true");
 }
 
 void judge_version(redis_verdict& v) {
@@ -174,7 +175,7 @@ redis_facts facts_from(const redis::replies& r) {
 }
 
 asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(redis::connection& conn,
-                                                                        bool allow_eviction) {
+                                                                       bool allow_eviction) {
   auto cmd = fact_queries();
   auto [ec, r] = co_await conn.exec(cmd);
   if (ec) co_return std::pair{ec, redis_verdict{}};

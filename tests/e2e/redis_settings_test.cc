@@ -177,8 +177,8 @@ TEST_F(redis_settings_test, a_policy_turned_evicting_is_refused_at_the_next_reco
     return r.status == 503 && contains(r.body, "refused");
   })) << r.body;
   EXPECT_EQ(r.code(), 124) << r.body;
-  EXPECT_TRUE(contains(r.json().at("message").as_string().c_str(),
-                       "maxmemory-policy is allkeys-lru"))
+  EXPECT_TRUE(
+      contains(r.json().at("message").as_string().c_str(), "maxmemory-policy is allkeys-lru"))
       << r.body;
   EXPECT_EQ(r.data().at("redis_checks").at("status").as_string(), "refused") << r.body;
   auto saved = test::call(port, "POST", "/api/message/single", text(order()));
@@ -197,8 +197,7 @@ TEST_F(redis_settings_test, the_dispatchers_status_page_shows_the_checks) {
   dmq = std::make_unique<test::dmq_process>(dir, status_port, "server");
   auto r = test::call(status_port, "GET", "/healthz");
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.data().at("redis_checks").at("maxmemory_policy").as_string(), "noeviction")
-      << r.body;
+  EXPECT_EQ(r.data().at("redis_checks").at("maxmemory_policy").as_string(), "noeviction") << r.body;
   set("maxmemory-policy", "volatile-ttl");
   redis.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   EXPECT_TRUE(test::wait_until([&] {
