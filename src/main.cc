@@ -2,7 +2,7 @@
 //   dmq client CONFIG_DIR   the producers' HTTP API (the seed's "client")
 //   dmq server CONFIG_DIR   the dispatcher (the seed's "server")
 //   dmq run CONFIG_DIR      both in one process
-//   dmq check CONFIG_DIR    validate a configuration and exit
+//   dmq check CONFIG_DIR    validate a configuration and exit (--redis: and its Redis)
 //   dmq config-reference    print every configuration key with its default
 #include <spdlog/spdlog.h>
 
@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "app/logging.h"
+#include "app/redis_probe.h"
 #include "app/run.h"
 #include "config/config.h"
 
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
 
   auto* check = app.add_subcommand("check", "Validate a configuration, list every problem, exit");
   check->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+  bool check_redis = false;
+  check->add_flag("--redis", check_redis,
+                  "Also connect to the configured Redis and check its settings "
+                  "(maxmemory-policy, version, appendonly); exit 2 if dmq would refuse it");
 
   auto* reference =
       app.add_subcommand("config-reference", "Print every configuration key with its default");
@@ -77,6 +82,10 @@ int main(int argc, char** argv) {
     }
     std::cout << dir << ": configuration OK (" << r.cfg->producers.size() << " producers, "
               << r.cfg->commands.size() << " commands)\n";
+    if (check_redis) {
+      spdlog::set_level(spdlog::level::warn);  // the connection's own info lines are noise here
+      return dmq::app::probe_redis(*r.cfg, std::cout);
+    }
     return 0;
   }
   if (*server) return serve(dir, dmq::app::role::server, "server");

@@ -1,15 +1,19 @@
 #include "app/embedded_redis.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -24,7 +28,7 @@ namespace {
 
 // answers_ping says whether something on 127.0.0.1:port answers a Redis PING.
 bool answers_ping(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -45,18 +49,40 @@ bool answers_ping(int port) {
   return ok;
 }
 
-// wait_exit waits up to bound for pid to exit; returns whether it did.
-bool wait_exit(pid_t pid, std::chrono::milliseconds bound, bool is_child) {
+// alive says whether pid runs. A zombie does not: kill(pid, 0) succeeds on one until its
+// parent reaps it, which a parent that is itself stuck, or a container's init that does not
+// reap, may never do; waiting for it to "exit" then took the whole bound.
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto paren = line.rfind(')');  // "pid (comm) S ...": comm may hold spaces and parens
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
+// wait_gone waits up to bound for pid to end; returns whether it did. A child is reaped.
+bool wait_gone(pid_t pid, std::chrono::milliseconds bound, bool is_child) {
   auto until = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < until) {
-    if (is_child) {
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) return true;
-    } else if (::kill(pid, 0) != 0) {
-      return true;
-    }
+  for (;;) {
+    if (is_child ? ::waitpid(pid, nullptr, WNOHANG) == pid : !alive(pid)) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::sleep_for(10ms);  // polling a process: nothing to wait on
   }
-  return false;
+}
+
+// runs_redis_in says whether pid is a redis-server working in dir (redis-server chdirs
+// into its --dir): a pid reused by another program, or another Redis, is left alone.
+bool runs_redis_in(pid_t pid, const fs::path& dir) {
+  auto proc = fs::path("/proc") / std::to_string(pid);
+  std::ifstream comm(proc / "comm");
+  std::string name;
+  std::getline(comm, name);
+  if (name.find("redis") == std::string::npos) return false;
+  std::error_code ec;
+  auto cwd = fs::read_symlink(proc / "cwd", ec);
+  if (ec) return true;  // unreadable (another user's process): trust the name
+  return fs::equivalent(cwd, dir, ec);
 }
 
 std::string tail(const fs::path& file, std::size_t lines) {
@@ -69,31 +95,96 @@ std::string tail(const fs::path& file, std::size_t lines) {
   return out;
 }
 
+// exit_text describes a wait status.
+std::string exit_text(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + ::strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
 }  // namespace
 
+embedded_redis::~embedded_redis() {
+  stop();
+  // The lock goes last, once the server is gone: the next owner must never start a second
+  // server on these files while this one still flushes its AOF.
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+// take_lock tries, without waiting, to become the owner; on success writes our pid in the
+// lock file, for the message a sharer logs. The descriptor is O_CLOEXEC: were redis-server
+// to inherit it, the lock would outlive dmq for as long as an orphaned server lingers
+// (stopped, or slow to flush), and the next start would take that orphan for a live owner.
+bool embedded_redis::take_lock() {
+  if (lock_fd_ < 0)
+    lock_fd_ = ::open((s_.data_dir / "dmq.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) return false;
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("redis.embedded: cannot write {}: {}", (s_.data_dir / "dmq.lock").string(),
+                 std::strerror(errno));
+  owner_ = true;
+  return true;
+}
+
+// owner_pid returns the pid the lock's holder wrote, or "unknown".
+std::string embedded_redis::owner_pid() const {
+  std::ifstream in(s_.data_dir / "dmq.lock");
+  pid_t pid = 0;
+  return (in >> pid) && pid > 0 ? std::to_string(pid) : std::string("unknown");
+}
+
+// stop_stale stops the redis-server an earlier owner left (its pid in redis.pid). Called
+// only with the lock held: that owner is dead, so the server serves nobody.
 void embedded_redis::stop_stale() {
   std::ifstream in(s_.data_dir / "redis.pid");
   pid_t pid = 0;
-  if (!(in >> pid) || pid <= 0 || ::kill(pid, 0) != 0) return;
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  std::getline(comm, name);
-  if (name.find("redis") == std::string::npos) return;  // the pid was reused by another program
-  spdlog::warn("redis: stopping a stale redis-server (pid {}) left by an earlier run", pid);
+  if (!(in >> pid) || pid <= 0 || !alive(pid) || !runs_redis_in(pid, s_.data_dir)) return;
+  spdlog::warn("redis.embedded: stopping a stale redis-server (pid {}) left by an earlier run",
+               pid);
   ::kill(pid, SIGTERM);
-  if (!wait_exit(pid, 10s, false)) ::kill(pid, SIGKILL);
-  wait_exit(pid, 2s, false);
+  ::kill(pid, SIGCONT);  // a stopped server acts on the SIGTERM (and flushes) only once resumed
+  if (!wait_gone(pid, 10s, false)) {
+    spdlog::warn("redis.embedded: stale redis-server (pid {}) did not stop in 10 s, killing it",
+                 pid);
+    ::kill(pid, SIGKILL);
+    wait_gone(pid, 2s, false);
+  }
 }
 
 std::string embedded_redis::start(int timeout_ms) {
   std::error_code ec;
   fs::create_directories(s_.data_dir, ec);
   if (ec) return "cannot create " + s_.data_dir.string() + ": " + ec.message();
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool said = false;
+  while (!take_lock()) {
+    if (lock_fd_ < 0)
+      return "cannot open " + (s_.data_dir / "dmq.lock").string() + ": " + std::strerror(errno);
+    if (!said) {
+      spdlog::info("redis.embedded: data_dir {} is in use by dmq pid {}: sharing its "
+                   "redis-server on 127.0.0.1:{} (this process neither starts nor stops it, "
+                   "and runs it if that process exits)",
+                   s_.data_dir.string(), owner_pid(), s_.port);
+      said = true;
+    }
+    if (answers_ping(s_.port)) return {};
+    if (std::chrono::steady_clock::now() >= until)
+      return "data_dir " + s_.data_dir.string() + " is in use by dmq pid " + owner_pid() +
+             ", but its redis-server does not answer on 127.0.0.1:" + std::to_string(s_.port) +
+             " within " + std::to_string(timeout_ms) + " ms";
+    std::this_thread::sleep_for(20ms);  // polling another process's server: nothing to wait on
+  }
   stop_stale();
   if (answers_ping(s_.port))
     return "port " + std::to_string(s_.port) +
            " is taken by another Redis: set redis.port to a free port for the embedded one";
+  if (auto err = launch(); !err.empty()) return err;
+  return wait_started(until, timeout_ms);
+}
 
+// launch forks and execs redis-server; it does not wait for it to answer.
+std::string embedded_redis::launch() {
   std::vector<std::string> args = {s_.server_path,
                                    "--port",
                                    std::to_string(s_.port),
@@ -105,6 +196,10 @@ std::string embedded_redis::start(int timeout_ms) {
                                    "yes",
                                    "--appendfsync",
                                    s_.appendfsync,
+                                   // An accepted message must never be evicted: at maxmemory
+                                   // saves fail instead (docs/operations.md).
+                                   "--maxmemory-policy",
+                                   "noeviction",
                                    "--save",
                                    "",
                                    "--daemonize",
@@ -129,7 +224,13 @@ std::string embedded_redis::start(int timeout_ms) {
     ::_exit(127);
   }
   pid_ = pid;
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  return {};
+}
+
+// wait_started waits until the launched child answers PING, or exits, or until passes
+// (timeout_ms after start() began, for the message).
+std::string embedded_redis::wait_started(std::chrono::steady_clock::time_point until,
+                                         int timeout_ms) {
   while (std::chrono::steady_clock::now() < until) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -149,13 +250,32 @@ std::string embedded_redis::start(int timeout_ms) {
   return "redis-server did not answer within " + std::to_string(timeout_ms) + " ms";
 }
 
+void embedded_redis::tick() {
+  if (!owner_) {
+    if (!take_lock()) return;
+    spdlog::warn("redis.embedded: the dmq that ran the embedded redis-server has exited: this "
+                 "process (pid {}) runs it now",
+                 ::getpid());
+    stop_stale();
+  } else if (pid_ > 0) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return;  // still running
+    spdlog::error("redis.embedded: redis-server (pid {}) died ({}); starting it again. Its "
+                  "log says:{}",
+                  pid_, exit_text(status), tail(s_.data_dir / "redis.log", 5));
+    pid_ = -1;
+  }
+  // The connection reconnects by itself once the new server answers.
+  if (auto err = launch(); !err.empty()) spdlog::error("redis.embedded: {}", err);
+}
+
 void embedded_redis::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
-  if (!wait_exit(pid_, 15s, true)) {
+  if (!wait_gone(pid_, 15s, true)) {
     spdlog::warn("redis: embedded redis-server did not stop in 15 s, killing it");
     ::kill(pid_, SIGKILL);
-    wait_exit(pid_, 5s, true);
+    wait_gone(pid_, 5s, true);
   } else {
     spdlog::info("redis: embedded redis-server stopped");
   }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "app/embedded_redis.h"
+#include "app/redis_probe.h"
 #include "dispatch/dispatcher.h"
 #include "http/server.h"
 #include "ingest/api.h"
@@ -18,6 +19,7 @@
 #include "redis/connection.h"
 #include "storage/id_source.h"
 #include "storage/keys.h"
+#include "storage/redis_check.h"
 #include "storage/save_batcher.h"
 #include "storage/scripts.h"
 #include "storage/store.h"
@@ -31,22 +33,6 @@ using namespace std::chrono_literals;
 namespace dmq::app {
 
 namespace {
-
-redis::options redis_options(const config::redis_settings& s, std::string name) {
-  redis::options o;
-  o.host = s.embedded ? "127.0.0.1" : s.host;
-  o.port = s.port;
-  o.password = s.password;
-  o.db = s.db;
-  o.connect_timeout_ms = s.connect_timeout_ms;
-  // A request to Redis answered later than redis.read_timeout_ms breaks the connection
-  // (write_timeout_ms bounds nothing more: writes are part of the same request).
-  o.request_timeout_ms = s.read_timeout_ms;
-  o.min_backoff_ms = s.min_retry_backoff_ms;
-  o.max_backoff_ms = std::max(s.max_retry_backoff_ms, s.min_retry_backoff_ms);
-  o.name = std::move(name);
-  return o;
-}
 
 http::server_options http_options(const config::settings& cfg) {
   http::server_options o;
@@ -79,15 +65,55 @@ struct process {
         api(cfg, store, saver, ids, conn),
         http(ioc.get_executor(), observed(http_options(cfg)),
              [this](http::request& r) { return api.handle(r); }) {
-    conn.set_on_connect(
-        [this](redis::connection& c) { return store.on_connect(c); });
+    conn.set_on_connect([this](redis::connection& c) { return on_redis_connect(c); });
     if (r != role::client)
       dispatcher.emplace(ioc.get_executor(), cfg, store, keys,
                          redis_options(cfg.redis, "redis-wake"));
     count();
   }
 
+  ~process() { storage::forget_check(conn); }
+
   bool serves_api() const { return role != role::server; }
+
+  // on_redis_connect runs on every (re)connect, before the connection is used: it checks
+  // the Redis's settings (storage/redis_check.h), then hands over to the store's on_connect
+  // (scripts, and the revocation of saves whose outcome was unknown). A Redis that
+  // would lose accepted messages is refused as if it were down: saves answer 106, /healthz
+  // 503 with the reason, deliveries wait; the connection tries again every
+  // redis.max_retry_backoff and resumes by itself once the setting is fixed.
+  asio::awaitable<std::error_code> on_redis_connect(redis::connection& c) {
+    auto [ec, verdict] = co_await storage::check_redis(c, cfg.redis.allow_eviction);
+    if (ec) co_return ec;
+    report(verdict);
+    bool refused = verdict.refused();
+    storage::publish_check(c, verdict);
+    last_check = std::move(verdict);
+    if (refused) co_return redis::errc::server_error;
+    co_return co_await store.on_connect(c);
+  }
+
+  // report logs what the check found when it differs from the last time, so a refused Redis
+  // retried every few hundred ms logs once, and a warning is not repeated at every reconnect.
+  void report(const storage::redis_verdict& v) {
+    const auto& f = v.facts;
+    auto said = fmt::format("version {}, maxmemory-policy {} (from {}), appendonly {}, "
+                            "appendfsync {}",
+                            f.version, f.maxmemory_policy, f.source, f.appendonly, f.appendfsync);
+    for (const auto& x : v.findings) said += "\n" + x.text;
+    if (said == last_report) return;
+    last_report = said;
+    spdlog::info("redis: {}", said.substr(0, said.find('\n')));
+    for (const auto& x : v.findings) {
+      if (x.severity == storage::finding::level::refusal)
+        spdlog::error("redis: refused: {}", x.text);
+      else
+        spdlog::warn("redis: WARNING: {}", x.text);
+    }
+  }
+
+  // redis_refused says whether the latest check refused the Redis.
+  bool redis_refused() const { return last_check && last_check->refused(); }
 
   // observed adds the API's metrics to the HTTP server's options.
   http::server_options observed(http::server_options o) {
@@ -130,6 +156,10 @@ struct process {
                              405);
     if (path == "/metrics") co_return co_await metrics_page();
     boost::json::object data{{"redis", conn.ready() ? "up" : "down"}};
+    if (last_check) data["redis_checks"] = last_check->to_json();
+    if (redis_refused())
+      co_return ingest::reply(ingest::errc::unhealthy,
+                              "redis refused: " + last_check->refusal_text(), data, 503);
     if (!conn.ready()) co_return ingest::reply(ingest::errc::unhealthy, "redis is down", data, 503);
     co_return ingest::ok(data);
   }
@@ -147,6 +177,9 @@ struct process {
   http::server http;
   std::optional<dispatch::dispatcher> dispatcher;
   std::optional<http::server> status_http;  // dmq server's /healthz and /metrics
+  std::optional<storage::redis_verdict> last_check;  // of the latest (re)connect
+  std::string last_report;                           // what report() logged last
+  bool stopping = false;                             // a signal came: shutting down
   int exit_code = 0;
 };
 
@@ -177,17 +210,48 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   co_return true;
 }
 
-asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
+// connect_redis connects, and waits until Redis is ready or refused by the check or the
+// bound passes; false (and the process stops: 1 unreachable, 2 refused) unless ready.
+asio::awaitable<bool> connect_redis(asio::io_context& ioc, process& p) {
   const auto& cfg = p.cfg;
   p.conn.start();
-  if (!co_await p.conn.wait_ready(std::chrono::milliseconds(cfg.redis.connect_timeout_ms) + 1s)) {
+  asio::steady_timer t(ioc);
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(cfg.redis.connect_timeout_ms) + 1s;
+  while (!p.conn.ready() && !p.redis_refused() && std::chrono::steady_clock::now() < until) {
+    t.expires_after(10ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  if (p.conn.ready()) co_return true;
+  if (p.redis_refused()) {
+    spdlog::error("refusing to start on the redis at {}:{}: {}",
+                  cfg.redis.embedded ? "127.0.0.1" : cfg.redis.host, cfg.redis.port,
+                  p.last_check->refusal_text());
+    p.exit_code = 2;
+  } else {
     spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port); is it running?",
                   cfg.redis.host, cfg.redis.port);
     p.exit_code = 1;
-    p.conn.stop();
-    ioc.stop();
-    co_return;
   }
+  p.conn.stop();
+  ioc.stop();
+  co_return false;
+}
+
+// watch_embedded keeps the embedded Redis running (embedded_redis::tick) until a signal.
+asio::awaitable<void> watch_embedded(asio::io_context& ioc, process& p, embedded_redis& redis) {
+  asio::steady_timer t(ioc);
+  while (!p.stopping) {
+    t.expires_after(1s);
+    co_await t.async_wait(asio::use_awaitable);
+    if (!p.stopping) redis.tick();
+  }
+}
+
+asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
+  const auto& cfg = p.cfg;
+  bool connected = co_await connect_redis(ioc, p);
+  if (!connected) co_return;
   if (p.serves_api()) {  // (no co_await inside && or ?: : GCC 12 miscompiles those)
     bool started = co_await start_api(ioc, p);
     if (!started) co_return;
@@ -209,6 +273,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   int sig = co_await signals.async_wait(asio::use_awaitable);
+  p.stopping = true;
   spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
                cfg.http.shutdown_timeout_ms);
   if (p.serves_api())
@@ -244,6 +309,7 @@ int run(const config::settings& cfg, role r) {
     else ::raise(SIGTERM);
   });
   util::spawn(ioc, serve(ioc, p), "serve");
+  if (redis) util::spawn(ioc, watch_embedded(ioc, p, *redis), "embedded redis watch");
   ioc.run();
   util::set_fatal_handler(nullptr);
   spdlog::info("stopped");

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <utility>
 
+#include "config/spelling.h"
+
 namespace dmq::config {
 
 namespace fs = std::filesystem;
@@ -306,6 +308,21 @@ void walk_map(const reader& r, const YAML::Node& map, const std::string& item,
               const std::string& section, const table<T>& t, T& target,
               std::set<std::string>& seen);
 
+// unknown_key_reason says that rel is not a key of t, and which key it may be a typo of:
+// a typo must not silently leave a setting at its default (retry_time for retry_times).
+template <class T>
+std::string unknown_key_reason(const table<T>& t, const std::string& item, const std::string& rel) {
+  std::vector<std::string_view> known;
+  for (const auto& p : t.props) known.push_back(p.key);
+  for (const auto& i : t.ignored) known.push_back(i.key);
+  for (std::size_t i = 0, n = known.size(); i < n; ++i)  // sections: "redis" for "redis.port"
+    if (auto dot = known[i].find('.'); dot != std::string_view::npos)
+      known.push_back(known[i].substr(0, dot));
+  auto near = nearest_key(rel, known);
+  if (!near) return "unknown key";
+  return "unknown key (did you mean '" + join(item, *near) + "'?)";
+}
+
 // walk_entry applies one key: a property, an ignored seed key, a section, or an unknown key.
 template <class T>
 void walk_entry(const reader& r, const std::string& name, const YAML::Node& value,
@@ -324,7 +341,7 @@ void walk_entry(const reader& r, const std::string& name, const YAML::Node& valu
     else if (!value.IsNull())
       r.fail(shown, "must be a map");
   } else {
-    r.note("unknown key '" + shown + "' ignored");
+    r.fail(shown, unknown_key_reason(t, item, rel));
   }
 }
 
@@ -582,6 +599,11 @@ const table<settings>& settings_table() {
               {"always", "everysec", "no"},
               "fsync policy of the embedded redis-server's append-only file: always, "
               "everysec or no."),
+          flag<settings>(
+              "redis.allow_eviction", "dmq", [](auto& s) -> auto& { return s.redis.allow_eviction; },
+              "true: start even when Redis's maxmemory-policy can evict keys (anything but "
+              "noeviction), with a warning; accepted messages may then vanish. "
+              "docs/operations.md."),
           text<settings>(
               "redis.server_path", "dmq", [](auto& s) -> auto& { return s.redis.server_path; },
               false, "The redis-server binary for redis.embedded (searched in PATH).",
@@ -843,6 +865,10 @@ load_result load_settings(const fs::path& config_dir) {
   }
   auto doc = parse_file(r, file);
   if (!doc) return out;
+  if (doc->IsNull()) {  // empty, or only comments: most likely the wrong file or a bad copy
+    r.fail("", "is empty: it needs at least product_list and command_list (see config/config.yaml)");
+    return out;
+  }
   read_map(r, *doc, "", settings_table(), s);
   s.redis.data_dir = under(s.dir, s.redis.data_dir);
   if (!s.log.dir.empty()) s.log.dir = under(s.dir, s.log.dir);

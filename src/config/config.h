@@ -66,6 +66,7 @@ struct redis_settings {
   bool embedded = false;
   std::filesystem::path data_dir;        // absolute after load (default CONFIG_DIR/data/redis)
   std::string appendfsync = "everysec";  // always | everysec | no
+  bool allow_eviction = false;  // start on a Redis whose maxmemory-policy can evict keys
   std::string server_path = "redis-server";
   std::string key_prefix = "dmq";
 };
@@ -138,7 +139,7 @@ struct problem {
 struct load_result {
   std::optional<settings> cfg;     // set only when problems is empty
   std::vector<problem> problems;   // every problem found, not just the first
-  std::vector<std::string> notes;  // keys knowingly ignored, one line each
+  std::vector<std::string> notes;  // the seed's tuning keys knowingly ignored, one line each
 };
 
 // load reads CONFIG_DIR/config.yaml and its command files and validates all of it.

@@ -16,6 +16,7 @@
 #include "ingest/caller_ip.h"
 #include "ingest/envelope.h"
 #include "ingest/validate.h"
+#include "storage/redis_check.h"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -168,6 +169,11 @@ void api::count_save(std::string_view project, bool saved) {
 
 http::response api::healthz() const {
   json::object data{{"redis", conn_.ready() ? "up" : "down"}, {"id_node", ids_.node()}};
+  // The settings of the Redis, as checked at the latest (re)connect (storage/redis_check.h).
+  auto check = storage::published_check(conn_);
+  if (check) data["redis_checks"] = check->to_json();
+  if (check && check->refused())
+    return reply(errc::unhealthy, "redis refused: " + check->refusal_text(), data, 503);
   if (!conn_.ready()) return reply(errc::unhealthy, "redis is down", data, 503);
   if (!ids_.ready())
     return reply(errc::unhealthy, "no message id node leased yet: messages cannot be accepted",

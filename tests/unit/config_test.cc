@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/spelling.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -507,16 +508,76 @@ TEST(config, every_problem_is_reported_at_once) {
   EXPECT_PROBLEM(r, "commands/cmd-b.yaml", "consumer_list[0].name", "duplicate consumer name");
 }
 
-TEST(config, unknown_keys_are_notes_not_problems) {
+TEST(config, unknown_keys_are_problems_naming_file_and_key) {
   config_dir d;
   d.write("config.yaml", base_config + "foo: 1\nredis:\n  colour: red\n")
       .write("commands/cmd-a.yaml", base_command + "    weight: 3\n");
   auto r = d.load();
-  ASSERT_TRUE(r.cfg) << all_problems(r);
-  EXPECT_TRUE(has_note(r, "config.yaml: unknown key 'foo' ignored"));
-  EXPECT_TRUE(has_note(r, "config.yaml: unknown key 'redis.colour' ignored"));
-  EXPECT_TRUE(has_note(r, "commands/cmd-a.yaml: unknown key 'consumer_list[0].weight' ignored"));
-  EXPECT_EQ(r.notes.size(), 3u);
+  EXPECT_FALSE(r.cfg);
+  EXPECT_PROBLEM(r, "config.yaml", "foo", "unknown key");
+  EXPECT_PROBLEM(r, "config.yaml", "redis.colour", "unknown key");
+  EXPECT_PROBLEM(r, "commands/cmd-a.yaml", "consumer_list[0].weight", "unknown key");
+  EXPECT_EQ(r.problems.size(), 3u) << all_problems(r);  // all at once
+  EXPECT_TRUE(r.notes.empty());
+}
+
+TEST(config, a_typo_of_a_key_suggests_the_key) {
+  config_dir d;
+  auto cmd = std::string(base_command);
+  cmd.replace(cmd.find("retry_times: 1"), 14, "retry_time: 1");
+  d.write("config.yaml", base_config + "redis:\n  appendfsinc: always\nmsg_save_day: 3\n")
+      .write("commands/cmd-a.yaml", cmd);
+  auto r = d.load();
+  EXPECT_FALSE(r.cfg);
+  EXPECT_PROBLEM(r, "commands/cmd-a.yaml", "consumer_list[0].retry_time",
+                 "unknown key (did you mean 'consumer_list[0].retry_times'?)");
+  EXPECT_PROBLEM(r, "config.yaml", "redis.appendfsinc",
+                 "unknown key (did you mean 'redis.appendfsync'?)");
+  EXPECT_PROBLEM(r, "config.yaml", "msg_save_day", "(did you mean 'msg_save_days'?)");
+}
+
+TEST(config, a_key_in_the_wrong_section_suggests_where_it_belongs) {
+  EXPECT_PROBLEM(loaded_with("appendfsync: always\n"), "config.yaml", "appendfsync",
+                 "unknown key (did you mean 'redis.appendfsync'?)");
+  EXPECT_PROBLEM(loaded_with("rediss:\n  port: 1\n"), "config.yaml", "rediss",
+                 "unknown key (did you mean 'redis'?)");
+}
+
+TEST(config, an_unknown_key_far_from_every_known_one_suggests_nothing) {
+  auto r = loaded_with("completely_different: 1\n");
+  EXPECT_PROBLEM(r, "config.yaml", "completely_different", "unknown key");
+  EXPECT_FALSE(has_problem(r, "config.yaml", "completely_different", "did you mean"))
+      << all_problems(r);
+}
+
+TEST(config, an_empty_config_yaml_is_a_problem) {
+  config_dir d;
+  d.write("config.yaml", "");
+  EXPECT_PROBLEM(d.load(), "config.yaml", "", "is empty");
+  d.write("config.yaml", "# only comments\n# http_port: 8989\n");
+  auto r = d.load();
+  EXPECT_FALSE(r.cfg);
+  EXPECT_PROBLEM(r, "config.yaml", "", "is empty");
+}
+
+TEST(config, allow_eviction_is_off_unless_set) {
+  auto off = loaded_with("");
+  ASSERT_TRUE(off.cfg) << all_problems(off);
+  EXPECT_FALSE(off.cfg->redis.allow_eviction);
+  auto on = loaded_with("redis:\n  allow_eviction: true\n");
+  ASSERT_TRUE(on.cfg) << all_problems(on);
+  EXPECT_TRUE(on.cfg->redis.allow_eviction);
+}
+
+TEST(config, edit_distance_counts_typos) {
+  using dmq::config::edit_distance;
+  EXPECT_EQ(edit_distance("appendfsinc", "appendfsync"), 1u);
+  EXPECT_EQ(edit_distance("retry_time", "retry_times"), 1u);
+  EXPECT_EQ(edit_distance("retyr", "retry"), 1u);  // two neighbours swapped
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("same", "same"), 0u);
+  EXPECT_EQ(dmq::config::nearest_key("prot", {"port", "host"}), "port");
+  EXPECT_EQ(dmq::config::nearest_key("zzzzzz", {"port", "host"}), std::nullopt);
 }
 
 TEST(config, problem_to_string) {
@@ -538,6 +599,7 @@ TEST(config, reference_mentions_every_key) {
                    "redis.appendfsync",
                    "redis.server_path",
                    "redis.key_prefix",
+                   "redis.allow_eviction",
                    "redis.connect_timeout_ms",
                    "limits.max_body_bytes",
                    "limits.max_batch_items",

@@ -1,0 +1,87 @@
+#include "app/redis_probe.h"
+
+#include <boost/asio/io_context.hpp>
+
+#include "storage/redis_check.h"
+#include "util/spawn.h"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace dmq::app {
+
+namespace {
+
+// probe is probe_redis on an io_context: code is its exit code.
+asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg, std::ostream& out,
+                            int& code) {
+  const auto& s = cfg.redis;
+  std::string where = (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
+  conn.start();
+  bool up = co_await conn.wait_ready(std::chrono::milliseconds(s.connect_timeout_ms) + 1s);
+  if (!up && s.embedded) {
+    out << "redis: the embedded Redis (" << where << ", data in " << s.data_dir.string()
+        << ") is not running, so there is nothing to check: dmq starts it with "
+           "maxmemory-policy noeviction and appendonly yes (appendfsync "
+        << s.appendfsync << ")\n";
+    code = 0;
+    co_return;
+  }
+  if (!up) {
+    out << "redis: cannot reach " << where << " (redis.host, redis.port)\n";
+    code = 1;
+    co_return;
+  }
+  auto [ec, v] = co_await storage::check_redis(conn, s.allow_eviction);
+  if (ec) {
+    out << "redis: " << where << " did not answer: " << ec.message() << "\n";
+    code = 1;
+    co_return;
+  }
+  const auto& f = v.facts;
+  out << "redis " << where << ": version " << f.version << ", maxmemory-policy "
+      << f.maxmemory_policy << " (from " << f.source << "), appendonly " << f.appendonly
+      << ", appendfsync " << f.appendfsync << "\n";
+  for (const auto& x : v.findings)
+    out << (x.severity == storage::finding::level::refusal ? "refusal: " : "warning: ") << x.text
+        << "\n";
+  out << (v.refused() ? "redis: dmq refuses to start on this Redis\n" : "redis: OK for dmq\n");
+  code = v.refused() ? 2 : 0;
+}
+
+// probe_then_stop runs probe, then ends the io_context's work (the connection's loops).
+asio::awaitable<void> probe_then_stop(asio::io_context& ioc, redis::connection& conn,
+                                      const config::settings& cfg, std::ostream& out, int& code) {
+  co_await probe(conn, cfg, out, code);
+  conn.stop();
+  ioc.stop();
+}
+
+}  // namespace
+
+redis::options redis_options(const config::redis_settings& s, std::string name) {
+  redis::options o;
+  o.host = s.embedded ? "127.0.0.1" : s.host;
+  o.port = s.port;
+  o.password = s.password;
+  o.db = s.db;
+  o.connect_timeout_ms = s.connect_timeout_ms;
+  // A request to Redis answered later than redis.read_timeout_ms breaks the connection
+  // (write_timeout_ms bounds nothing more: writes are part of the same request).
+  o.request_timeout_ms = s.read_timeout_ms;
+  o.min_backoff_ms = s.min_retry_backoff_ms;
+  o.max_backoff_ms = std::max(s.max_retry_backoff_ms, s.min_retry_backoff_ms);
+  o.name = std::move(name);
+  return o;
+}
+
+int probe_redis(const config::settings& cfg, std::ostream& out) {
+  asio::io_context ioc(1);
+  redis::connection conn(ioc.get_executor(), redis_options(cfg.redis, "redis"));
+  int code = 1;
+  util::spawn(ioc, probe_then_stop(ioc, conn, cfg, out, code), "redis probe");
+  ioc.run();
+  return code;
+}
+
+}  // namespace dmq::app

@@ -1,0 +1,23 @@
+// redis_probe: how a configuration's Redis is reached (the connection options every role
+// uses), and `dmq check --redis`, which reaches it once and reports its settings.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "config/config.h"
+#include "redis/connection.h"
+
+namespace dmq::app {
+
+// redis_options returns the connection options for s; name is used in log lines.
+redis::options redis_options(const config::redis_settings& s, std::string name);
+
+// probe_redis connects to cfg's Redis, writes its settings and what dmq makes of them
+// (storage/redis_check.h) to out, and returns `dmq check --redis`'s exit code: 0, 1 when
+// Redis cannot be reached, 2 when dmq would refuse to start on it. An embedded Redis is
+// checked only while a dmq runs it (nobody else starts it; dmq starts it with safe
+// settings).
+int probe_redis(const config::settings& cfg, std::ostream& out);
+
+}  // namespace dmq::app
