@@ -87,12 +87,12 @@ asio::awaitable<bool> id_source::renew() {
             {keys_.node(n), keys_.node_clock(n), instance_, std::to_string(lease_time.count()),
              std::to_string(now_ms())});
   cmd.push("TIME");  // Redis's clock, for this process's (storage/clock.h)
-  auto sent_at = now_ms();
+  auto sent_at = now_us();
   auto [ec, r] = co_await conn_.exec(std::move(cmd));
   if (ec || r.size() < 2) co_return false;  // unknown: keep the node, next() checks its age
   if (clock_ && r[1].is_array() && r[1].elements.size() == 2) {
     auto s = r[1].elements[0].as_int(), us = r[1].elements[1].as_int();
-    if (s && us) clock_->observe(*s * 1000 + *us / 1000, (sent_at + now_ms()) / 2);
+    if (s && us) clock_->observe(*s * 1000000 + *us, sent_at, now_us());
   }
   if (r[0].as_int().value_or(0) == 1) {
     renewed_at_ = std::chrono::steady_clock::now();

@@ -381,12 +381,12 @@ asio::awaitable<std::error_code> store::on_connect(redis::connection& conn) {
 asio::awaitable<std::error_code> store::read_clock(redis::connection& conn) {
   redis::command cmd;
   cmd.push("TIME");
-  auto sent_at = storage::now_ms();
+  auto sent_at = storage::now_us();
   auto [ec, r] = co_await conn.exec(cmd);
   if (auto e = first_error(ec, r)) co_return e;
   if (r[0].elements.size() == 2) {
     auto sec = r[0].elements[0].as_int(), us = r[0].elements[1].as_int();
-    if (sec && us) clock_.observe(*sec * 1000 + *us / 1000, (sent_at + storage::now_ms()) / 2);
+    if (sec && us) clock_.observe(*sec * 1000000 + *us, sent_at, storage::now_us());
   }
   co_return std::error_code{};
 }
@@ -532,7 +532,7 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                 std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
                                 std::to_string(shared_rate)};
-  auto sent_at = storage::now_ms();
+  auto sent_at = storage::now_us();
   bool maybe_sent = false;
   auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
   if (ec) {
@@ -545,9 +545,8 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
     co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
   b.next_due_ms = to_int(e[0].str);
   b.lease_until = e[1].as_int().value_or(0);
-  b.redis_ms = e[3].as_int().value_or(0);
-  // Redis read its clock between sending and answering: take the middle.
-  clock_.observe(b.redis_ms, (sent_at + storage::now_ms()) / 2);
+  b.redis_us = e[3].as_int().value_or(0);
+  clock_.observe(b.redis_us, sent_at, storage::now_us());
   for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
     b.dropped.push_back({static_cast<std::uint64_t>(to_int(e[2].elements[i].str)),
                          e[2].elements[i + 1].str});

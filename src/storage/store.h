@@ -66,7 +66,7 @@ struct dropped {
 struct claim_batch {
   std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
   std::int64_t lease_until = 0;
-  std::int64_t redis_ms = 0;  // Redis's TIME during the claim
+  std::int64_t redis_us = 0;  // Redis's TIME during the claim (µs)
   std::vector<claimed> items;
   std::vector<storage::dropped> dropped;
 };

@@ -27,7 +27,7 @@
               (score: the message's timestamp, s)
   An id that leaves the queue so also leaves its ordered bucket (if any), which moves on
   (lib/bucket.lua; a missing record's bucket is found in the heads HASH).
-  Returns  {next_due_ms or -1, lease_until_ms, {dropped id, why, ...}, Redis's TIME in ms,
+  Returns  {next_due_ms or -1, lease_until_ms, {dropped id, why, ...}, Redis's TIME in µs,
             then per claimed delivery 7 fields:
             id, attempt, due_ms, params, request_id, bucket, queued_ms}
            queued_ms is the score it was claimed at: when this attempt was due (the due
@@ -40,7 +40,7 @@
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now = tonumber(ARGV[3])
 local t = redis.call('TIME')
-local time = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local time = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lease_until = now + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
 local rkey, sec, used = base .. 'r:' .. consumer, math.floor(now / 1000), 0
