@@ -175,9 +175,7 @@ http::response api::healthz() const {
   if (check && check->refused())
     return reply(errc::unhealthy, "redis refused: " + check->refusal_text(), data, 503);
   if (!conn_.ready()) return reply(errc::unhealthy, "redis is down", data, 503);
-  if (!ids_.ready())
-    return reply(errc::unhealthy, "no message id node leased yet: messages cannot be accepted",
-                 data, 503);
+  if (!ids_.ready()) return reply(errc::unhealthy, ids_.why_not(), data, 503);
   return ok(data);
 }
 
