@@ -37,7 +37,7 @@ redis::reply convert(const redisReply* r) {
 
 }  // namespace
 
-redis_server::redis_server() {
+redis_server::redis_server(bool aof) : aof_(aof) {
   // Another process may bind the port between free_port and redis-server: then this
   // redis-server exits at once, and start tries again on another port.
   for (int tries = 0;; ++tries) {
@@ -74,9 +74,10 @@ void redis_server::start() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
     auto port = std::to_string(port_);
+    auto log = dir_ + "/redis.log";
     ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", dir_.c_str(), "--logfile",
-             (dir_ + "/redis.log").c_str(), nullptr);
+             "--save", "", "--appendonly", aof_ ? "yes" : "no", "--appendfsync", "always",
+             "--dir", dir_.c_str(), "--logfile", log.c_str(), nullptr);
     ::_exit(127);
   }
   // Up when the server on the port is ours (its dir is ours): one that exits at once

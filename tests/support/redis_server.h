@@ -1,5 +1,5 @@
 // redis_server: a real redis-server (Debian's) on a free loopback port for one test,
-// without persistence, killed when the test ends; and a small synchronous client
+// without persistence unless asked for, killed when the test ends; and a small synchronous client
 // (hiredis) to look at what dmq stored.
 #pragma once
 
@@ -13,7 +13,9 @@ namespace dmq::test {
 
 class redis_server {
  public:
-  redis_server();  // starts it; throws if it does not answer within 10 s
+  // starts it; throws if it does not answer within 10 s. aof: with an append-only file
+  // fsynced at every write (appendfsync always), so that stop() and start() lose nothing.
+  explicit redis_server(bool aof = false);
   ~redis_server();
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
@@ -33,6 +35,7 @@ class redis_server {
   int port_;
   pid_t pid_ = -1;
   std::string dir_;
+  bool aof_ = false;
 };
 
 }  // namespace dmq::test
