@@ -57,7 +57,9 @@ struct process {
         role(r),
         keys(cfg.redis.key_prefix),
         conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
-        store(conn, keys, scripts, cfg.msg_save_days,
+        store(conn, keys, scripts,
+              cfg.msg_save_seconds > 0 ? std::chrono::milliseconds(cfg.msg_save_seconds * 1000LL)
+                                       : std::chrono::hours(24 * cfg.msg_save_days),
               {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
                cfg.redis.max_retry_backoff_ms}),
         saver(ioc.get_executor(), store),

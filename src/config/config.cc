@@ -503,6 +503,12 @@ const table<settings>& settings_table() {
               1, 36500,
               "Days a message's data is kept after its due time; its per-consumer "
               "status and pending ids are kept twice as long."),
+          number<settings>(
+              "msg_save_seconds", "integer, s", "dmq",
+              [](auto& s) -> auto& { return s.msg_save_seconds; }, 0, 2000000000,
+              "When above 0, replaces msg_save_days: a message's data is kept this many "
+              "seconds after its due time (statuses twice as long). For short retention: "
+              "soak tests, or messages worthless after minutes."),
           text<settings>(
               "request_trace_id_key", "seed",
               [](auto& s) -> auto& { return s.request_trace_id_key; }, false,

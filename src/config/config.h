@@ -116,6 +116,7 @@ struct settings {
   dispatch_settings dispatch;
   log_settings log;
   int msg_save_days = 4;
+  int msg_save_seconds = 0;  // dmq's own: when set, replaces msg_save_days (short retention)
   std::string request_trace_id_key = "Request-Id";
   std::vector<producer> producers;
   std::vector<command> commands;

@@ -20,7 +20,6 @@ namespace dmq::storage {
 
 namespace {
 
-constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 
 std::error_code server_error() {
   return make_error_code(redis::errc::server_error);
@@ -179,13 +178,14 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
 
 }  // namespace
 
-store::store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days,
+store::store(redis::connection& conn, const keys& k, script_set& scripts,
+             std::chrono::milliseconds data_ttl,
              retry_policy retry)
     : conn_(conn),
       keys_(k),
       scripts_(scripts),
-      data_ttl_ms_(msg_save_days * day_ms),
-      status_ttl_ms_(2 * msg_save_days * day_ms),
+      data_ttl_ms_(data_ttl.count()),
+      status_ttl_ms_(2 * data_ttl.count()),
       retry_(retry) {}
 
 asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool* maybe_sent) {

@@ -94,7 +94,10 @@ class store {
   // max_per_script bounds how many messages one save script stores, so Redis stays responsive.
   static constexpr std::size_t max_per_script = 100;
 
-  store(redis::connection& conn, const keys& k, script_set& scripts, int msg_save_days,
+  // data_ttl: how long a message's data is kept after its due time (msg_save_days, or
+  // msg_save_seconds); its record with the statuses is kept twice as long.
+  store(redis::connection& conn, const keys& k, script_set& scripts,
+        std::chrono::milliseconds data_ttl,
         retry_policy retry = {});
 
   // load_scripts SCRIPT LOADs every script.

@@ -235,7 +235,7 @@ TEST_F(store_faults, a_claim_whose_answer_was_lost_is_undone_on_the_next_connect
   // The store talks to Redis through a proxy, so the test decides when it may reconnect.
   test::fault_proxy proxy(redis.port());
   redis::connection via{ioc.get_executor(), options(proxy.port())};
-  storage::store s{via, keys, scripts, 4};
+  storage::store s{via, keys, scripts, std::chrono::hours(24 * 4)};
   via.set_on_connect([&](redis::connection& c) { return s.on_connect(c); });
   via.start();
   ASSERT_TRUE(run(via.wait_ready(5s)));

@@ -25,7 +25,7 @@ struct store_test : ::testing::Test {
   storage::keys keys{"t" + std::to_string(::testing::UnitTest::GetInstance()->random_seed())};
   storage::script_set scripts;
   redis::connection conn{ioc.get_executor(), options(redis.port())};
-  storage::store store{conn, keys, scripts, 4};
+  storage::store store{conn, keys, scripts, std::chrono::hours(24 * 4)};
   std::vector<std::string> consumers{"dgfa", "fghyds"};
 
   static redis::options options(int port) {
