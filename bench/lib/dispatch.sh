@@ -11,7 +11,7 @@
 # The caller sets BENCH_NAME and may set CONSUMER_TIMEOUT (ms, 2000), CONCURRENCY (64),
 # CLAIM_BATCH and LEASE_MARGIN_MS (dispatch.claim_batch, dispatch.lease_margin_ms; empty:
 # dmq's defaults), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP, QUIET_MAX (60),
-# QUIET_CORES (0.3).
+# QUIET_CORES (0.3), CONFIG_EXTRA (lines appended to config.yaml).
 # RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because up to
 # a05c6f5 rate_per_sec: 0 made `dmq server` die of SIGFPE as soon as a consumer's
 # in-flight window was full (consumer_worker.cc:69; fixed in 2cdca8d); the recorded runs
@@ -165,6 +165,7 @@ limits:
 $DISPATCH_YAML
 log:
   level: warn
+${CONFIG_EXTRA:-}
 EOF
 consumer() {  # consumer NAME: one consumer_list entry on the nginx sink
   cat <<EOF
