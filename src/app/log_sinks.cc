@@ -52,9 +52,14 @@ void capped_file_sink::rotate(std::chrono::system_clock::time_point now) {
   // dmq-run.log -> dmq-run.20261204-210000.log, named by when the file was started.
   auto stem = file_.stem().string();
   auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::chrono::system_clock::to_time_t(opened_)));
-  auto to = file_.parent_path() / (stem + "." + stamp + file_.extension().string());
-  for (int n = 1; fs::exists(to); ++n)  // two rotations within a second
-    to = file_.parent_path() / (stem + "." + stamp + "-" + std::to_string(n) + file_.extension().string());
+  auto name = [&](int n) {  // n > 0: the n-th rotation within that second
+    auto s = stem;
+    s.append(".").append(stamp);
+    if (n > 0) s.append("-").append(std::to_string(n));
+    return file_.parent_path() / s.append(file_.extension().string());
+  };
+  auto to = name(0);
+  for (int n = 1; fs::exists(to); ++n) to = name(n);
   std::error_code ec;
   fs::rename(file_, to, ec);
   out_.open(file_.string(), true);

@@ -300,7 +300,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     if (!opt.password.empty()) cmd.push("AUTH", opt.password);
     if (opt.db != 0) cmd.push("SELECT", opt.db);
     if (cmd.count() > 0) {
-      auto [ec, r] = co_await owner.exec(std::move(cmd));
+      auto [ec, r] = co_await owner.exec(cmd);
       if (ec) co_return ec;
       for (auto& x : r)
         if (x.is_error()) {

@@ -56,7 +56,7 @@ asio::awaitable<bool> id_source::acquire() {
       .call(cmd, 0,
             {keys_.prefix(), instance_, std::to_string(lease_time.count()),
              std::to_string(model::id_generator::nodes)});
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await conn_.exec(cmd);
   if (ec || r.empty() || !r[0].is_array() || r[0].elements.size() != 2) co_return false;
   auto n = r[0].elements[0].as_int().value_or(-1);
   if (n < 0) {
@@ -88,7 +88,7 @@ asio::awaitable<bool> id_source::renew() {
              std::to_string(now_ms())});
   cmd.push("TIME");  // Redis's clock, for this process's (storage/clock.h)
   auto sent_at = now_us();
-  auto [ec, r] = co_await conn_.exec(std::move(cmd));
+  auto [ec, r] = co_await conn_.exec(cmd);
   if (ec || r.size() < 2) co_return false;  // unknown: keep the node, next() checks its age
   if (clock_ && r[1].is_array() && r[1].elements.size() == 2) {
     auto s = r[1].elements[0].as_int(), us = r[1].elements[1].as_int();

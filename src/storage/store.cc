@@ -43,6 +43,12 @@ std::error_code first_error(std::error_code ec, const redis::replies& r) {
   return {};
 }
 
+// ok returns a successful result holding v (moved: a braced {{}, v} would copy it).
+template <class T>
+result<T> ok(T v) {
+  return {std::error_code{}, std::move(v)};
+}
+
 std::int64_t to_int(const std::string& s) {
   redis::reply r{redis::reply::kind::string, 0, s, {}};
   return r.as_int().value_or(0);
@@ -217,7 +223,7 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool*
 asio::awaitable<std::error_code> store::load_scripts(redis::connection& conn, script_set& scripts) {
   redis::command cmd;
   for (auto& s : scripts.all()) cmd.push("SCRIPT", "LOAD", s.text);
-  auto [ec, r] = co_await conn.exec(std::move(cmd));
+  auto [ec, r] = co_await conn.exec(cmd);
   if (auto e = first_error(ec, r)) co_return e;
   for (std::size_t i = 0; i < r.size(); ++i) scripts.all()[i].sha = r[i].str;
   co_return std::error_code{};
@@ -236,7 +242,7 @@ asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, s
     std::tie(ec, r) = co_await exec(again, maybe_sent);
   }
   if (auto e = first_error(ec, r)) co_return result<redis::reply>{e, {}};
-  co_return result<redis::reply>{{}, std::move(r[0])};
+  co_return ok(std::move(r[0]));
 }
 
 asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_save> msgs) {
@@ -451,7 +457,7 @@ asio::awaitable<result<std::optional<record>>> store::load(std::string_view proj
   }
   rec->msg.id = id;
   rec->msg.project = project;
-  co_return result<std::optional<record>>{{}, std::move(rec)};
+  co_return ok(std::move(rec));
 }
 
 asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,
@@ -470,7 +476,7 @@ asio::awaitable<result<std::optional<model::message>>> store::detail(std::string
   // The data expires msg_save_days after the due time, the statuses twice as late.
   if (ec || !rec || rec->data_expire_at_ms <= now_ms())
     co_return result<std::optional<model::message>>{ec, std::nullopt};
-  co_return result<std::optional<model::message>>{{}, std::move(rec->msg)};
+  co_return ok(std::optional<model::message>(std::move(rec->msg)));
 }
 
 asio::awaitable<result<pending_page>> store::pending(std::string_view project,
@@ -488,7 +494,7 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
   const auto& items = r[1].elements;
   for (std::size_t i = 0; i + 1 < items.size(); i += 2)
     page.list.push_back({to_int(items[i + 1].str), items[i].str});
-  co_return result<pending_page>{{}, std::move(page)};
+  co_return ok(std::move(page));
 }
 
 asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
@@ -507,7 +513,7 @@ asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
   if (auto e = first_error(ec, r)) co_return result<std::vector<storage::queue_counts>>{e, {}};
   for (std::size_t i = 0; i + 2 < r.size(); i += 3)
     out.push_back({r[i].integer, r[i + 1].integer, r[i + 2].integer});
-  co_return result<std::vector<storage::queue_counts>>{{}, std::move(out)};
+  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view project,
@@ -520,7 +526,7 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
   if (ec) co_return result<std::vector<bool>>{ec, {}};
   std::vector<bool> out;
   for (const auto& x : r.elements) out.push_back(x.integer == 1);
-  co_return result<std::vector<bool>>{{}, std::move(out)};
+  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
@@ -561,7 +567,7 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
     c.queued_ms = to_int(e[i + 6].str);
     b.items.push_back(std::move(c));
   }
-  co_return result<claim_batch>{{}, std::move(b)};
+  co_return ok(std::move(b));
 }
 
 asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_view consumer,
@@ -619,7 +625,7 @@ asio::awaitable<result<std::vector<store::queue_size>>> store::queues() {
   auto [ec2, r] = co_await exec(cmd);
   if (auto e = first_error(ec2, r)) co_return result<std::vector<queue_size>>{e, {}};
   for (std::size_t i = 0; i < out.size(); ++i) out[i].size = r[i].integer;
-  co_return result<std::vector<queue_size>>{{}, std::move(out)};
+  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
@@ -643,7 +649,7 @@ asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
     if (it == out.end()) it = out.insert(out.end(), who);
     it->size += r.integer;
   }
-  co_return result<std::vector<queue_size>>{{}, std::move(out)};
+  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64_t id) {
@@ -667,7 +673,7 @@ asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project
   if (ec) co_return result<std::vector<bool>>{ec, {}};
   std::vector<bool> out;
   for (const auto& x : r.elements) out.push_back(x.integer == 1);
-  co_return result<std::vector<bool>>{{}, std::move(out)};
+  co_return ok(std::move(out));
 }
 
 }  // namespace dmq::storage

@@ -20,7 +20,7 @@ void set_fatal_handler(fatal_handler h) { handler() = std::move(h); }
 
 std::uint64_t spawn_failures() { return failures; }
 
-void report_spawn_failure(const char* what, std::exception_ptr e) {
+void report_spawn_failure(const char* what, const std::exception_ptr& e) {
   std::string why = "unknown exception";
   try {
     std::rethrow_exception(e);

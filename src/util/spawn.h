@@ -27,14 +27,14 @@ void set_fatal_handler(fatal_handler h);
 // spawn_failures counts coroutines that ended by an exception, since the start.
 std::uint64_t spawn_failures();
 // report_spawn_failure logs and counts a coroutine's exception, then calls the handler.
-void report_spawn_failure(const char* what, std::exception_ptr e);
+void report_spawn_failure(const char* what, const std::exception_ptr& e);
 
 // spawn runs coro detached on ex; what names it in the log ("deliver", "consumer worker").
 // what must outlive the coroutine (a string literal).
 template <class Executor, class T>
 void spawn(Executor&& ex, boost::asio::awaitable<T> coro, const char* what) {
   boost::asio::co_spawn(std::forward<Executor>(ex), std::move(coro),
-                        [what](std::exception_ptr e, auto&&...) {
+                        [what](const std::exception_ptr& e, auto&&...) {
                           if (e) report_spawn_failure(what, e);
                         });
 }
@@ -42,7 +42,7 @@ void spawn(Executor&& ex, boost::asio::awaitable<T> coro, const char* what) {
 template <class Executor>
 void spawn(Executor&& ex, boost::asio::awaitable<void> coro, const char* what) {
   boost::asio::co_spawn(std::forward<Executor>(ex), std::move(coro),
-                        [what](std::exception_ptr e) {
+                        [what](const std::exception_ptr& e) {
                           if (e) report_spawn_failure(what, e);
                         });
 }
