@@ -1,8 +1,76 @@
 #include "redis/reply.h"
 
+#include <hiredis/hiredis.h>
+
 #include <charconv>
 
 namespace dmq::redis {
+
+namespace {
+
+// Replies are built by hiredis's reader straight into dmq's reply type, without a
+// redisReply to copy from and free (reply_functions, given by new_reader). An element is
+// constructed in its parent's elements, reserved to the announced count so that it never
+// moves while the reader still points at it; a top-level reply goes to the reader's
+// privdata, one reply owned by the caller (the connection), and is moved out as soon as it
+// is complete.
+// (The functions are called from C: nothing may be thrown through them. Should an
+// allocation fail, they return null, which the reader reports as an error: the
+// connection breaks and reconnects.)
+void* place(const redisReadTask* t, reply&& r) noexcept {
+  if (t->parent) {
+    auto& parent = *static_cast<reply*>(t->parent->obj);
+    parent.elements.push_back(std::move(r));
+    return &parent.elements.back();
+  }
+  auto* top = static_cast<reply*>(t->privdata);
+  *top = std::move(r);
+  return top;
+}
+
+void* create_string(const redisReadTask* t, char* s, std::size_t len) noexcept try {
+  reply r;
+  r.type = t->type == REDIS_REPLY_ERROR    ? reply::kind::error
+           : t->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                           : reply::kind::string;
+  r.str.assign(s, len);
+  return place(t, std::move(r));
+} catch (...) {
+  return nullptr;
+}
+
+void* create_array(const redisReadTask* t, int n) noexcept try {
+  reply r;
+  r.type = reply::kind::array;
+  if (n > 0) r.elements.reserve(static_cast<std::size_t>(n));
+  return place(t, std::move(r));
+} catch (...) {
+  return nullptr;
+}
+
+void* create_integer(const redisReadTask* t, long long v) noexcept {
+  reply r;
+  r.type = reply::kind::integer;
+  r.integer = v;
+  return place(t, std::move(r));
+}
+
+void* create_nil(const redisReadTask* t) noexcept {
+  return place(t, reply{});
+}
+
+void free_object(void*) noexcept {}  // the connection owns every reply
+
+redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer,
+                                          create_nil, free_object};
+
+}  // namespace
+
+redisReader* new_reader(reply* top) {
+  auto* r = redisReaderCreateWithFunctions(&reply_functions);
+  if (r) r->privdata = top;  // (redisReaderSetPrivdata casts to int)
+  return r;
+}
 
 std::optional<long long> reply::as_int() const {
   if (type == kind::integer) return integer;
