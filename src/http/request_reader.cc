@@ -16,7 +16,7 @@ namespace {
 // names, when it is well-formed ("METHOD TARGET HTTP/x.y" CRLF) but not 1.0 or 1.1, which
 // is what Beast calls a bad version then; empty otherwise (a line that is just malformed).
 std::string other_version(std::string_view bytes) {
-  auto eol = bytes.substr(0, header_limit).find("\r\n");
+  auto eol = bytes.find("\r\n");
   if (eol == std::string_view::npos) return {};
   auto line = bytes.substr(0, eol);
   auto v = line.substr(line.rfind(' ') + 1);  // npos + 1 == 0: the whole line
@@ -38,15 +38,15 @@ std::string header(const bhttp::request<bhttp::string_body>& req, std::string_vi
 
 }  // namespace
 
-request_reader::request_reader(std::size_t max_body_bytes)
-    : max_wire_bytes_(header_limit + 2 * max_body_bytes) {
+request_reader::request_reader(std::size_t max_body_bytes, std::size_t max_head_bytes)
+    : max_head_bytes_(max_head_bytes), max_wire_bytes_(max_head_bytes + 2 * max_body_bytes) {
   p_.body_limit(max_body_bytes);
 }
 
 boost::system::error_code request_reader::feed(beast::flat_buffer& buf) {
   bool had_head = p_.is_header_done();
   if (!had_head)  // Beast checks its limit on what one call sees: give it what is left
-    p_.header_limit(static_cast<std::uint32_t>(header_limit - std::min(used_, header_limit)));
+    p_.header_limit(static_cast<std::uint32_t>(max_head_bytes_ - std::min(used_, max_head_bytes_)));
   else
     p_.eager(true);  // the whole body, not one piece per call
   boost::system::error_code ec;
@@ -59,11 +59,12 @@ boost::system::error_code request_reader::feed(beast::flat_buffer& buf) {
   }
   // A head not complete within the limit: Beast may only say need_more here, as it skips
   // the bytes it already searched for the head's end (its limit counts from where it is).
-  if (ec == bhttp::error::need_more && !had_head && used_ + buf.size() >= header_limit)
+  if (ec == bhttp::error::need_more && !had_head && used_ + buf.size() >= max_head_bytes_)
     return bhttp::error::header_limit;
   if (ec) return ec;
   if (used_ > max_wire_bytes_) return bhttp::error::body_limit;
-  if (!had_head && p_.is_header_done()) return {};
+  if (!had_head && p_.is_header_done())  // (Beast's limit starts after the request line)
+    return used_ > max_head_bytes_ ? bhttp::error::header_limit : boost::system::error_code{};
   if (p_.is_done()) return {};
   return bhttp::error::need_more;
 }
@@ -83,7 +84,7 @@ refusal request_reader::refusal_for(const boost::system::error_code& ec) const {
       return {413, "body: larger than the limit"};
     case bhttp::error::header_limit:
       return {431, "request header fields too large: the limit is " +
-                       std::to_string(header_limit) + " bytes"};
+                       std::to_string(max_head_bytes_) + " bytes"};
     case bhttp::error::bad_version:
       if (!other_version_.empty())
         return {505, "HTTP version " + other_version_ + " not supported: use HTTP/1.1"};

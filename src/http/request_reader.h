@@ -33,13 +33,14 @@ struct refusal {
 // It bounds what Beast's parser does not: Beast applies its header limit to the bytes of
 // one parse call, and consumes header lines as they come, so a head sent over many reads
 // could grow without end; and it keeps a chunked body's trailer lines, whose size no limit
-// bounds. Here the head is at most header_limit bytes in all, and a body at most twice
-// max_body_bytes plus header_limit on the wire (chunk sizes, extensions, trailers).
+// bounds. Here the head is at most max_head_bytes in all, and a body at most twice
+// max_body_bytes plus max_head_bytes on the wire (chunk sizes, extensions, trailers).
 class request_reader {
  public:
   using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-  explicit request_reader(std::size_t max_body_bytes);
+  // max_head_bytes is header_limit for the server (a fuzz target lowers it to reach it).
+  explicit request_reader(std::size_t max_body_bytes, std::size_t max_head_bytes = header_limit);
 
   // feed parses what it can of buf, and consumes it. Returns need_more until the head is
   // parsed (then success), and after that until the request is whole (then success); any
@@ -56,7 +57,7 @@ class request_reader {
   bool keep_alive() const { return p_.get().keep_alive(); }
 
   // refusal_for returns the answer to a read that failed with ec (returned by feed(), or by
-  // the socket): 413 past the body limit, 431 past the header limit, 505 for an HTTP
+  // the socket): 413 past the body limit, 431 past the head limit, 505 for an HTTP
   // version other than 1.x (an HTTP/2 preface is one), 400 for any other syntax error
   // (request line, header, Content-Length, chunked encoding). Status 0 when the peer
   // closed, reset or went quiet: as nginx does, nothing is answered (nobody would read it).
@@ -71,6 +72,7 @@ class request_reader {
 
  private:
   parser_type p_;
+  std::size_t max_head_bytes_;
   std::size_t max_wire_bytes_;  // head and body together, as sent
   std::size_t used_ = 0;        // bytes consumed so far
   std::string other_version_;   // "x.y" of a well-formed "HTTP/x.y" other than 1.x
