@@ -43,8 +43,7 @@ const fs::path& scratch_dir() {
 std::string file_name(std::string_view name) {
   std::string out;
   for (char c : name.substr(0, 40))
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
-      out += c;
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') out += c;
   if (out.empty() || out[0] == '.') out.insert(0, "f");
   return out;
 }

@@ -4,11 +4,11 @@
 // pipelining). The bytes are read twice, at once and in pieces of 7 bytes, as a socket may
 // deliver them; both readings must agree (agree()). A refusal's answer must be valid UTF-8
 // JSON, and a request's path and query parameters readable.
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/json/parse.hpp>
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -12,8 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto batch = dmq::fuzz::check_envelope(h.post("/api/message/batch", body), {0, 101, 102});
   if (batch.at("code") == 0) {  // one entry per message: an id, false, or why it was refused
     const auto& d = batch.at("data");
-    dmq::fuzz::check(d.is_array() && !d.get_array().empty(), "a batch answer without a list",
-                     body);
+    dmq::fuzz::check(d.is_array() && !d.get_array().empty(), "a batch answer without a list", body);
     for (const auto& e : d.get_array())
       dmq::fuzz::check(e.is_string() || e.is_bool(), "a batch entry neither refused nor false");
   }

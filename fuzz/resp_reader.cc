@@ -1,9 +1,11 @@
 // resp_reader: bytes from Redis, read by the connection's reader (redis/reply.h new_reader:
 // hiredis's RESP parser building dmq's replies). Fed at once and in pieces of 3 bytes, as a
 // socket may deliver them, it must read the same replies as hiredis's own reader (its
-// redisReply objects, converted), and fail where that one fails.
+// redisReply objects, converted), and fail where that one fails (unless it announces an array
+// too large for that reader: announces_huge_array).
 #include <hiredis/hiredis.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +118,20 @@ readings read_hiredis(std::string_view data) {
   return out;
 }
 
+// announces_huge_array says whether data may announce an array of a million elements or
+// more ("*" and 7 digits): hiredis's own reader callocs a pointer for each at once (8 GB
+// for "*1000000000"), which is not what is tested here (dmq's reader reserves at most 1024).
+bool announces_huge_array(std::string_view data) {
+  for (auto at = data.find('*'); at != std::string_view::npos; at = data.find('*', at + 1)) {
+    std::size_t digits = 0;
+    while (at + 1 + digits < data.size() &&
+           std::isdigit(static_cast<unsigned char>(data[at + 1 + digits])))
+      ++digits;
+    if (digits >= 7) return true;
+  }
+  return false;
+}
+
 void check(bool ok, const char* what) {
   if (ok) return;
   std::fprintf(stderr, "resp_reader: %s\n", what);
@@ -128,6 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto whole = read_dmq(bytes, bytes.size() + 1);
   check(same(whole, read_dmq(bytes, 3)), "the replies differ when the bytes come in pieces");
-  check(same(whole, read_hiredis(bytes)), "the replies differ from hiredis's own reader's");
+  if (!announces_huge_array(bytes))
+    check(same(whole, read_hiredis(bytes)), "the replies differ from hiredis's own reader's");
   return 0;
 }

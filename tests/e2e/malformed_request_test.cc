@@ -3,9 +3,9 @@
 // (headers over 16 KB), 505 (not HTTP/1.x) - with the API's envelope (code 128, data null)
 // and Connection: close; every answer body is valid UTF-8 JSON, even when it echoes bytes of
 // the request; and the server goes on serving everyone else.
-#include "fixture.h"
-
 #include <boost/json/parse.hpp>
+
+#include "fixture.h"
 
 namespace dmq::e2e {
 namespace {
@@ -86,16 +86,17 @@ TEST_F(malformed_request_test, a_bad_chunked_body_is_400) {
   const std::string head =
       "POST /api/message/single HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   EXPECT_EQ(refused(head + "zz\r\n", 400), "malformed request: bad chunk");
-  refused(head + "2\r\n{}XX0\r\n\r\n", 400);                    // no CRLF after the data
-  refused(head + "ffffffffffffffffffff\r\n", 400);              // a size past 64 bits
-  refused(head + "2;\x01\r\n{}\r\n0\r\n\r\n", 400);             // a bad chunk extension
+  refused(head + "2\r\n{}XX0\r\n\r\n", 400);         // no CRLF after the data
+  refused(head + "ffffffffffffffffffff\r\n", 400);   // a size past 64 bits
+  refused(head + "2;\x01\r\n{}\r\n0\r\n\r\n", 400);  // a bad chunk extension
   refused("POST /api/message/single HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}",
           400);  // chunked must be the last coding of a request
   EXPECT_TRUE(message_keys().empty());
 }
 
 TEST_F(malformed_request_test, headers_over_16_kb_are_431) {
-  auto why = refused("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431);
+  auto why =
+      refused("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431);
   EXPECT_EQ(why, "request header fields too large: the limit is 16384 bytes");
   std::string many = "GET /healthz HTTP/1.1\r\n";
   for (int i = 0; i < 2000; ++i) many += "X-" + std::to_string(i) + ": v\r\n";

@@ -24,13 +24,13 @@ TEST(utf8, well_formed_text_is_kept_as_it_is) {
 
 TEST(utf8, each_byte_outside_a_well_formed_sequence_becomes_u_fffd) {
   const std::pair<std::string, std::string> cases[] = {
-      {"\xff", fffd},                               // never in UTF-8
-      {"a\x80z", "a" + fffd + "z"},                 // a lone continuation byte
-      {"\xc3", fffd},                               // truncated at the end
-      {"\xc3(", fffd + "("},                        // truncated before ASCII
-      {"\xc0\xaf", fffd + fffd},                    // an overlong '/'
-      {"\xe0\x80\xaf", fffd + fffd + fffd},         // an overlong '/' in three bytes
-      {"\xed\xa0\x80", fffd + fffd + fffd},         // a UTF-16 surrogate, U+D800
+      {"\xff", fffd},                                   // never in UTF-8
+      {"a\x80z", "a" + fffd + "z"},                     // a lone continuation byte
+      {"\xc3", fffd},                                   // truncated at the end
+      {"\xc3(", fffd + "("},                            // truncated before ASCII
+      {"\xc0\xaf", fffd + fffd},                        // an overlong '/'
+      {"\xe0\x80\xaf", fffd + fffd + fffd},             // an overlong '/' in three bytes
+      {"\xed\xa0\x80", fffd + fffd + fffd},             // a UTF-16 surrogate, U+D800
       {"\xf4\x90\x80\x80", fffd + fffd + fffd + fffd},  // past U+10FFFF
       {"\xf5\x80", fffd + fffd},
       {"é\xffé", "é" + fffd + "é"},

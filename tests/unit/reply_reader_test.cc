@@ -1,12 +1,12 @@
 // reply_reader_test: RESP read by the connection's reader (redis/reply.h new_reader), in
 // whatever pieces the socket gives.
-#include "redis/reply.h"
-
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <string>
 #include <vector>
+
+#include "redis/reply.h"
 
 using dmq::redis::reply;
 
