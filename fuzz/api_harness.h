@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -49,7 +50,8 @@ struct api_harness {
   redis::connection conn{ioc.get_executor(), redis::options{}};
   storage::keys keys{"dmq"};
   storage::script_set scripts;
-  storage::store store{conn, keys, scripts, cfg.msg_save_days, {0, 1, 1}};  // no retries
+  storage::store store{
+      conn, keys, scripts, std::chrono::hours(24 * cfg.msg_save_days), {0, 1, 1}};  // no retries
   storage::save_batcher saver{ioc.get_executor(), store};
   storage::id_source ids{ioc.get_executor(), conn, keys, scripts};
   ingest::api api{cfg, store, saver, ids, conn};
