@@ -12,6 +12,7 @@ DEPS=(
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   redis-server clang-format curl openssl ca-certificates python3 faketime
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 
 usage() {

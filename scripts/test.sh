@@ -15,6 +15,8 @@ Options:
   --exclude-label L    skip tests with label L, ctest -LE
   --build-dir DIR      build directory (default: build; the ASan one is DIR-asan)
   --asan               also build build-asan/ (ASan + UBSan) and run the tests there
+  --fuzz SECONDS       also build build-fuzz/ (clang-14) and run each libFuzzer target
+                       for SECONDS on its corpus (scripts/fuzz.sh, docs/fuzzing.md)
   --werror             treat warnings as errors (the default)
   --no-werror          do not treat warnings as errors
   -h, --help           show this help
@@ -35,6 +37,7 @@ LABEL=""
 EXCLUDE=""
 BUILD_DIR=""
 ASAN=0
+FUZZ_SECONDS=""
 WERROR=(--werror)
 JOBS="${DMQ_JOBS:-2}"
 TIMEOUT="${DMQ_TEST_TIMEOUT:-300}"
@@ -60,6 +63,12 @@ while (($# > 0)); do
       ;;
     --build-dir=*) BUILD_DIR="${1#*=}" ;;
     --asan) ASAN=1 ;;
+    --fuzz)
+      (($# >= 2)) || bad_usage "--fuzz needs a value"
+      FUZZ_SECONDS="$2"
+      shift
+      ;;
+    --fuzz=*) FUZZ_SECONDS="${1#*=}" ;;
     --werror) WERROR=(--werror) ;;
     --no-werror) WERROR=() ;;
     -h | --help)
@@ -72,6 +81,8 @@ while (($# > 0)); do
 done
 [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || bad_usage "DMQ_JOBS must be a positive integer"
 [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || bad_usage "DMQ_TEST_TIMEOUT must be a positive integer"
+[[ -z "$FUZZ_SECONDS" || "$FUZZ_SECONDS" =~ ^[1-9][0-9]*$ ]] ||
+  bad_usage "--fuzz needs a positive number of seconds"
 
 if [[ -z "$BUILD_DIR" ]]; then
   BUILD_DIR="$ROOT/build"
@@ -112,9 +123,25 @@ run_suite() {
   fi
 }
 
+# run_fuzz SECONDS: every fuzz target for SECONDS on its corpus, in BUILD_DIR-fuzz.
+run_fuzz() {
+  local t0=$SECONDS werror=()
+  ((${#WERROR[@]})) && werror=(--werror)
+  log "[fuzz] scripts/fuzz.sh all $1"
+  if "$ROOT/scripts/fuzz.sh" --build-dir "$BUILD_DIR-fuzz" "${werror[@]}" all "$1"; then
+    SUMMARY+=("fuzz: passed, $1 s per target ($((SECONDS - t0)) s with the build)")
+  else
+    SUMMARY+=("fuzz: FAILED ($((SECONDS - t0)) s)")
+    FAILED=1
+  fi
+}
+
 run_suite default "$BUILD_DIR"
 if ((ASAN)); then
   run_suite asan "$BUILD_DIR-asan" --asan
+fi
+if [[ -n "$FUZZ_SECONDS" ]]; then
+  run_fuzz "$FUZZ_SECONDS"
 fi
 
 filter=""

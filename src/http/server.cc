@@ -1,4 +1,5 @@
 #include "http/server.h"
+#include "http/request_reader.h"
 #include "util/spawn.h"
 
 #include <spdlog/spdlog.h>
@@ -28,11 +29,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 util::ip_address to_ip(const asio::ip::address& a) {
   if (a.is_v4()) return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
   return a.to_v6().to_bytes();
-}
-
-std::string header(const bhttp::request<bhttp::string_body>& req, std::string_view name) {
-  auto it = req.find(name);
-  return it == req.end() ? std::string{} : std::string(it->value());
 }
 
 }  // namespace
@@ -119,16 +115,26 @@ struct server::impl : std::enable_shared_from_this<impl> {
     out.append("\r\nServer: dmq\r\nContent-Type: ").append(resp.content_type);
     out.append("\r\nContent-Length: ").append(std::to_string(resp.body.size()));
     if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
-    if (version != 10 && !keep_alive) out.append("\r\nConnection: close");
+    if (!keep_alive) out.append("\r\nConnection: close");
     out.append("\r\n\r\n").append(resp.body);
   }
 
-  // refuse_too_large answers 413 and closes gracefully: the client may still be sending its
-  // body, and closing at once would reset the connection before it reads the answer.
-  asio::awaitable<void> refuse_too_large(session_state& me, std::string& out, unsigned version) {
-    auto resp = opt.too_large ? opt.too_large() : response{};
-    resp.status = 413;
-    serialise(out, resp, version, false);
+  // answer_to returns the answer to a refusal, as the options make it.
+  response answer_to(const refusal& r) const {
+    auto resp = r.status == 413 && opt.too_large ? opt.too_large()
+                : opt.malformed                  ? opt.malformed(r.status, r.why)
+                                                 : malformed_answer(r.status, r.why);
+    resp.status = r.status;
+    return resp;
+  }
+
+  // refuse answers a request that cannot be served (400, 413, 431, 505) and closes
+  // gracefully: the client may still be sending, and closing at once would reset the
+  // connection before it reads the answer. A refusal of status 0 is not answered.
+  asio::awaitable<void> refuse(session_state& me, std::string& out, const refusal& r,
+                               unsigned version) {
+    if (r.status == 0) co_return;
+    serialise(out, answer_to(r), version, false);
     co_await asio::async_write(*me.sock, asio::buffer(out), use_tuple);
     boost::system::error_code ignored;
     me.sock->shutdown(tcp::socket::shutdown_send, ignored);
@@ -139,6 +145,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto [ec, n] = co_await me.sock->async_read_some(asio::buffer(sink), use_tuple);
       if (ec) break;
       drained += n;
+    }
+  }
+
+  // read_some_of feeds rd from buf, reading more from sock while it needs more: until it
+  // has the head of a request, or the whole of it once it has the head. Returns the error
+  // that ended the read (the parser's or the socket's), or success.
+  static asio::awaitable<boost::system::error_code> read_some_of(tcp::socket& sock,
+                                                                 beast::flat_buffer& buf,
+                                                                 request_reader& rd) {
+    for (;;) {
+      auto ec = rd.feed(buf);
+      if (ec != bhttp::error::need_more) co_return ec;
+      auto [rec, n] = co_await sock.async_read_some(buf.prepare(16 * 1024), use_tuple);
+      if (rec) co_return rec;
+      buf.commit(n);
     }
   }
 
@@ -167,9 +188,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     beast::flat_buffer buf;
     std::string out;
     while (!stopping && !me->timed_out) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(opt.max_body_bytes);
-      parser.header_limit(16 * 1024);
+      request_reader rd(opt.max_body_bytes);
       if (buf.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
         expires_in(opt.idle_timeout);
         auto [iec, in] = co_await sock.async_read_some(buf.prepare(16 * 1024), use_tuple);
@@ -177,36 +196,32 @@ struct server::impl : std::enable_shared_from_this<impl> {
         buf.commit(in);
       }
       expires_in(opt.read_timeout);  // from its first byte, a request gets this long
-      auto [ec, n] = co_await bhttp::async_read_header(sock, buf, parser, use_tuple);
-      if (ec == bhttp::error::body_limit && !me->timed_out) {  // Content-Length alone is over
-        co_await refuse_too_large(*me, out, 11);
+      auto ec = co_await read_some_of(sock, buf, rd);
+      if (me->timed_out) break;
+      // A malformed head, or a Content-Length alone over the body limit, is answered.
+      auto refused = ec ? rd.refusal_for(ec) : rd.refusal_for_head();
+      if (ec || refused.status) {
+        co_await refuse(*me, out, refused, 11);
         break;
       }
-      if (ec || me->timed_out) break;
       me->busy = true;
-      unsigned version = parser.get().version();
-      if (!parser.is_done()) {
-        if (parser.get()[bhttp::field::expect] == "100-continue") {
+      unsigned version = rd.version();
+      if (!rd.done()) {
+        if (rd.expects_continue()) {
           static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
           auto [cec, cn] = co_await asio::async_write(sock, asio::buffer(cont), use_tuple);
           if (cec || me->timed_out) break;
         }
-        auto [rec, rn] = co_await bhttp::async_read(sock, buf, parser, use_tuple);
-        if (rec == bhttp::error::body_limit && !me->timed_out) {
-          co_await refuse_too_large(*me, out, version);
+        auto bec = co_await read_some_of(sock, buf, rd);
+        if (me->timed_out) break;
+        if (bec) {  // a malformed chunked body, or one over the limit, is answered
+          co_await refuse(*me, out, rd.refusal_for(bec), version);
           break;
         }
-        if (rec || me->timed_out) break;
       }
       me->deadline = std::chrono::steady_clock::time_point::max();  // the handler has no timeout
-      auto req = parser.release();
-      request r;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      r.content_type = header(req, "Content-Type");
-      r.forwarded_for = header(req, "X-Forwarded-For");
-      r.real_ip = header(req, "X-Real-Ip");
-      r.body = std::move(req.body());
+      bool wants_keep_alive = rd.keep_alive();
+      auto r = rd.release();
       r.peer = peer_ip;
       r.peer_text = peer_text;
       response resp;
@@ -219,7 +234,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (opt.observe)
         opt.observe(r, resp,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      bool keep_alive = req.keep_alive() && !stopping;
+      bool keep_alive = wants_keep_alive && !stopping;
       expires_in(opt.read_timeout);
       serialise(out, resp, version, keep_alive);
       auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);

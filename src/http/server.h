@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "http/message.h"
@@ -30,6 +31,10 @@ struct server_options {
   int max_connections = 10000;
   // too_large builds the answer to a body over max_body_bytes (status set by the server).
   std::function<response()> too_large;
+  // malformed builds the answer to a request that cannot be parsed (status 400, 431 or 505
+  // set by the server; why says what was wrong, in ASCII). Unset: malformed_answer
+  // (request_reader.h), the API's envelope with code 128.
+  std::function<response(int status, std::string_view why)> malformed;
   // observe, if set, is told of every answer the handler made, and how long it took (s).
   std::function<void(const request&, const response&, double)> observe;
 };

@@ -23,6 +23,7 @@ enum class errc : int {
   retry_failed = 125,   // redis failed during /retry
   cannot_cancel = 126,  // /cancel: a delivery has started, or the message is settled
   cancel_failed = 127,  // redis failed during /cancel
+  bad_request = 128,    // a malformed HTTP request (400, 431, 505), answered before closing
 };
 
 }  // namespace dmq::ingest

@@ -49,61 +49,6 @@ struct category_impl : std::error_category {
   }
 };
 
-// Replies are built by hiredis's reader straight into dmq's reply type, without a
-// redisReply to copy from and free (reply_functions). An element is constructed in its
-// parent's elements, reserved to the announced count so that it never moves while the
-// reader still points at it; a top-level reply goes to the reader's privdata, one
-// reply owned by the connection, and is moved out as soon as it is complete.
-// (The functions are called from C: nothing may be thrown through them. Should an
-// allocation fail, they return null, which the reader reports as an error: the
-// connection breaks and reconnects.)
-void* place(const redisReadTask* t, reply&& r) noexcept {
-  if (t->parent) {
-    auto& parent = *static_cast<reply*>(t->parent->obj);
-    parent.elements.push_back(std::move(r));
-    return &parent.elements.back();
-  }
-  auto* top = static_cast<reply*>(t->privdata);
-  *top = std::move(r);
-  return top;
-}
-
-void* create_string(const redisReadTask* t, char* s, std::size_t len) noexcept try {
-  reply r;
-  r.type = t->type == REDIS_REPLY_ERROR    ? reply::kind::error
-           : t->type == REDIS_REPLY_STATUS ? reply::kind::status
-                                           : reply::kind::string;
-  r.str.assign(s, len);
-  return place(t, std::move(r));
-} catch (...) {
-  return nullptr;
-}
-
-void* create_array(const redisReadTask* t, int n) noexcept try {
-  reply r;
-  r.type = reply::kind::array;
-  if (n > 0) r.elements.reserve(static_cast<std::size_t>(n));
-  return place(t, std::move(r));
-} catch (...) {
-  return nullptr;
-}
-
-void* create_integer(const redisReadTask* t, long long v) noexcept {
-  reply r;
-  r.type = reply::kind::integer;
-  r.integer = v;
-  return place(t, std::move(r));
-}
-
-void* create_nil(const redisReadTask* t) noexcept {
-  return place(t, reply{});
-}
-
-void free_object(void*) noexcept {}  // the connection owns every reply
-
-redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer,
-                                          create_nil, free_object};
-
 using handler_t = asio::any_completion_handler<void(std::error_code, replies)>;
 using clock = std::chrono::steady_clock;
 
@@ -321,9 +266,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
       if (st == state::stopped) co_return;
       if (!ec) {
         if (reader) redisReaderFree(reader);
-        reader = redisReaderCreateWithFunctions(&reply_functions);
         building = reply{};
-        reader->privdata = &building;  // (redisReaderSetPrivdata casts to int)
+        reader = new_reader(&building);
         st = state::handshake;
         auto gen = ++generation;
         util::spawn(ex, read_loop(gen), "redis read loop");

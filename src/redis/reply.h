@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+struct redisReader;  // hiredis's RESP reader, <hiredis/read.h>
+
 namespace dmq::redis {
 
 struct reply {
@@ -22,6 +24,12 @@ struct reply {
   // as_int returns the integer, or a string parsed as one; nullopt otherwise.
   std::optional<long long> as_int() const;
 };
+
+// new_reader returns a hiredis reader (free it with redisReaderFree) that builds each reply
+// it reads straight into *top: when redisReaderGetReply gives a reply (a non-null pointer,
+// top itself), *top holds it until the caller moves it out; nullptr if out of memory.
+// Feeding it bytes that are not RESP makes redisReaderGetReply fail; nothing is thrown.
+redisReader* new_reader(reply* top);
 
 // command: RESP-encoded commands appended to one buffer, so a whole pipeline is one write.
 class command {

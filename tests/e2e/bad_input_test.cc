@@ -170,6 +170,22 @@ TEST_F(bad_input_test, a_chunked_body_over_max_body_bytes_is_413) {
   EXPECT_TRUE(healthy());
 }
 
+TEST_F(bad_input_test, chunked_trailers_count_against_the_body_limit) {
+  // Beast keeps a chunked body's trailer lines and bounds them by no limit: the bytes of a
+  // body on the wire are bounded instead, at twice max_body_bytes plus 16 KB.
+  test::http_client c(port);
+  std::string req =
+      "POST /api/message/single HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\n{}\r\n0\r\n";
+  for (int i = 0; i < 4000; ++i) req += "X-Trailer-" + std::to_string(i) + ": v\r\n";  // 76 KB
+  c.send_raw(req + "\r\n");
+  auto r = c.read_reply();
+  ASSERT_TRUE(r) << "no answer";
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->code(), 122) << r->body;
+  EXPECT_TRUE(healthy());
+}
+
 TEST_F(bad_input_test, expect_100_continue_is_answered_then_the_body_read) {
   test::http_client c(port);
   auto body = text(order("continued"));

@@ -1,5 +1,6 @@
-// http_test: the HTTP layer - routes, methods, keep-alive, malformed requests and slow
-// clients (http.read_timeout_ms is 300 ms here). The process must outlive all of it.
+// http_test: the HTTP layer - routes, methods, keep-alive and slow clients
+// (http.read_timeout_ms is 300 ms here). The process must outlive all of it. Malformed
+// requests: malformed_request_test.
 #include "fixture.h"
 
 namespace dmq::e2e {
@@ -112,34 +113,6 @@ TEST_F(http_test, connection_close_is_honoured) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["connection"], "close");
   EXPECT_TRUE(c.closed(2s));
-}
-
-TEST_F(http_test, garbage_requests_are_closed_or_400_and_the_process_stays_up) {
-  const std::string garbage[] = {
-      "GARBAGE\r\n\r\n",
-      "GET / HTTP/9.9\r\n\r\n",
-      "GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n",
-      "POST /api/message/single HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-      "POST /api/message/single HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-      "POST /api/message/single HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-      std::string("\x00\x01\x02\xff\xfe\r\n\r\n", 9),
-      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  // a TLS client hello
-      "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n",
-  };
-  for (const auto& g : garbage) {
-    SCOPED_TRACE(g.substr(0, 40));
-    test::http_client c(port);
-    c.send_raw(g);
-    auto r = c.read_reply(3s);
-    if (r) {
-      EXPECT_GE(r->status, 400);
-      EXPECT_LT(r->status, 500);
-    } else {
-      EXPECT_TRUE(c.closed(3s)) << "neither answered nor closed";
-    }
-    EXPECT_TRUE(healthy());
-  }
-  EXPECT_TRUE(message_keys().empty());
 }
 
 TEST_F(http_test, a_chunked_body_is_read) {
