@@ -629,6 +629,11 @@ const table<settings>& settings_table() {
               [](auto& s) -> auto& { return s.limits.max_batch_items; }, 1, no_max,
               "Most messages in one /api/message/batch request."),
           number<settings>(
+              "limits.max_queued_saves", "integer", "dmq",
+              [](auto& s) -> auto& { return s.limits.max_queued_saves; }, 1, no_max,
+              "Most messages waiting in a process for Redis to take them; a request that "
+              "would queue more is answered at once: HTTP 503, Retry-After: 1, code 129."),
+          number<settings>(
               "limits.max_params_bytes", "integer, bytes", "dmq",
               [](auto& s) -> auto& { return s.limits.max_params_bytes; }, 1, no_max,
               "Largest params of one message."),

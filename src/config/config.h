@@ -84,6 +84,7 @@ struct http_settings {
 struct limit_settings {
   std::size_t max_body_bytes = 4 << 20;
   int max_batch_items = 1000;
+  int max_queued_saves = 20000;  // messages waiting in dmq for Redis; more: 503
   std::size_t max_params_bytes = 64 << 10;
   std::size_t max_field_bytes = 256;  // project, cmd, bucket, request_id
   int max_solved_ids = 150;           // seed: 150

@@ -30,6 +30,7 @@ struct response {
   int status = 200;
   std::string body;
   std::string_view content_type = "application/json; charset=utf-8";  // a literal
+  int retry_after_s = 0;  // > 0: a Retry-After header (503 when overloaded)
 };
 
 }  // namespace dmq::http

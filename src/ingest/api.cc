@@ -215,6 +215,20 @@ static std::vector<json::value> saved(std::size_t n, const to_store& s,
   return out;
 }
 
+// overloaded says whether a save was refused whole because too many saves wait for
+// Redis (storage::save_batcher): nothing of the request was stored.
+static bool overloaded(const std::vector<std::error_code>& errors) {
+  return !errors.empty() && errors[0] == storage::errc::overloaded;
+}
+
+// overload_answer: 503 with Retry-After, so that producers back off instead of queueing
+// without bound in dmq.
+static http::response overload_answer(std::error_code why) {
+  auto r = reply(errc::overloaded, "not saved: " + why.message(), false, 503);
+  r.retry_after_s = 1;
+  return r;
+}
+
 // The bodies of /single and /batch are parsed and checked by plain functions, not in the
 // handlers' coroutines: the JSON is read into an arena on this thread's stack (no heap
 // allocation for a small body) that is gone before the handler waits for Redis.
@@ -243,6 +257,7 @@ asio::awaitable<http::response> api::single(http::request& req) {
   auto s = give_ids(items, ids_);
   std::vector<std::error_code> errors;
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
+  if (overloaded(errors)) co_return overload_answer(errors[0]);
   auto result = saved(items.size(), s, errors);
   if (metrics_) count_save(items[0].msg.project, !result[0].is_bool());
   if (result[0].is_bool()) {
@@ -301,6 +316,7 @@ asio::awaitable<http::response> api::batch(http::request& req) {
   auto s = give_ids(b.items, ids_);
   std::vector<std::error_code> errors;
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
+  if (overloaded(errors)) co_return overload_answer(errors[0]);
   auto result = saved(b.items.size(), s, errors);
   if (metrics_)
     for (std::size_t k = 0; k < b.items.size(); ++k)

@@ -24,6 +24,7 @@ enum class errc : int {
   cannot_cancel = 126,  // /cancel: a delivery has started, or the message is settled
   cancel_failed = 127,  // redis failed during /cancel
   bad_request = 128,    // a malformed HTTP request (400, 431, 505), answered before closing
+  overloaded = 129,     // /single, /batch: too many saves wait for Redis (503, Retry-After)
 };
 
 }  // namespace dmq::ingest

@@ -8,7 +8,33 @@ namespace asio = boost::asio;
 
 namespace dmq::storage {
 
+namespace {
+
+struct category_impl : std::error_category {
+  const char* name() const noexcept override { return "save"; }
+  std::string message(int) const override {
+    return "too many saves wait for Redis (limits.max_queued_saves): retry in a second";
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() {
+  static category_impl c;
+  return c;
+}
+
+std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), error_category()};
+}
+
 void save_batcher::add(std::span<const to_save> msgs, done_fn done) {
+  if (!batch_.empty() && batch_.size() + msgs.size() > max_queued_) {
+    asio::post(ex_, [d = std::move(done), n = msgs.size()]() mutable {
+      std::move(d)(std::vector<std::error_code>(n, make_error_code(errc::overloaded)));
+    });
+    return;
+  }
   waiters_.push_back({batch_.size(), msgs.size(), std::move(done)});
   batch_.insert(batch_.end(), msgs.begin(), msgs.end());
   post_flush();

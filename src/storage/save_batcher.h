@@ -23,9 +23,18 @@
 
 namespace dmq::storage {
 
+// errc::overloaded: a save refused at once because max_queued messages already wait.
+enum class errc { overloaded = 1 };
+const std::error_category& error_category();
+std::error_code make_error_code(errc e);
+
 class save_batcher {
  public:
-  save_batcher(boost::asio::any_io_executor ex, store& s) : ex_(ex), store_(s) {}
+  // max_queued bounds the messages waiting here for a flush (limits.max_queued_saves): a
+  // save that would go past it completes at once with errc::overloaded (a lone request is
+  // always taken, however large).
+  save_batcher(const boost::asio::any_io_executor& ex, store& s, std::size_t max_queued = 20000)
+      : ex_(ex), store_(s), max_queued_(max_queued) {}
 
   using done_fn = boost::asio::any_completion_handler<void(std::vector<std::error_code>)>;
   // add queues msgs for the next flush; done gets their results.
@@ -65,6 +74,7 @@ class save_batcher {
 
   boost::asio::any_io_executor ex_;
   store& store_;
+  std::size_t max_queued_;
   std::vector<to_save> batch_;
   std::vector<waiter> waiters_;
   bool flush_posted_ = false;
@@ -72,3 +82,6 @@ class save_batcher {
 };
 
 }  // namespace dmq::storage
+
+template <>
+struct std::is_error_code_enum<dmq::storage::errc> : std::true_type {};
