@@ -162,10 +162,11 @@ std::string embedded_redis::start(int timeout_ms) {
     if (lock_fd_ < 0)
       return "cannot open " + (s_.data_dir / "dmq.lock").string() + ": " + std::strerror(errno);
     if (!said) {
-      spdlog::info("redis.embedded: data_dir {} is in use by dmq pid {}: sharing its "
-                   "redis-server on 127.0.0.1:{} (this process neither starts nor stops it, "
-                   "and runs it if that process exits)",
-                   s_.data_dir.string(), owner_pid(), s_.port);
+      spdlog::info(
+          "redis.embedded: data_dir {} is in use by dmq pid {}: sharing its "
+          "redis-server on 127.0.0.1:{} (this process neither starts nor stops it, "
+          "and runs it if that process exits)",
+          s_.data_dir.string(), owner_pid(), s_.port);
       said = true;
     }
     if (answers_ping(s_.port)) return {};
@@ -185,29 +186,13 @@ std::string embedded_redis::start(int timeout_ms) {
 
 // launch forks and execs redis-server; it does not wait for it to answer.
 std::string embedded_redis::launch() {
-  std::vector<std::string> args = {s_.server_path,
-                                   "--port",
-                                   std::to_string(s_.port),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   s_.data_dir.string(),
-                                   "--appendonly",
-                                   "yes",
-                                   "--appendfsync",
-                                   s_.appendfsync,
-                                   // An accepted message must never be evicted: at maxmemory
-                                   // saves fail instead (docs/operations.md).
-                                   "--maxmemory-policy",
-                                   "noeviction",
-                                   "--save",
-                                   "",
-                                   "--daemonize",
-                                   "no",
-                                   "--pidfile",
-                                   (s_.data_dir / "redis.pid").string(),
-                                   "--logfile",
-                                   (s_.data_dir / "redis.log").string()};
+  std::vector<std::string> args = {
+      s_.server_path, "--port", std::to_string(s_.port), "--bind", "127.0.0.1", "--dir",
+      s_.data_dir.string(), "--appendonly", "yes", "--appendfsync", s_.appendfsync,
+      // An accepted message must never be evicted: at maxmemory
+      // saves fail instead (docs/operations.md).
+      "--maxmemory-policy", "noeviction", "--save", "", "--daemonize", "no", "--pidfile",
+      (s_.data_dir / "redis.pid").string(), "--logfile", (s_.data_dir / "redis.log").string()};
   if (!s_.password.empty()) args.insert(args.end(), {"--requirepass", s_.password});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -253,16 +238,18 @@ std::string embedded_redis::wait_started(std::chrono::steady_clock::time_point u
 void embedded_redis::tick() {
   if (!owner_) {
     if (!take_lock()) return;
-    spdlog::warn("redis.embedded: the dmq that ran the embedded redis-server has exited: this "
-                 "process (pid {}) runs it now",
-                 ::getpid());
+    spdlog::warn(
+        "redis.embedded: the dmq that ran the embedded redis-server has exited: this "
+        "process (pid {}) runs it now",
+        ::getpid());
     stop_stale();
   } else if (pid_ > 0) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) != pid_) return;  // still running
-    spdlog::error("redis.embedded: redis-server (pid {}) died ({}); starting it again. Its "
-                  "log says:{}",
-                  pid_, exit_text(status), tail(s_.data_dir / "redis.log", 5));
+    spdlog::error(
+        "redis.embedded: redis-server (pid {}) died ({}); starting it again. Its "
+        "log says:{}",
+        pid_, exit_text(status), tail(s_.data_dir / "redis.log", 5));
     pid_ = -1;
   }
   // The connection reconnects by itself once the new server answers.

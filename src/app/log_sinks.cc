@@ -34,8 +34,8 @@ capped_file_sink::capped_file_sink(fs::path file, std::uint64_t max_bytes, int m
 
 void capped_file_sink::sink_it_(const spdlog::details::log_msg& msg) {
   auto now = msg.time;
-  if (size_ > 0 && ((period_s_ > 0 && seconds_of(now) / period_s_ != period_) ||
-                    size_ >= max_bytes_))
+  if (size_ > 0 &&
+      ((period_s_ > 0 && seconds_of(now) / period_s_ != period_) || size_ >= max_bytes_))
     rotate(now);
   spdlog::memory_buf_t line;
   formatter_->format(msg, line);
@@ -51,7 +51,8 @@ void capped_file_sink::rotate(std::chrono::system_clock::time_point now) {
   out_.close();
   // dmq-run.log -> dmq-run.20261204-210000.log, named by when the file was started.
   auto stem = file_.stem().string();
-  auto stamp = fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::chrono::system_clock::to_time_t(opened_)));
+  auto stamp =
+      fmt::format("{:%Y%m%d-%H%M%S}", fmt::gmtime(std::chrono::system_clock::to_time_t(opened_)));
   auto name = [&](int n) {  // n > 0: the n-th rotation within that second
     auto s = stem;
     s.append(".").append(stamp);

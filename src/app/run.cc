@@ -62,8 +62,7 @@ struct process {
                                        : std::chrono::hours(24 * cfg.msg_save_days),
               {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
                cfg.redis.max_retry_backoff_ms}),
-        saver(ioc.get_executor(), store,
-              static_cast<std::size_t>(cfg.limits.max_queued_saves)),
+        saver(ioc.get_executor(), store, static_cast<std::size_t>(cfg.limits.max_queued_saves)),
         ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
         api(cfg, store, saver, ids, conn),
         http(ioc.get_executor(), observed(http_options(cfg)),
@@ -100,9 +99,10 @@ struct process {
   // retried every few hundred ms logs once, and a warning is not repeated at every reconnect.
   void report(const storage::redis_verdict& v) {
     const auto& f = v.facts;
-    auto said = fmt::format("version {}, maxmemory-policy {} (from {}), appendonly {}, "
-                            "appendfsync {}",
-                            f.version, f.maxmemory_policy, f.source, f.appendonly, f.appendfsync);
+    auto said = fmt::format(
+        "version {}, maxmemory-policy {} (from {}), appendonly {}, "
+        "appendfsync {}",
+        f.version, f.maxmemory_policy, f.source, f.appendonly, f.appendfsync);
     for (const auto& x : v.findings) said += "\n" + x.text;
     if (said == last_report) return;
     last_report = said;
@@ -179,7 +179,7 @@ struct process {
   ingest::api api;
   http::server http;
   std::optional<dispatch::dispatcher> dispatcher;
-  std::optional<http::server> status_http;  // dmq server's /healthz and /metrics
+  std::optional<http::server> status_http;           // dmq server's /healthz and /metrics
   std::optional<storage::redis_verdict> last_check;  // of the latest (re)connect
   std::string last_report;                           // what report() logged last
   bool stopping = false;                             // a signal came: shutting down
@@ -266,9 +266,10 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
     p.status_http.emplace(ioc.get_executor(), o,
                           [&p](http::request& r) { return p.status_page(r); });
     if (auto ec = p.status_http->listen())
-      spdlog::error("cannot listen on {}:{} (http.listen, dispatch.http_port): {}; "
-                    "delivering without /healthz and /metrics",
-                    cfg.http.listen, cfg.dispatch.http_port, ec.message());
+      spdlog::error(
+          "cannot listen on {}:{} (http.listen, dispatch.http_port): {}; "
+          "delivering without /healthz and /metrics",
+          cfg.http.listen, cfg.dispatch.http_port, ec.message());
     else
       spdlog::info("dmq server: /healthz and /metrics on http://{}:{}", cfg.http.listen,
                    p.status_http->port());
@@ -308,8 +309,10 @@ int run(const config::settings& cfg, role r) {
   // restarts the process; leases make what was in flight due again.
   util::set_fatal_handler([&p, &ioc](const std::string& what, const std::string&) {
     p.exit_code = 70;
-    if (what == "serve") ioc.stop();  // nothing left to handle the signal
-    else ::raise(SIGTERM);
+    if (what == "serve")
+      ioc.stop();  // nothing left to handle the signal
+    else
+      ::raise(SIGTERM);
   });
   util::spawn(ioc, serve(ioc, p), "serve");
   if (redis) util::spawn(ioc, watch_embedded(ioc, p, *redis), "embedded redis watch");

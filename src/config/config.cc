@@ -606,7 +606,8 @@ const table<settings>& settings_table() {
               "fsync policy of the embedded redis-server's append-only file: always, "
               "everysec or no."),
           flag<settings>(
-              "redis.allow_eviction", "dmq", [](auto& s) -> auto& { return s.redis.allow_eviction; },
+              "redis.allow_eviction", "dmq",
+              [](auto& s) -> auto& { return s.redis.allow_eviction; },
               "true: start even when Redis's maxmemory-policy can evict keys (anything but "
               "noeviction), with a warning; accepted messages may then vanish. "
               "docs/operations.md."),
@@ -877,7 +878,8 @@ load_result load_settings(const fs::path& config_dir) {
   auto doc = parse_file(r, file);
   if (!doc) return out;
   if (doc->IsNull()) {  // empty, or only comments: most likely the wrong file or a bad copy
-    r.fail("", "is empty: it needs at least product_list and command_list (see config/config.yaml)");
+    r.fail("",
+           "is empty: it needs at least product_list and command_list (see config/config.yaml)");
     return out;
   }
   read_map(r, *doc, "", settings_table(), s);

@@ -66,7 +66,7 @@ struct redis_settings {
   bool embedded = false;
   std::filesystem::path data_dir;        // absolute after load (default CONFIG_DIR/data/redis)
   std::string appendfsync = "everysec";  // always | everysec | no
-  bool allow_eviction = false;  // start on a Redis whose maxmemory-policy can evict keys
+  bool allow_eviction = false;           // start on a Redis whose maxmemory-policy can evict keys
   std::string server_path = "redis-server";
   std::string key_prefix = "dmq";
 };

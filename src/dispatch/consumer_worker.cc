@@ -69,8 +69,8 @@ asio::awaitable<void> consumer_worker::run() {
     }
     auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
     // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
-    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, clock.now_ms(),
-                                             lease_ms, budget, shared);
+    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, clock.now_ms(), lease_ms,
+                                             budget, shared);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
@@ -179,13 +179,13 @@ void consumer_worker::gave_up(const std::vector<storage::dropped>& dropped) {
   }
   for (const auto& d : dropped) {
     if (metrics_)
-      ++metrics_->counter("dmq_deliveries_dropped_total",
-                          "Deliveries given up on without an attempt, by reason: missing (no "
-                          "record: expired or deleted), revoked (its producer was told not "
-                          "saved), consumer (the record has no entry for this consumer), "
-                          "expired (its data expired before delivery: a failure, pending).",
-                          {{"project", cmd_.project}, {"consumer", consumer_.name},
-                           {"reason", d.why}});
+      ++metrics_->counter(
+          "dmq_deliveries_dropped_total",
+          "Deliveries given up on without an attempt, by reason: missing (no "
+          "record: expired or deleted), revoked (its producer was told not "
+          "saved), consumer (the record has no entry for this consumer), "
+          "expired (its data expired before delivery: a failure, pending).",
+          {{"project", cmd_.project}, {"consumer", consumer_.name}, {"reason", d.why}});
     if (++drop_log_lines_ <= lines_per_minute)
       spdlog::warn("deliver {} to {}: given up without an attempt: {}", d.id, consumer_.name,
                    d.why == "missing"    ? "its record is gone (expired or deleted)"

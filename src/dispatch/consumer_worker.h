@@ -10,10 +10,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <random>
 #include <set>
 #include <utility>
 #include <vector>
-#include <random>
 
 #include "config/config.h"
 #include "dispatch/endpoint.h"

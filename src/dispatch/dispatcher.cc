@@ -40,10 +40,11 @@ asio::awaitable<void> dispatcher::audit() {
   if (ec) spdlog::warn("dispatcher: cannot look for unserved queues: {}", ec.message());
   for (const auto& q : queues) {
     if (q.size == 0 || served.count({q.project, q.consumer})) continue;
-    spdlog::warn("dispatcher: {} deliveries wait in the queue of consumer '{}' of project '{}', "
-                 "which no configured command has: they are not delivered until it is "
-                 "configured again (removed or renamed in a command file?)",
-                 q.size, q.consumer, q.project);
+    spdlog::warn(
+        "dispatcher: {} deliveries wait in the queue of consumer '{}' of project '{}', "
+        "which no configured command has: they are not delivered until it is "
+        "configured again (removed or renamed in a command file?)",
+        q.size, q.consumer, q.project);
     if (metrics_)
       metrics_->gauge("dmq_unserved_queue_messages",
                       "Deliveries waiting in a queue that no configured consumer serves, as "
@@ -51,13 +52,16 @@ asio::awaitable<void> dispatcher::audit() {
                       {{"project", q.project}, {"consumer", q.consumer}},
                       [n = q.size] { return static_cast<double>(n); });
   }
-  auto [ec2, released] = co_await store_.unbucket(
-      [&](const std::string& p, const std::string& c) { return !ordered.count({p, c}); });
-  if (ec2) spdlog::warn("dispatcher: cannot look for ordered buckets to release: {}", ec2.message());
+  auto [ec2, released] = co_await store_.unbucket([&](const std::string& p, const std::string& c) {
+    return !ordered.count({p, c});
+  });
+  if (ec2)
+    spdlog::warn("dispatcher: cannot look for ordered buckets to release: {}", ec2.message());
   for (const auto& r : released)
-    spdlog::warn("dispatcher: released {} messages of consumer '{}' of project '{}' from their "
-                 "ordered buckets: its commands are no longer ordered",
-                 r.size, r.consumer, r.project);
+    spdlog::warn(
+        "dispatcher: released {} messages of consumer '{}' of project '{}' from their "
+        "ordered buckets: its commands are no longer ordered",
+        r.size, r.consumer, r.project);
 }
 
 void dispatcher::count_into(util::metrics& m) {

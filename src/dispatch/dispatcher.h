@@ -68,7 +68,7 @@ class dispatcher {
  private:
   std::vector<std::unique_ptr<consumer_worker>> workers_;
   std::vector<storage::queue_counts> counts_;  // per worker, as last read
-  bool counts_known_ = false;  // the last refresh_metrics() read them
+  bool counts_known_ = false;                  // the last refresh_metrics() read them
   util::metrics* metrics_ = nullptr;
 };
 

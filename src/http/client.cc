@@ -135,9 +135,7 @@ struct tls_conn {
 
   void arm(clock::time_point d) { tls.next_layer().expires_at(d); }
   void disarm() { tls.next_layer().expires_never(); }
-  bool is_timeout(const boost::system::error_code& ec) const {
-    return ec == beast::error::timeout;
-  }
+  bool is_timeout(const boost::system::error_code& ec) const { return ec == beast::error::timeout; }
 };
 
 }  // namespace
@@ -291,7 +289,8 @@ struct client::impl {
     if (!c) {
       c = make<Conn>(req);
       auto err = co_await connect(*c, req, key, deadline);
-      if (err.starts_with(local_mark)) co_return client_response{0, err.substr(local_mark.size()), true};
+      if (err.starts_with(local_mark))
+        co_return client_response{0, err.substr(local_mark.size()), true};
       if (!err.empty()) co_return client_response{0, err};
     }
     serialise(c->head, req);

@@ -1,6 +1,4 @@
 #include "http/server.h"
-#include "http/request_reader.h"
-#include "util/spawn.h"
 
 #include <spdlog/spdlog.h>
 
@@ -13,6 +11,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
+
+#include "http/request_reader.h"
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -60,8 +61,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // shutdown() has seen every connection end, so deadlines hold while it waits.
   asio::awaitable<void> sweep() {
     auto self = shared_from_this();
-    auto period = std::max<std::chrono::milliseconds>(
-        10ms, std::min(opt.read_timeout, opt.idle_timeout) / 8);
+    auto period =
+        std::max<std::chrono::milliseconds>(10ms, std::min(opt.read_timeout, opt.idle_timeout) / 8);
     while (!stopping || !sessions.empty()) {
       sweeper.expires_after(period);
       auto [ec] = co_await sweeper.async_wait(use_tuple);
@@ -106,8 +107,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   // serialise writes the answer into out (reused by the connection), as Beast would
   // write it, without its serializer's per-answer work.
-  static void serialise(std::string& out, const response& resp, unsigned version,
-                        bool keep_alive) {
+  static void serialise(std::string& out, const response& resp, unsigned version, bool keep_alive) {
     out.clear();
     out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     out.append(std::to_string(resp.status)).append(" ");

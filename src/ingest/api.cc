@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
-#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -193,7 +193,8 @@ static to_store give_ids(std::vector<accepted>& items, storage::id_source& ids) 
     auto id = ids.next();
     if (!id) continue;
     items[i].msg.id = *id;
-    out.batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
+    out.batch.push_back(
+        {&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
     out.where.push_back(i);
   }
   if (out.batch.size() < items.size())

@@ -1,10 +1,8 @@
 #include "redis/connection.h"
 
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include "util/spawn.h"
-
-#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -17,6 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;

@@ -65,16 +65,14 @@ void* create_integer(const redisReadTask* t, long long v) noexcept try {
   return nullptr;
 }
 
-void* create_nil(const redisReadTask* t) noexcept try {
-  return place(t, reply{});
-} catch (...) {
+void* create_nil(const redisReadTask* t) noexcept try { return place(t, reply{}); } catch (...) {
   return nullptr;
 }
 
 void free_object(void*) noexcept {}  // the connection owns every reply
 
-redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer,
-                                          create_nil, free_object};
+redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer, create_nil,
+                                          free_object};
 
 }  // namespace
 

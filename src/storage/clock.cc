@@ -35,9 +35,10 @@ void clock::observe(std::int64_t redis_us, std::int64_t sent_us, std::int64_t go
   auto wall_at_ms = got_us / 1000;
   if (std::llabs(offset) > warn_beyond_ms && wall_at_ms - warned_at_ >= 60000) {
     warned_at_ = wall_at_ms;
-    spdlog::warn("clock: this host's clock is {} ms {} Redis's; dmq decides due times, leases "
-                 "and retries on Redis's clock, but fix the host's (NTP)",
-                 std::llabs(offset), offset > 0 ? "behind" : "ahead of");
+    spdlog::warn(
+        "clock: this host's clock is {} ms {} Redis's; dmq decides due times, leases "
+        "and retries on Redis's clock, but fix the host's (NTP)",
+        std::llabs(offset), offset > 0 ? "behind" : "ahead of");
   }
 }
 

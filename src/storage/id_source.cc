@@ -27,9 +27,10 @@ bool id_source::ready() const {
 
 std::string id_source::why_not() const {
   if (!model::id_generator::in_range(now_ms()))
-    return fmt::format("the clock ({} ms since 1970) is outside the message ids' time range "
-                       "(2024-01-01 to 2093): no id can be issued; fix the system clock",
-                       now_ms());
+    return fmt::format(
+        "the clock ({} ms since 1970) is outside the message ids' time range "
+        "(2024-01-01 to 2093): no id can be issued; fix the system clock",
+        now_ms());
   if (!conn_.ready()) return "no message id available (redis unreachable)";
   if (!ready()) return "no message id node leased: messages cannot be accepted";
   return {};

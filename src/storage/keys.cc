@@ -53,8 +53,9 @@ std::string glob_escape(std::string_view s) {
 }
 
 // split_project returns (project, the rest after "}:<kind>:") of "<prefix>:{<project>}:<kind>:...".
-std::optional<std::pair<std::string_view, std::string_view>> split_project(
-    std::string_view key, std::string_view prefix, std::string_view kind) {
+std::optional<std::pair<std::string_view, std::string_view>> split_project(std::string_view key,
+                                                                           std::string_view prefix,
+                                                                           std::string_view kind) {
   if (!key.starts_with(prefix) || key.substr(prefix.size()).substr(0, 2) != ":{") return {};
   key.remove_prefix(prefix.size() + 2);
   auto tag_end = key.find('}');  // the hash tag ends at its first '}', as Redis reads it

@@ -1,8 +1,9 @@
 #include "storage/save_batcher.h"
-#include "util/spawn.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "util/spawn.h"
 
 namespace asio = boost::asio;
 

@@ -20,7 +20,6 @@ namespace dmq::storage {
 
 namespace {
 
-
 std::error_code server_error() {
   return make_error_code(redis::errc::server_error);
 }
@@ -75,7 +74,7 @@ struct save_call {
   struct queue {
     std::string key;
     std::string_view consumer;
-    std::int64_t min_due;  // the earliest due time of the messages added
+    std::int64_t min_due;            // the earliest due time of the messages added
     std::vector<std::string> pairs;  // ZADD's score, member, score, member...
   };
   std::vector<set> sets;      // unordered only
@@ -84,7 +83,8 @@ struct save_call {
   std::size_t replies() const { return ordered ? 1 : 2 + sets.size() + 2 * queues.size(); }
 
   void append(redis::command& cmd, const script& save_1, bool eval) const {
-    if (ordered) return eval ? save_1.call_eval(cmd, numkeys, args) : save_1.call(cmd, numkeys, args);
+    if (ordered)
+      return eval ? save_1.call_eval(cmd, numkeys, args) : save_1.call(cmd, numkeys, args);
     cmd.push("MULTI");
     for (const auto& x : sets) cmd.push("SET", x.key, x.record, "NX", "PXAT", x.expire_at_ms);
     for (const auto& q : queues) cmd.push("ZRANGE", q.key, "0", "0", "WITHSCORES");
@@ -152,7 +152,8 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
         c.args.push_back(k.wake_channel(project));
         for (auto name : consumers) c.args.emplace_back(name);
       } else {
-        for (auto name : consumers) c.queues.push_back(
+        for (auto name : consumers)
+          c.queues.push_back(
               {k.queue(project, name), name, std::numeric_limits<std::int64_t>::max(), {}});
       }
       for (auto i : c.items) {
@@ -185,8 +186,7 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
 }  // namespace
 
 store::store(redis::connection& conn, const keys& k, script_set& scripts,
-             std::chrono::milliseconds data_ttl,
-             retry_policy retry)
+             std::chrono::milliseconds data_ttl, retry_policy retry)
     : conn_(conn),
       keys_(k),
       scripts_(scripts),
@@ -310,8 +310,8 @@ asio::awaitable<void> store::decide(std::span<const to_save> msgs,
                                     std::vector<std::error_code>& out) {
   std::vector<unsettled> open;
   for (const auto& m : msgs)
-    open.push_back({m.msg->project, m.msg->id,
-                    std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_});
+    open.push_back(
+        {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_});
   auto why = out[0].message();
   std::optional<std::vector<int>> stored;
   if (co_await conn_.wait_ready(confirm_bound)) stored = co_await settle(open, "confirm");
@@ -324,9 +324,10 @@ asio::awaitable<void> store::decide(std::span<const to_save> msgs,
                  msgs.size(), why, n, msgs.size() - n);
     co_return;
   }
-  spdlog::warn("save: outcome of {} messages unknown ({}): answered not saved; revoked first "
-               "thing when redis answers again",
-               msgs.size(), why);
+  spdlog::warn(
+      "save: outcome of {} messages unknown ({}): answered not saved; revoked first "
+      "thing when redis answers again",
+      msgs.size(), why);
   for (auto& m : open) unsettled_.emplace(m.id, std::move(m));
   // Redis answered, with an error (not a broken connection, whose next handshake revokes
   // them): try now.
@@ -334,7 +335,7 @@ asio::awaitable<void> store::decide(std::span<const to_save> msgs,
 }
 
 asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const unsettled> msgs,
-                                                              std::string_view mode) {
+                                                               std::string_view mode) {
   const auto& s = scripts_.get("settle-1");
   redis::command cmd, again;
   for (const auto& m : msgs) {
@@ -357,7 +358,8 @@ asio::awaitable<std::error_code> store::revoke() {
     // Chunks, so one call never holds Redis long. An id leaves the list once answered (a
     // revoke that runs twice, from two connections, counts it once).
     std::vector<unsettled> chunk;
-    for (auto it = unsettled_.begin(); it != unsettled_.end() && chunk.size() < max_per_script; ++it)
+    for (auto it = unsettled_.begin(); it != unsettled_.end() && chunk.size() < max_per_script;
+         ++it)
       chunk.push_back(it->second);
     auto got = co_await settle(chunk, "revoke");
     if (!got) co_return make_error_code(redis::errc::not_connected);
@@ -368,9 +370,10 @@ asio::awaitable<std::error_code> store::revoke() {
         continue;
       }
       if (revoke_too_late_) ++*revoke_too_late_;
-      spdlog::error("save: message {} was answered not saved, but it was stored and a "
-                    "delivery started before it could be revoked",
-                    chunk[i].id);
+      spdlog::error(
+          "save: message {} was answered not saved, but it was stored and a "
+          "delivery started before it could be revoked",
+          chunk[i].id);
     }
     spdlog::info("save: {} messages answered not saved revoked", chunk.size());
   }
@@ -437,9 +440,10 @@ void store::count_into(util::metrics& m) {
 asio::awaitable<void> store::publish(redis::command wakes) {
   auto [ec, r] = co_await conn_.exec(wakes);
   if (auto e = first_error(ec, r))
-    spdlog::warn("save: wake-up not published ({}): the dispatcher sees the messages within "
-                 "dispatch.max_idle_ms",
-                 e.message());
+    spdlog::warn(
+        "save: wake-up not published ({}): the dispatcher sees the messages within "
+        "dispatch.max_idle_ms",
+        e.message());
 }
 
 asio::awaitable<result<std::optional<record>>> store::load(std::string_view project,
@@ -498,8 +502,7 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
 }
 
 asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
-    std::span<const std::pair<std::string_view, std::string_view>> consumers,
-    std::int64_t now_ms) {
+    std::span<const std::pair<std::string_view, std::string_view>> consumers, std::int64_t now_ms) {
   redis::command cmd;
   for (const auto& [project, consumer] : consumers) {
     auto q = keys_.queue(project, consumer);
@@ -532,10 +535,8 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
                                                   std::int64_t lease_ms, int max, int shared_rate) {
-  std::vector<std::string> args{keys_.queue(project, consumer),
-                                keys_.base(project),
-                                std::string(consumer),
-                                std::to_string(now_ms),
+  std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
+                                std::string(consumer),          std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
                                 std::to_string(shared_rate)};
   auto sent_at = storage::now_us();
@@ -554,8 +555,8 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
   b.redis_us = e[3].as_int().value_or(0);
   clock_.observe(b.redis_us, sent_at, storage::now_us());
   for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
-    b.dropped.push_back({static_cast<std::uint64_t>(to_int(e[2].elements[i].str)),
-                         e[2].elements[i + 1].str});
+    b.dropped.push_back(
+        {static_cast<std::uint64_t>(to_int(e[2].elements[i].str)), e[2].elements[i + 1].str});
   for (std::size_t i = 4; i + 6 < e.size(); i += 7) {
     claimed c;
     c.id = static_cast<std::uint64_t>(to_int(e[i].str));
@@ -576,18 +577,17 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                          const std::string* ordered_bucket) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
-  std::vector<std::string> args{
-      keys_.queue(project, consumer),
-      keys_.pending(project, consumer),
-      keys_.base(project),
-      std::string(consumer),
-      std::to_string(id),
-      std::to_string(lease_until),
-      names[static_cast<int>(what)],
-      std::to_string(at_ms),
-      std::to_string(timestamp_s),
-      std::to_string(trim_below),
-      ordered_bucket ? *ordered_bucket : std::string{}};
+  std::vector<std::string> args{keys_.queue(project, consumer),
+                                keys_.pending(project, consumer),
+                                keys_.base(project),
+                                std::string(consumer),
+                                std::to_string(id),
+                                std::to_string(lease_until),
+                                names[static_cast<int>(what)],
+                                std::to_string(at_ms),
+                                std::to_string(timestamp_s),
+                                std::to_string(trim_below),
+                                ordered_bucket ? *ordered_bucket : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

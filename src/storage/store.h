@@ -97,8 +97,7 @@ class store {
   // data_ttl: how long a message's data is kept after its due time (msg_save_days, or
   // msg_save_seconds); its record with the statuses is kept twice as long.
   store(redis::connection& conn, const keys& k, script_set& scripts,
-        std::chrono::milliseconds data_ttl,
-        retry_policy retry = {});
+        std::chrono::milliseconds data_ttl, retry_policy retry = {});
 
   // load_scripts SCRIPT LOADs every script.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
@@ -216,7 +215,7 @@ class store {
   // settle calls settle-1 on msgs in mode "confirm" (per message: stored?) or "revoke"
   // (stored and a delivery started?); nullopt if Redis did not answer.
   boost::asio::awaitable<std::optional<std::vector<int>>> settle(std::span<const unsettled> msgs,
-                                                                std::string_view mode);
+                                                                 std::string_view mode);
   // revoke calls settle-1 (revoke) on unsettled_, so messages answered "not saved" are never
   // delivered; an error if Redis did not answer (they stay in unsettled_).
   boost::asio::awaitable<std::error_code> revoke();

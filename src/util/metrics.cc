@@ -95,8 +95,8 @@ void histogram::observe(double v) {
 metrics::metrics() = default;
 metrics::~metrics() = default;
 
-metrics::series& metrics::find(std::string_view name, std::string_view help,
-                               std::string_view type, const label_set& labels) {
+metrics::series& metrics::find(std::string_view name, std::string_view help, std::string_view type,
+                               const label_set& labels) {
   auto f = std::find_if(families_.begin(), families_.end(),
                         [&](const auto& x) { return x->name == name; });
   if (f == families_.end()) {

@@ -42,8 +42,8 @@ class metrics {
   std::uint64_t& counter(std::string_view name, std::string_view help,
                          const label_set& labels = {});
   // histo returns the histogram of name with labels, made at the first call.
-  histogram& histo(std::string_view name, std::string_view help,
-                   std::span<const double> bounds, const label_set& labels = {});
+  histogram& histo(std::string_view name, std::string_view help, std::span<const double> bounds,
+                   const label_set& labels = {});
   // gauge adds a series whose value read() gives when the metrics are written.
   void gauge(std::string_view name, std::string_view help, const label_set& labels,
              std::function<double()> read);

@@ -16,9 +16,13 @@ std::uint64_t failures = 0;  // dmq is single-threaded per process
 
 }  // namespace
 
-void set_fatal_handler(fatal_handler h) { handler() = std::move(h); }
+void set_fatal_handler(fatal_handler h) {
+  handler() = std::move(h);
+}
 
-std::uint64_t spawn_failures() { return failures; }
+std::uint64_t spawn_failures() {
+  return failures;
+}
 
 void report_spawn_failure(const char* what, const std::exception_ptr& e) {
   std::string why = "unknown exception";

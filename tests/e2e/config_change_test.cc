@@ -29,8 +29,7 @@ TEST_F(config_change_test, ordered_to_unordered_releases_the_messages_waiting_in
   {
     test::dmq_process client(write({dgfa}, true, p1), p1, "client");
     for (int i = 0; i < 4; ++i)
-      ids.push_back(post(message("{\"n\":" + std::to_string(i) + "}", 0, i < 3 ? "b1" : "b2"),
-                         p1));
+      ids.push_back(post(message("{\"n\":" + std::to_string(i) + "}", 0, i < 3 ? "b1" : "b2"), p1));
     EXPECT_EQ(client.stop(), 0);
   }
   // Only each bucket's head is in the queue; the rest wait in bucket b1.
@@ -39,7 +38,8 @@ TEST_F(config_change_test, ordered_to_unordered_releases_the_messages_waiting_in
   int p2 = test::free_port();
   test::dmq_process run(write({dgfa}, false, p2), p2, "run");
   EXPECT_TRUE(endpoint.wait_for_distinct("/dgfa/", ids.size(), 10s))
-      << "messages stranded in their buckets\n" << run.log();
+      << "messages stranded in their buckets\n"
+      << run.log();
   EXPECT_TRUE(test::wait_until(
       [&] { return run.log().find("released 2 messages of consumer 'dgfa'") != std::string::npos; },
       5s))
@@ -58,8 +58,9 @@ TEST_F(config_change_test, a_queue_no_configured_consumer_serves_is_reported_wit
   int p2 = test::free_port();
   test::dmq_process run(write({dgfa}, false, p2), p2, "run");  // fghyds removed
   auto said = [&] {
-    return run.log().find("2 deliveries wait in the queue of consumer 'fghyds' of project "
-                          "'sds'") != std::string::npos;
+    return run.log().find(
+               "2 deliveries wait in the queue of consumer 'fghyds' of project "
+               "'sds'") != std::string::npos;
   };
   EXPECT_TRUE(test::wait_until(said, 10s)) << run.log();
   auto metrics = test::call(p2, "GET", "/metrics").body;

@@ -53,7 +53,8 @@ TEST_F(consumer_faults_test, reset_connections_are_retried) {
   auto got = endpoint.ids_received("/dgfa/");
   for (auto id : ids) EXPECT_GE(got.count(id), 1u) << id;
   EXPECT_NE(dmq->log().find("attempt 1 failed (Connection reset by peer)"), std::string::npos)
-      << "no attempt met a reset: the test proved nothing\n" << dmq->log().substr(0, 3000);
+      << "no attempt met a reset: the test proved nothing\n"
+      << dmq->log().substr(0, 3000);
 }
 
 }  // namespace

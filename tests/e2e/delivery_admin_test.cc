@@ -25,8 +25,7 @@ TEST_F(delivery_admin_test, retry_delivers_a_failed_message_again_now) {
   ASSERT_TRUE(wait_status(id, "dgfa", "failure"));
   ASSERT_TRUE(in_pending(id, "dgfa"));
 
-  auto r = admin("/api/message/retry",
-                 {{"consumer", "dgfa"}, {"msg_ids", json::array{id, 4242}}});
+  auto r = admin("/api/message/retry", {{"consumer", "dgfa"}, {"msg_ids", json::array{id, 4242}}});
   ASSERT_EQ(r.code(), 0) << r.body;
   EXPECT_EQ(r.data().at(std::to_string(id)), json::value(true));
   EXPECT_EQ(r.data().at("4242"), json::value(false));  // never failed

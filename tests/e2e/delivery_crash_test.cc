@@ -11,7 +11,8 @@ namespace dmq::e2e {
 namespace {
 
 // missing returns how many of ids never arrived.
-std::size_t missing(const std::vector<std::uint64_t>& ids, const std::multiset<std::uint64_t>& got) {
+std::size_t missing(const std::vector<std::uint64_t>& ids,
+                    const std::multiset<std::uint64_t>& got) {
   std::size_t n = 0;
   for (auto id : ids) n += got.count(id) == 0;
   return n;

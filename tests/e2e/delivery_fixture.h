@@ -4,11 +4,12 @@
 // own path (/dgfa/createorder, /fghyds/createorder) so the test can tell them apart.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <unistd.h>
 
 #include "fixture.h"
 #include "support/consumer_endpoint.h"
@@ -66,8 +67,8 @@ command_list:
   std::ofstream cmd(dir / "commands" / "cmd-sds-create-order.yaml");
   cmd << "project: sds\ncommand: sds:create:order\nconsumer_list:\n";
   for (const auto& c : consumers) {
-    cmd << "  - host: "
-        << (c.host.empty() ? "127.0.0.1:" + std::to_string(consumer_port) : c.host) << "\n"
+    cmd << "  - host: " << (c.host.empty() ? "127.0.0.1:" + std::to_string(consumer_port) : c.host)
+        << "\n"
         << "    name: " << c.name << "\n"
         << "    path: \"" << c.path << "\"\n"
         << "    timeout: " << c.timeout << "\n"
@@ -103,15 +104,13 @@ constexpr std::int64_t late_slack_ms = 250;
 // expect_gaps checks the times between attempts: never early (but for early ms of clock
 // rounding), at most slack ms late.
 inline void expect_gaps(const std::vector<consumer_request>& rs,
-                        const std::vector<std::int64_t>& want,
-                        std::int64_t slack = late_slack_ms, std::int64_t early = 2) {
+                        const std::vector<std::int64_t>& want, std::int64_t slack = late_slack_ms,
+                        std::int64_t early = 2) {
   auto got = gaps(rs);
   ASSERT_EQ(got.size(), want.size()) << describe(rs);
   for (std::size_t i = 0; i < want.size(); ++i) {
-    EXPECT_GE(got[i], want[i] - early) << "retry " << i + 1 << " came early\n"
-                                       << describe(rs);
-    EXPECT_LE(got[i], want[i] + slack) << "retry " << i + 1 << " came late\n"
-                                       << describe(rs);
+    EXPECT_GE(got[i], want[i] - early) << "retry " << i + 1 << " came early\n" << describe(rs);
+    EXPECT_LE(got[i], want[i] + slack) << "retry " << i + 1 << " came late\n" << describe(rs);
   }
 }
 
@@ -137,7 +136,7 @@ class delivery_test : public ::testing::Test {
   void TearDown() override {
     if (dmq && expect_alive) {
       EXPECT_TRUE(dmq->running()) << "dmq died (exit " << dmq->wait_exit(0) << "); its log:\n"
-                                   << dmq->log();
+                                  << dmq->log();
     }
     dmq.reset();
     processes.clear();
@@ -176,10 +175,8 @@ class delivery_test : public ::testing::Test {
   // A message of sds:create:order.
   static json::object message(const std::string& params = R"({"order_id":1})",
                               std::int64_t delay_ms = 0, const std::string& bucket = "b") {
-    json::object m{{"project", "sds"},
-                   {"cmd", "sds:create:order"},
-                   {"bucket", bucket},
-                   {"params", params}};
+    json::object m{
+        {"project", "sds"}, {"cmd", "sds:create:order"}, {"bucket", bucket}, {"params", params}};
     if (delay_ms > 0) m["delay_ms"] = delay_ms;
     return m;
   }
@@ -211,9 +208,8 @@ class delivery_test : public ::testing::Test {
 
   // status reads a delivery's status through the API ("unknown" if none).
   std::string status(std::uint64_t id, const std::string& consumer) const {
-    auto r = test::call(port, "GET",
-                        "/api/message/status?msg_id=" + std::to_string(id) +
-                            "&consumer=" + consumer);
+    auto r = test::call(
+        port, "GET", "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=" + consumer);
     return r.code() == 0 && r.data().is_string() ? std::string(r.data().as_string()) : r.body;
   }
   // wait_status waits (bounded) until the status of id for consumer is want.
@@ -242,7 +238,7 @@ class delivery_test : public ::testing::Test {
   test::consumer_endpoint endpoint;
   consumer_conf dgfa{"dgfa", "/dgfa/createorder", "", default_timeout_ms, 3, 200, {}};
   consumer_conf fghyds{"fghyds", "/fghyds/createorder", "", default_timeout_ms, 3, 200, {}};
-  std::string extra;     // appended to config.yaml
+  std::string extra;      // appended to config.yaml
   bool start_run = true;  // SetUp starts `dmq run`
   bool expect_alive = true;
   int port = test::free_port();

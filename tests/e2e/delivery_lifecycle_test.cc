@@ -25,7 +25,8 @@ TEST_F(delivery_redis_restart_test, the_dispatcher_reconnects_and_delivers_messa
   ASSERT_TRUE(test::wait_until([&] { return ready_for_messages(port); }, 10s)) << dmq->log();
   auto t0 = now_ms();
   std::vector<std::uint64_t> after;
-  for (int i = 0; i < 5; ++i) after.push_back(post(message("{\"after\":" + std::to_string(i) + "}")));
+  for (int i = 0; i < 5; ++i)
+    after.push_back(post(message("{\"after\":" + std::to_string(i) + "}")));
   for (auto id : after) {
     EXPECT_TRUE(endpoint.wait_until(
         [&](const std::vector<consumer_request>& rs) {
@@ -34,7 +35,8 @@ TEST_F(delivery_redis_restart_test, the_dispatcher_reconnects_and_delivers_messa
           return n >= 2;
         },
         10s))
-        << id << "\n" << dmq->log();
+        << id << "\n"
+        << dmq->log();
     EXPECT_TRUE(wait_status(id, "dgfa", "done")) << id << ": " << status(id, "dgfa");
     EXPECT_TRUE(wait_status(id, "fghyds", "done")) << id << ": " << status(id, "fghyds");
   }
@@ -48,7 +50,7 @@ using delivery_shutdown_test = delivery_test;
 TEST_F(delivery_shutdown_test, sigterm_lets_a_delivery_in_flight_finish_then_exits_0) {
   endpoint.when_path("/dgfa/", answer::slow(500));
   auto id = post(message());
-  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 3s));  // in flight now
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 3s));    // in flight now
   ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds/", 1, 3s));  // claimed (done, or in flight)
   auto t0 = now_ms();
   dmq->signal(SIGTERM);
@@ -72,7 +74,8 @@ struct delivery_shutdown_deadline_test : delivery_test {
   }
 };
 
-TEST_F(delivery_shutdown_deadline_test, a_delivery_outlasting_the_deadline_is_released_for_the_next) {
+TEST_F(delivery_shutdown_deadline_test,
+       a_delivery_outlasting_the_deadline_is_released_for_the_next) {
   endpoint.when_path("/dgfa/", answer::slow(3000).first(1));
   auto id = post(message());
   ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 3s));
@@ -113,13 +116,14 @@ struct delivery_seed_config_test : delivery_test {
 
   std::string seed_dir() {
     namespace fs = std::filesystem;
-    auto d = fs::temp_directory_path() / ("dmq-seed-" + std::to_string(::getpid()) + "-" +
-                                          std::to_string(port));
+    auto d = fs::temp_directory_path() /
+             ("dmq-seed-" + std::to_string(::getpid()) + "-" + std::to_string(port));
     fs::remove_all(d);
     fs::copy(fs::path(DMQ_SOURCE_DIR) / "tests/fixtures/seed-config", d,
              fs::copy_options::recursive);
     dirs.push_back(d.string());
-    auto edit = [](const fs::path& f, const std::vector<std::pair<std::string, std::string>>& subs) {
+    auto edit = [](const fs::path& f,
+                   const std::vector<std::pair<std::string, std::string>>& subs) {
       std::ifstream in(f);
       std::stringstream ss;
       ss << in.rdbuf();
@@ -141,7 +145,8 @@ struct delivery_seed_config_test : delivery_test {
     auto host = [](int p) { return "127.0.0.1:" + std::to_string(p); };
     edit(d / "commands/cmd-sds-create-order.yaml",
          {{"127.0.0.1:8959\n    name: dgfa", host(endpoint.port()) + "\n    name: dgfa"},
-          {"127.0.0.1:8959\n    name: fghyds", host(fghyds_endpoint.port()) + "\n    name: fghyds"}});
+          {"127.0.0.1:8959\n    name: fghyds",
+           host(fghyds_endpoint.port()) + "\n    name: fghyds"}});
     return d.string();
   }
 

@@ -41,8 +41,8 @@ TEST_F(delivery_retry_test, seed_schedule_interval_times_n_then_failure_pending_
   ASSERT_TRUE(p.is_object()) << p;
   EXPECT_EQ(p.at("count"), 1);
   auto due_s = std::stoll(rs[0].header("X-Dmq-Scheduled-At")) / 1000;
-  EXPECT_EQ(p.at("list"), (json::array{json::object{{"Score", due_s},
-                                                    {"Member", std::to_string(id)}}}));
+  EXPECT_EQ(p.at("list"),
+            (json::array{json::object{{"Score", due_s}, {"Member", std::to_string(id)}}}));
   // fghyds was not affected.
   EXPECT_TRUE(wait_status(id, "fghyds", "done"));
   EXPECT_EQ(endpoint.for_id(id, "/fghyds/").size(), 1u);
@@ -155,8 +155,8 @@ TEST_F(delivery_retry_test, retries_of_many_concurrent_failures_are_each_on_time
   EXPECT_LE(worst, 300 + drain + late_slack_ms)
       << "the retry of " << worst_id << " came late (the tries took " << drain << " ms)\n"
       << describe(by_id[worst_id]);
-  std::cout << "[ delivery ] 300 tries through in " << drain
-            << " ms; the latest retry came " << worst << " ms after its try\n";
+  std::cout << "[ delivery ] 300 tries through in " << drain << " ms; the latest retry came "
+            << worst << " ms after its try\n";
 }
 
 TEST_F(delivery_retry_test, any_2xx_is_success_and_a_4xx_is_a_failed_attempt) {

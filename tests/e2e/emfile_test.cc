@@ -28,7 +28,8 @@ struct emfile_test : delivery_test {
 
 TEST_F(emfile_test, deliveries_without_a_descriptor_are_deferred_not_failed) {
   std::vector<std::uint64_t> ids;
-  for (int i = 0; i < 12; ++i) ids.push_back(post(message("{\"n\":" + std::to_string(i) + "}", 1500)));
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(post(message("{\"n\":" + std::to_string(i) + "}", 1500)));
   // A few descriptors to spare: far fewer than the deliveries about to start at once.
   rlimit was{};
   ASSERT_EQ(::prlimit(dmq->pid(), RLIMIT_NOFILE, nullptr, &was), 0);
@@ -47,9 +48,10 @@ TEST_F(emfile_test, deliveries_without_a_descriptor_are_deferred_not_failed) {
   auto at = metrics.find("dmq_deliveries_deferred_total{consumer=\"dgfa\"} ");
   ASSERT_NE(at, std::string::npos) << metrics.substr(0, 1000);
   auto deferred = std::stoll(metrics.substr(at + 46));
-  EXPECT_GT(deferred + std::stoll(metrics.substr(
-                           metrics.find("dmq_deliveries_deferred_total{consumer=\"fghyds\"} ") + 48)),
-            0)
+  EXPECT_GT(
+      deferred + std::stoll(metrics.substr(
+                     metrics.find("dmq_deliveries_deferred_total{consumer=\"fghyds\"} ") + 48)),
+      0)
       << "no delivery ran out of descriptors: the test proved nothing";
 }
 

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "storage/record.h"
 #include "support/dmq_process.h"
 #include "support/http_client.h"
 #include "support/ports.h"
 #include "support/redis_server.h"
-#include "storage/record.h"
 
 namespace dmq::e2e {
 

@@ -1,5 +1,6 @@
 // https_test: delivery to an https consumer, with a certificate the test makes.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <sys/socket.h>
-
 #include <thread>
 
 #include "support/dmq_process.h"
@@ -100,10 +99,10 @@ struct https_test : ::testing::Test {
 
   https_test() {
     fs::create_directories(dir / "commands");
-    auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-               "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-               (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() +
-               " >/dev/null 2>&1";
+    auto cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a cert");
   }
   ~https_test() override {
@@ -117,7 +116,8 @@ http: {listen: 127.0.0.1}
 product_list:
   - project: sds
     allow_ip: [127.0.0.1]
-redis: {host: 127.0.0.1, port: )" << redis.port() << R"(}
+redis: {host: 127.0.0.1, port: )" << redis.port()
+                                       << R"(}
 command_list: [cmd.yaml]
 )";
     std::ofstream(dir / "commands" / "cmd.yaml") << R"(project: sds
@@ -133,9 +133,9 @@ consumer_list:
   }
 
   long long post(const std::string& params) {
-    auto r = dmq::test::call(http_port, "POST", "/api/message/single",
-                             R"({"project":"sds","cmd":"sds:create:order","bucket":"b","params":")" +
-                                 params + "\"}");
+    auto r = dmq::test::call(
+        http_port, "POST", "/api/message/single",
+        R"({"project":"sds","cmd":"sds:create:order","bucket":"b","params":")" + params + "\"}");
     return r.data().as_int64();
   }
 

@@ -87,7 +87,7 @@ struct metrics_queue_test : metrics_test {
 };
 
 TEST_F(metrics_queue_test, queue_counts_come_from_redis_when_scraped) {
-  endpoint.when_path("/dgfa/", answer::slow(20000));      // one at a time, 20 s each
+  endpoint.when_path("/dgfa/", answer::slow(20000));         // one at a time, 20 s each
   endpoint.when_path("/fghyds/", answer::with_status(500));  // no retries: pending at once
   std::vector<std::uint64_t> due_now;
   for (int i = 0; i < 3; ++i) due_now.push_back(post(message()));

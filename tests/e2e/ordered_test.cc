@@ -33,7 +33,8 @@ http: {listen: 127.0.0.1}
 product_list:
   - project: sds
     allow_ip: [127.0.0.1]
-redis: {host: 127.0.0.1, port: )" << redis.port() << R"(}
+redis: {host: 127.0.0.1, port: )" << redis.port()
+                                       << R"(}
 command_list: [cmd.yaml]
 )";
     std::ofstream(dir / "commands" / "cmd.yaml") << R"(project: sds
@@ -53,8 +54,12 @@ consumer_list:
 };
 
 // bucket_of and index_of read params "b<k>-<i>".
-std::string bucket_of(const consumer_request& r) { return r.body.substr(0, r.body.find('-')); }
-int index_of(const consumer_request& r) { return std::stoi(r.body.substr(r.body.find('-') + 1)); }
+std::string bucket_of(const consumer_request& r) {
+  return r.body.substr(0, r.body.find('-'));
+}
+int index_of(const consumer_request& r) {
+  return std::stoi(r.body.substr(r.body.find('-') + 1));
+}
 
 }  // namespace
 

@@ -31,7 +31,8 @@ struct redis_restart_test : delivery_test {
 
 TEST_F(redis_restart_test, killed_mid_drain_nothing_is_lost) {
   int p = test::free_port();
-  dirs.push_back(write_delivery_config(persistent.port(), p, endpoint.port(), {dgfa, fghyds}, extra));
+  dirs.push_back(
+      write_delivery_config(persistent.port(), p, endpoint.port(), {dgfa, fghyds}, extra));
   test::dmq_process run(dirs.back(), p, "run");
   auto posted = post_many(3000, p);
   ASSERT_EQ(posted.size(), 3000u);
@@ -69,8 +70,10 @@ TEST_F(redis_restart_test, killed_mid_ingest_every_answer_is_the_truth) {
         auto data = r.code() == 0 ? r.data() : json::value(json::array{});
         if (data.is_array())
           for (const auto& v : data.as_array()) {
-            if (v.is_int64()) saved.insert(static_cast<std::uint64_t>(v.get_int64()));
-            else ++refused;
+            if (v.is_int64())
+              saved.insert(static_cast<std::uint64_t>(v.get_int64()));
+            else
+              ++refused;
           }
         ++answers;
       }
@@ -83,7 +86,10 @@ TEST_F(redis_restart_test, killed_mid_ingest_every_answer_is_the_truth) {
   std::cout << "[ restart ] " << saved.size() << " saved, " << refused << " not saved\n";
   EXPECT_TRUE(endpoint.wait_for_distinct("/dgfa/", saved.size(), 60s));
   EXPECT_TRUE(test::wait_until(
-      [&] { return persistent.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0; }, 30s));
+      [&] {
+        return persistent.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0;
+      },
+      30s));
   auto got = endpoint.ids_received("/dgfa/");
   EXPECT_EQ(missing(saved, got), 0u) << "answered saved, never delivered";
   std::size_t strangers = 0;

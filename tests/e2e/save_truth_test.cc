@@ -50,7 +50,10 @@ TEST_F(save_truth_test, no_message_answered_not_saved_is_delivered_and_every_id_
   // Every id answered is delivered; once the queues are empty, nothing else was.
   EXPECT_TRUE(endpoint.wait_for_distinct("/dgfa/", answered.size(), 30s));
   EXPECT_TRUE(test::wait_until(
-      [&] { return redis.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0; }, 30s));
+      [&] {
+        return redis.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0;
+      },
+      30s));
   auto got = endpoint.ids_received("/dgfa/");
   std::size_t strangers = 0;
   for (auto id : got) strangers += answered.count(id) == 0;

@@ -33,18 +33,21 @@ TEST_F(wake_test, a_silently_dead_subscriber_is_noticed_and_wake_ups_arrive_agai
   };
   long long last = -1;
   int quiet = 0;
-  ASSERT_TRUE(test::wait_until([&] {
-    auto now = script_calls();
-    quiet = now == last ? quiet + 1 : 0;
-    last = now;
-    return quiet >= 5 && redis.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0;
-  }, 10s));
-  proxy.blackhole();  // every connection of `dmq run` to Redis goes silent
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto now = script_calls();
+        quiet = now == last ? quiet + 1 : 0;
+        last = now;
+        return quiet >= 5 && redis.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0;
+      },
+      10s));
+  proxy.blackhole();                 // every connection of `dmq run` to Redis goes silent
   auto& producer = start("client");  // saves straight into Redis, and PUBLISHes the wake-up
   auto t0 = now_ms();
   post(message("{\"n\":2}"), producer.port());
   EXPECT_TRUE(endpoint.wait_for_count(2, 15s))
-      << "not delivered: the dead subscriber was not noticed\n" << run.log();
+      << "not delivered: the dead subscriber was not noticed\n"
+      << run.log();
   auto took = now_ms() - t0;
   EXPECT_LT(took, 10000) << "delivered only by the next look at the queue";
   std::cout << "[ wake ] delivered " << took << " ms after a save behind a dead subscriber\n";

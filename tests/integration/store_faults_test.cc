@@ -54,8 +54,8 @@ TEST_F(store_faults, a_full_redis_refuses_saves_by_name_but_claims_and_acks_go_o
   ASSERT_FALSE(ec) << ec.message();
   ASSERT_EQ(b.items.size(), 5u);
   for (auto& c : b.items) {
-    auto [ec2, ok] = run(store.ack("sds", "dgfa", c.id, b.lease_until, storage::outcome::done,
-                                   0, 0));
+    auto [ec2, ok] =
+        run(store.ack("sds", "dgfa", c.id, b.lease_until, storage::outcome::done, 0, 0));
     ASSERT_FALSE(ec2) << ec2.message();
     EXPECT_TRUE(ok);
   }
@@ -73,8 +73,8 @@ TEST_F(store_faults, a_save_sent_again_after_delivery_resets_nothing) {
   ASSERT_FALSE(save({m})[0]);
   auto [ec, b] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
   ASSERT_EQ(b.items.size(), 1u);
-  ASSERT_TRUE(run(store.ack("sds", "dgfa", 21001, b.lease_until, storage::outcome::done, 0, 0))
-                  .second);
+  ASSERT_TRUE(
+      run(store.ack("sds", "dgfa", 21001, b.lease_until, storage::outcome::done, 0, 0)).second);
   // The same save again (a retry after a broken connection): nothing is reset.
   ASSERT_FALSE(save({m})[0]);
   EXPECT_EQ(status_of(21001, "dgfa"), "done");
@@ -180,8 +180,8 @@ TEST_F(store_faults, every_final_failure_is_listed_whatever_its_timestamp) {
   save({old});
   auto [ec2, b2] = run(store.claim("sds", "fghyds", storage::now_ms(), 10000, 10));
   ASSERT_EQ(b2.items.size(), 1u);
-  ASSERT_TRUE(run(store.ack("sds", "fghyds", 25002, b2.lease_until, storage::outcome::failure,
-                            0, old.due_ms / 1000))
+  ASSERT_TRUE(run(store.ack("sds", "fghyds", 25002, b2.lease_until, storage::outcome::failure, 0,
+                            old.due_ms / 1000))
                   .second);
   auto listed = [&] { return queue_ids(redis, keys.pending("sds", "fghyds")); };
   auto has = [](const std::vector<std::string>& v, const char* id) {

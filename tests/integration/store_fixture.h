@@ -124,5 +124,4 @@ inline std::vector<std::string> queue_ids(test::redis_server& r, const std::stri
   return out;
 }
 
-
 }  // namespace dmq::test

@@ -15,8 +15,8 @@ namespace asio = boost::asio;
 using namespace dmq;
 using namespace std::chrono_literals;
 
-using test::store_test;
 using test::queue_ids;
+using test::store_test;
 
 TEST_F(store_test, save_stores_message_statuses_and_deliveries_atomically) {
   auto m = msg(1001);
@@ -294,11 +294,12 @@ TEST_F(store_test, id_sources_lease_distinct_nodes_and_ids_are_unique) {
   ASSERT_EQ(running, 0);
 }
 
-
 TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_when_done) {
   auto now = storage::now_ms();
-  auto a = msg(7001, "sds", now - 3000), b = msg(7002, "sds", now - 2000), c = msg(7003, "sds", now - 1000);
-  std::vector<storage::to_save> v{{&a, consumers, true}, {&b, consumers, true}, {&c, consumers, true}};
+  auto a = msg(7001, "sds", now - 3000), b = msg(7002, "sds", now - 2000),
+       c = msg(7003, "sds", now - 1000);
+  std::vector<storage::to_save> v{
+      {&a, consumers, true}, {&b, consumers, true}, {&c, consumers, true}};
   auto errs = run(store.save(v));
   ASSERT_FALSE(errs[0]);
   auto q = keys.queue("sds", "dgfa");
@@ -323,7 +324,8 @@ TEST_F(store_test, ordered_bucket_keeps_only_its_head_in_the_queue_and_moves_on_
   EXPECT_EQ(redis.cmd({"ZSCORE", q, "7002"}).as_int(), b.due_ms);
   // Final failure moves it on too.
   auto [ec4, batch3] = run(store.claim("sds", "dgfa", storage::now_ms(), 10000, 10));
-  run(store.ack("sds", "dgfa", 7002, batch3.lease_until, storage::outcome::failure, 0, 1, &a.bucket));
+  run(store.ack("sds", "dgfa", 7002, batch3.lease_until, storage::outcome::failure, 0, 1,
+                &a.bucket));
   EXPECT_EQ(queue_ids(redis, q), (std::vector<std::string>{"7003"}));
 }
 
@@ -399,7 +401,8 @@ TEST_F(store_test, ordered_bucket_lets_an_earlier_message_go_first_unless_the_he
   std::vector<storage::to_save> v4{{&newcomer, consumers, true}};
   run(store.save(v4));
   EXPECT_EQ(redis.cmd({"ZSCORE", q, "7202"}).type, redis::reply::kind::nil);
-  run(store.ack("sds", "dgfa", 7201, batch.lease_until, storage::outcome::done, 0, 0, &head.bucket));
+  run(store.ack("sds", "dgfa", 7201, batch.lease_until, storage::outcome::done, 0, 0,
+                &head.bucket));
   EXPECT_EQ(redis.cmd({"ZSCORE", q, "7202"}).as_int(), newcomer.due_ms);
 }
 
@@ -418,9 +421,11 @@ TEST_F(store_test, claim_leases_and_a_lost_lease_ignores_the_late_ack) {
   auto [ec3, b2] = run(store.claim("sds", "dgfa", now + 100, 50, 10));
   ASSERT_EQ(b2.items.size(), 1u);
   EXPECT_EQ(b2.items[0].attempt, 2);
-  auto [ec4, first] = run(store.ack("sds", "dgfa", 8001, b1.lease_until, storage::outcome::done, 0, 0));
+  auto [ec4, first] =
+      run(store.ack("sds", "dgfa", 8001, b1.lease_until, storage::outcome::done, 0, 0));
   EXPECT_FALSE(first);
-  auto [ec5, second] = run(store.ack("sds", "dgfa", 8001, b2.lease_until, storage::outcome::done, 0, 0));
+  auto [ec5, second] =
+      run(store.ack("sds", "dgfa", 8001, b2.lease_until, storage::outcome::done, 0, 0));
   EXPECT_TRUE(second);
   EXPECT_EQ(status_of(8001, "dgfa"), "done");
   EXPECT_EQ(redis.cmd({"ZSCORE", keys.queue("sds", "dgfa"), "8001"}).type, redis::reply::kind::nil);

@@ -28,7 +28,8 @@ std::string lower(std::string s) {
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -79,13 +80,20 @@ bool parse_head(std::string_view head, consumer_request& r) {
 
 std::string reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -227,10 +235,10 @@ void consumer_endpoint::serve(connection* c) {
     lock.unlock();
     if (a.reset) return close_conn(true);
     std::string body = a.status >= 200 && a.status < 300 ? "ok" : "scripted failure";
-    std::string res = "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) +
-                      "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n" +
-                      (keep_alive ? "" : "Connection: close\r\n") + "\r\n" + body;
+    std::string res =
+        "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+        (keep_alive ? "" : "Connection: close\r\n") + "\r\n" + body;
     if (!send_all(c->fd, res) || !keep_alive) return close_conn(false);
   }
 }

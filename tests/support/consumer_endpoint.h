@@ -27,10 +27,10 @@ struct consumer_request {
   std::int64_t arrived_ms = 0;   // system clock, when the request had been read whole
   std::int64_t answered_ms = 0;  // when the answer was written or the socket reset; 0: not yet
   std::string method;
-  std::string target;  // path and query, as sent
-  std::string path;    // target without its query
-  std::uint64_t msg_id = 0;  // query msg_id; 0 if absent
-  int retry = -1;            // query retry; -1 if absent
+  std::string target;                          // path and query, as sent
+  std::string path;                            // target without its query
+  std::uint64_t msg_id = 0;                    // query msg_id; 0 if absent
+  int retry = -1;                              // query retry; -1 if absent
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   int status = 0;  // status answered; 0 for a reset (or not answered yet)
@@ -74,7 +74,7 @@ class consumer_endpoint {
   void set_default(answer a);
   // when_path: the request's path starts with prefix (and its body contains body_contains).
   void when_path(std::string prefix, answer a, std::string body_contains = "");
-  void when_id(std::uint64_t id, answer a);       // query msg_id == id
+  void when_id(std::uint64_t id, answer a);         // query msg_id == id
   void when_body(std::string substring, answer a);  // the body contains substring
   void fail_times(std::uint64_t id, int k) { when_id(id, answer::fail_times(k)); }
   void clear_rules();

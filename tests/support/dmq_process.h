@@ -2,8 +2,9 @@
 // its stderr kept in a file; and make_config_dir, which writes such a config.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 namespace dmq::test {
 

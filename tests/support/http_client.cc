@@ -12,9 +12,15 @@
 
 namespace dmq::test {
 
-boost::json::value http_reply::json() const { return boost::json::parse(body); }
-long long http_reply::code() const { return json().at("code").to_number<long long>(); }
-boost::json::value http_reply::data() const { return json().at("data"); }
+boost::json::value http_reply::json() const {
+  return boost::json::parse(body);
+}
+long long http_reply::code() const {
+  return json().at("code").to_number<long long>();
+}
+boost::json::value http_reply::data() const {
+  return json().at("data");
+}
 
 http_client::http_client(int port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -50,7 +56,8 @@ http_reply http_client::request(const std::string& method, const std::string& ta
     if (k == "Content-Type") has_type = true;
   }
   if (!body.empty() && !has_type) req += "Content-Type: application/json\r\n";
-  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   send_raw(req);
   auto r = read_reply(std::chrono::seconds(10));

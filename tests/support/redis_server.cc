@@ -22,15 +22,28 @@ namespace {
 redis::reply convert(const redisReply* r) {
   redis::reply out;
   switch (r->type) {
-    case REDIS_REPLY_INTEGER: out.type = redis::reply::kind::integer; out.integer = r->integer; break;
-    case REDIS_REPLY_STRING: out.type = redis::reply::kind::string; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: out.type = redis::reply::kind::status; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: out.type = redis::reply::kind::error; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_INTEGER:
+      out.type = redis::reply::kind::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = redis::reply::kind::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = redis::reply::kind::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = redis::reply::kind::error;
+      out.str.assign(r->str, r->len);
+      break;
     case REDIS_REPLY_ARRAY:
       out.type = redis::reply::kind::array;
       for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
-    default: break;
+    default:
+      break;
   }
   return out;
 }
@@ -76,8 +89,8 @@ void redis_server::start() {
     auto port = std::to_string(port_);
     auto log = dir_ + "/redis.log";
     ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", aof_ ? "yes" : "no", "--appendfsync", "always",
-             "--dir", dir_.c_str(), "--logfile", log.c_str(), nullptr);
+             "--save", "", "--appendonly", aof_ ? "yes" : "no", "--appendfsync", "always", "--dir",
+             dir_.c_str(), "--logfile", log.c_str(), nullptr);
     ::_exit(127);
   }
   // Up when the server on the port is ours (its dir is ours): one that exits at once
@@ -98,8 +111,8 @@ void redis_server::start() {
     log << in.rdbuf();
     auto how = WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
                                  : "signal " + std::to_string(WTERMSIG(status));
-    throw std::runtime_error("redis-server exited at once on port " + std::to_string(port_) +
-                             " (" + how + "); its log:\n" + log.str());
+    throw std::runtime_error("redis-server exited at once on port " + std::to_string(port_) + " (" +
+                             how + "); its log:\n" + log.str());
   }
   if (!up) {
     stop();

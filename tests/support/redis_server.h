@@ -3,8 +3,9 @@
 // (hiredis) to look at what dmq stored.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 #include <vector>
 
 #include "redis/reply.h"

@@ -1,5 +1,4 @@
 #include "config/config.h"
-#include "config/spelling.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,6 +7,8 @@
 #include <atomic>
 #include <fstream>
 #include <sstream>
+
+#include "config/spelling.h"
 
 namespace {
 

@@ -17,8 +17,9 @@ namespace dmq::app {
 namespace {
 
 struct temp_dir {
-  fs::path path = fs::temp_directory_path() / ("dmq-log-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  fs::path path = fs::temp_directory_path() /
+                  ("dmq-log-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   temp_dir() { fs::create_directories(path); }
   ~temp_dir() { fs::remove_all(path); }
   std::vector<std::string> files() const {
@@ -82,8 +83,9 @@ TEST(rate_limit_sink, lines_equal_but_for_numbers_are_limited_per_window) {
   spdlog::details::log_msg later(spdlog::source_loc{}, "t", spdlog::level::warn, "later");
   later.time += std::chrono::seconds(61);
   limited->log(later);
-  EXPECT_NE(out.str().find("97 more lines like this one were left out in 60 s: deliver # to a: refused"),
-            std::string::npos)
+  EXPECT_NE(
+      out.str().find("97 more lines like this one were left out in 60 s: deliver # to a: refused"),
+      std::string::npos)
       << out.str();
 }
 

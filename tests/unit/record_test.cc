@@ -31,8 +31,9 @@ TEST(record, a_new_record_has_the_documented_layout) {
   m.params = R"({"a":1})";
   m.due_ms = m.create_ms = 1795527139756;
   std::vector<std::string> consumers{"wet234"};
-  EXPECT_EQ(storage::encode_record(m, 1795872739756, consumers),
-            R"(13:179552713975613:179552713975613:179587273975615:svs:notice:user3:b:10:7:{"a":1}6:wet2347:waiting1:0)");
+  EXPECT_EQ(
+      storage::encode_record(m, 1795872739756, consumers),
+      R"(13:179552713975613:179552713975613:179587273975615:svs:notice:user3:b:10:7:{"a":1}6:wet2347:waiting1:0)");
 }
 
 TEST(record, decode_gives_back_every_field_whatever_bytes_they_hold) {
@@ -73,7 +74,7 @@ TEST(record, encode_of_a_decoded_record_is_the_same_string) {
 TEST(record, malformed_strings_are_refused_not_misread) {
   for (std::string bad : {"", "x", "13:123", "5:abc", "1:1 1:2 1:3", "99999999999999999999:x",
                           "1:11:21:31:c1:b1:r1:p1:n1:s",  // a consumer without attempts
-                          "1:x1:21:31:c1:b1:r1:p"})     // due is not a number
+                          "1:x1:21:31:c1:b1:r1:p"})       // due is not a number
     EXPECT_FALSE(storage::decode_record(bad)) << bad;
   EXPECT_TRUE(storage::decode_record("1:11:21:31:c1:b1:r1:p"));  // no consumers: valid
 }

@@ -14,7 +14,9 @@ boost::asio::awaitable<void> throws() {
   co_return;
 }
 
-boost::asio::awaitable<int> returns() { co_return 7; }
+boost::asio::awaitable<int> returns() {
+  co_return 7;
+}
 
 TEST(spawn, an_exception_reaches_the_fatal_handler_and_is_counted) {
   boost::asio::io_context ioc;
