@@ -11,7 +11,7 @@ DEPS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libhiredis-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
-  redis-server clang-format curl openssl ca-certificates python3 faketime
+  redis-server clang-format clang-tidy shellcheck curl openssl ca-certificates python3 faketime
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 

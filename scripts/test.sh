@@ -15,6 +15,9 @@ Options:
   --exclude-label L    skip tests with label L, ctest -LE
   --build-dir DIR      build directory (default: build; the ASan one is DIR-asan)
   --asan               also build build-asan/ (ASan + UBSan) and run the tests there
+  --no-lint            skip scripts/lint.sh (clang-format, shellcheck, clang-tidy), run
+                       after the default suite
+  --no-tidy            lint without clang-tidy (its slow part)
   --fuzz SECONDS       also build build-fuzz/ (clang-14) and run each libFuzzer target
                        for SECONDS on its corpus (scripts/fuzz.sh, docs/fuzzing.md)
   --werror             treat warnings as errors (the default)
@@ -38,6 +41,8 @@ EXCLUDE=""
 BUILD_DIR=""
 ASAN=0
 FUZZ_SECONDS=""
+LINT=1
+LINT_TIDY=1
 WERROR=(--werror)
 JOBS="${DMQ_JOBS:-2}"
 TIMEOUT="${DMQ_TEST_TIMEOUT:-300}"
@@ -69,6 +74,8 @@ while (($# > 0)); do
       shift
       ;;
     --fuzz=*) FUZZ_SECONDS="${1#*=}" ;;
+    --no-lint) LINT=0 ;;
+    --no-tidy) LINT_TIDY=0 ;;
     --werror) WERROR=(--werror) ;;
     --no-werror) WERROR=() ;;
     -h | --help)
@@ -136,7 +143,24 @@ run_fuzz() {
   fi
 }
 
+# run_lint: formatting, shellcheck and clang-tidy (scripts/lint.sh), on BUILD_DIR's
+# compile_commands.json.
+run_lint() {
+  local t0=$SECONDS tidy=()
+  ((LINT_TIDY)) || tidy=(--no-tidy)
+  log "[lint] scripts/lint.sh ${tidy[*]}"
+  if "$ROOT/scripts/lint.sh" --build-dir "$BUILD_DIR" "${tidy[@]}"; then
+    SUMMARY+=("lint: passed ($((SECONDS - t0)) s)")
+  else
+    SUMMARY+=("lint: FAILED ($((SECONDS - t0)) s)")
+    FAILED=1
+  fi
+}
+
 run_suite default "$BUILD_DIR"
+if ((LINT)); then
+  run_lint
+fi
 if ((ASAN)); then
   run_suite asan "$BUILD_DIR-asan" --asan
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by bench/drain.sh and bench/lateness.sh (sourced, not run). See bench/README.md.
 #
 # Sets up, on free loopback ports in a temp dir removed at exit (KEEP_TMP=1 keeps it):

@@ -195,6 +195,7 @@ std::string embedded_redis::launch() {
       (s_.data_dir / "redis.pid").string(), "--logfile", (s_.data_dir / "redis.log").string()};
   if (!s_.password.empty()) args.insert(args.end(), {"--requirepass", s_.password});
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

@@ -160,7 +160,7 @@ using check_fn = std::function<std::string(const std::string&)>;  // "" or the r
 // text declares a string key; check refuses bad values; required keys refuse empty ones.
 template <class T, class Get>
 property<T> text(std::string_view key, std::string_view origin, Get get, bool required,
-                 std::string_view description, check_fn check = {}) {
+                 std::string_view description, const check_fn& check = {}) {
   property<T> p(key, "string", origin, description, required);
   p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
     auto v = read_string(r, n, shown);
@@ -178,7 +178,7 @@ property<T> text(std::string_view key, std::string_view origin, Get get, bool re
 
 // choice declares a string key limited to values (the description lists them).
 template <class T, class Get>
-property<T> choice(std::string_view key, Get get, std::vector<std::string> values,
+property<T> choice(std::string_view key, Get get, const std::vector<std::string>& values,
                    std::string_view description) {
   auto p = text<T>(key, "dmq", get, false, description, [values](const std::string& v) {
     if (std::find(values.begin(), values.end(), v) != values.end()) return std::string();

@@ -19,7 +19,7 @@
 namespace dmq::http {
 
 // header_limit bounds a request's line and headers together (431 past it).
-constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t header_limit = std::size_t{16} * 1024;
 
 // refusal: how to answer a request the server cannot serve as sent.
 struct refusal {

@@ -159,7 +159,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     for (;;) {
       auto ec = rd.feed(buf);
       if (ec != bhttp::error::need_more) co_return ec;
-      auto [rec, n] = co_await sock.async_read_some(buf.prepare(16 * 1024), use_tuple);
+      auto [rec, n] = co_await sock.async_read_some(buf.prepare(std::size_t{16} * 1024), use_tuple);
       if (rec) co_return rec;
       buf.commit(n);
     }
@@ -193,7 +193,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       request_reader rd(opt.max_body_bytes);
       if (buf.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
         expires_in(opt.idle_timeout);
-        auto [iec, in] = co_await sock.async_read_some(buf.prepare(16 * 1024), use_tuple);
+        auto [iec, in] =
+            co_await sock.async_read_some(buf.prepare(std::size_t{16} * 1024), use_tuple);
         if (iec || me->timed_out) break;
         buf.commit(in);
       }

@@ -88,7 +88,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   reply building;  // the top-level reply the reader is building (its privdata)
   std::deque<pending> queue;
   std::string out;
-  std::vector<char> rbuf = std::vector<char>(64 * 1024);
+  std::vector<char> rbuf = std::vector<char>(std::size_t{64} * 1024);
   state st = state::down;
   std::uint64_t generation = 0;
   std::uint64_t sessions = 0;  // successful handshakes so far

@@ -157,7 +157,7 @@ redis::command fact_queries() {
 redis_facts facts_from(const redis::replies& r) {
   redis_facts f;
   if (r.size() != 6) return f;
-  auto known = [](std::string v) { return v.empty() ? std::string("unknown") : v; };
+  auto known = [](const std::string& v) { return v.empty() ? std::string("unknown") : v; };
   f.version = known(info_field(r[0], "redis_version"));
   if (auto p = config_value(r[3]); !p.empty()) {
     f.maxmemory_policy = p;
