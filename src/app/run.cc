@@ -123,6 +123,10 @@ struct process {
     o.observe = [this](const http::request& req, const http::response& resp, double s) {
       api.observe(req, resp, s);
     };
+    o.accept_errors = &metrics.counter(
+        "dmq_http_accept_errors_total",
+        "Connections the API could not accept (EMFILE, ENFILE, ...); each is retried after "
+        "50 ms, so a producer waits rather than fails.");
     return o;
   }
 

@@ -87,7 +87,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
       if (stopping || ec == asio::error::operation_aborted) co_return;
       if (ec) {  // EMFILE and the like: wait a little rather than spin
-        spdlog::warn("http: accept failed: {}", ec.message());
+        if (opt.accept_errors) ++*opt.accept_errors;
+        spdlog::warn("http: accept failed: {}; retrying in 50 ms", ec.message());
         asio::steady_timer t(ex, 50ms);
         co_await t.async_wait(use_tuple);
         continue;

@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,8 @@ struct server_options {
   std::function<response(int status, std::string_view why)> malformed;
   // observe, if set, is told of every answer the handler made, and how long it took (s).
   std::function<void(const request&, const response&, double)> observe;
+  // accept_errors, if set, counts failed accepts (EMFILE and the like: retried after 50 ms).
+  std::uint64_t* accept_errors = nullptr;
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
