@@ -1,8 +1,10 @@
 #include "app/redis_probe.h"
 
 #include <boost/asio/io_context.hpp>
+#include <set>
 
 #include "storage/redis_check.h"
+#include "storage/store.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -11,6 +13,33 @@ using namespace std::chrono_literals;
 namespace dmq::app {
 
 namespace {
+
+// list_queues writes every consumer queue found in Redis with its size, and warns of those
+// no configured command serves (a consumer removed or renamed: they are not delivered).
+asio::awaitable<void> list_queues(redis::connection& conn, const config::settings& cfg,
+                                  std::ostream& out) {
+  storage::keys keys(cfg.redis.key_prefix);
+  storage::script_set scripts;
+  storage::store store(conn, keys, scripts, std::chrono::hours(24));
+  auto [ec, queues] = co_await store.queues();
+  if (ec) {
+    out << "queues: cannot list them: " << ec.message() << "\n";
+    co_return;
+  }
+  std::set<std::pair<std::string, std::string>> served;
+  for (const auto& cmd : cfg.commands)
+    for (const auto& c : cmd.consumers) served.insert({cmd.project, c.name});
+  for (const auto& q : queues) {
+    bool ok = served.count({q.project, q.consumer}) > 0;
+    if (!ok && q.size == 0) continue;
+    out << (ok ? "queue " : "warning: queue ") << q.project << "/" << q.consumer << ": " << q.size
+        << " deliveries"
+        << (ok ? ""
+               : ", but no configured command has this consumer: they are "
+                 "not delivered until it is configured again")
+        << "\n";
+  }
+}
 
 // probe is probe_redis on an io_context: code is its exit code.
 asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg, std::ostream& out,
@@ -47,6 +76,7 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
         << "\n";
   out << (v.refused() ? "redis: dmq refuses to start on this Redis\n" : "redis: OK for dmq\n");
   code = v.refused() ? 2 : 0;
+  co_await list_queues(conn, cfg, out);
 }
 
 // probe_then_stop runs probe, then ends the io_context's work (the connection's loops).
