@@ -70,13 +70,7 @@ TEST_F(config_change_test, a_queue_no_configured_consumer_serves_is_reported_wit
   EXPECT_EQ(metrics.find("dmq_unserved_queue_messages{project=\"sds\",consumer=\"dgfa\"}"),
             std::string::npos);
   // dmq check --redis lists it too, without starting anything.
-  auto cmd = std::string("timeout 20 ") + DMQ_BINARY + " check --redis " + dirs.back() + " 2>&1";
-  std::string text;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
-    ::pclose(p);
-  }
+  auto text = check_redis(dirs.back()).text;
   EXPECT_NE(text.find("warning: queue sds/fghyds: 2 deliveries, but no configured command"),
             std::string::npos)
       << text;

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -77,6 +79,23 @@ inline std::int64_t now_ms() {
 }
 inline std::int64_t now_s() {
   return now_ms() / 1000;
+}
+
+// check_output: `dmq check --redis DIR`'s exit code and output.
+struct check_output {
+  int exit_code = -1;
+  std::string text;
+};
+inline check_output check_redis(const std::string& dir) {
+  check_output out;
+  auto cmd = std::string("timeout 20 ") + DMQ_BINARY + " check --redis " + dir + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.text.append(buf, n);
+  int status = ::pclose(p);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
 }
 
 // id_of returns the id a successful single POST answered, failing the test otherwise.

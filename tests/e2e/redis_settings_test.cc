@@ -31,23 +31,6 @@ std::string with_redis_keys(int redis_port, int http_port, const std::string& li
   return dir;
 }
 
-// check_output: `dmq check --redis DIR`'s exit code and output.
-struct check_output {
-  int exit_code = -1;
-  std::string text;
-};
-check_output check_redis(const std::string& dir) {
-  check_output out;
-  auto cmd = std::string("timeout 20 ") + DMQ_BINARY + " check --redis " + dir + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.text.append(buf, n);
-  int status = ::pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return out;
-}
-
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
