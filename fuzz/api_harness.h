@@ -54,7 +54,8 @@ struct api_harness {
       conn, keys, scripts, std::chrono::hours(24 * cfg.msg_save_days), {0, 1, 1}};  // no retries
   storage::save_batcher saver{ioc.get_executor(), store};
   storage::id_source ids{ioc.get_executor(), conn, keys, scripts};
-  ingest::api api{cfg, store, saver, ids, conn};
+  std::optional<storage::redis_verdict> checks;
+  ingest::api api{cfg, store, saver, ids, conn, checks};
 
   // post answers body POSTed to path from 127.0.0.1, as the server would.
   http::response post(std::string_view path, std::string_view body) {

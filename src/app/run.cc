@@ -64,7 +64,7 @@ struct process {
                cfg.redis.max_retry_backoff_ms}),
         saver(ioc.get_executor(), store, static_cast<std::size_t>(cfg.limits.max_queued_saves)),
         ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
-        api(cfg, store, saver, ids, conn),
+        api(cfg, store, saver, ids, conn, last_check),
         http(ioc.get_executor(), observed(http_options(cfg)),
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect([this](redis::connection& c) { return on_redis_connect(c); });
@@ -73,8 +73,6 @@ struct process {
                          redis_options(cfg.redis, "redis-wake"));
     count();
   }
-
-  ~process() { storage::forget_check(conn); }
 
   bool serves_api() const { return role != role::server; }
 
@@ -89,7 +87,6 @@ struct process {
     if (ec) co_return ec;
     report(verdict);
     bool refused = verdict.refused();
-    storage::publish_check(c, verdict);
     last_check = std::move(verdict);
     if (refused) co_return redis::errc::server_error;
     co_return co_await store.on_connect(c);

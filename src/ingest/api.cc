@@ -77,8 +77,9 @@ std::optional<std::int64_t> query_int(const http::request& req, std::string_view
 }  // namespace
 
 api::api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
-         storage::id_source& ids, redis::connection& conn)
-    : cfg_(cfg), store_(store), saver_(saver), ids_(ids), conn_(conn) {}
+         storage::id_source& ids, redis::connection& conn,
+         const std::optional<storage::redis_verdict>& checks)
+    : cfg_(cfg), store_(store), saver_(saver), ids_(ids), conn_(conn), checks_(checks) {}
 
 // answer is an awaitable of a response already made.
 static asio::awaitable<http::response> answer(http::response r) {
@@ -170,7 +171,7 @@ void api::count_save(std::string_view project, bool saved) {
 http::response api::healthz() const {
   json::object data{{"redis", conn_.ready() ? "up" : "down"}, {"id_node", ids_.node()}};
   // The settings of the Redis, as checked at the latest (re)connect (storage/redis_check.h).
-  auto check = storage::published_check(conn_);
+  const auto& check = checks_;
   if (check) data["redis_checks"] = check->to_json();
   if (check && check->refused())
     return reply(errc::unhealthy, "redis refused: " + check->refusal_text(), data, 503);

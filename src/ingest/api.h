@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/fwd.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "http/message.h"
 #include "redis/connection.h"
 #include "storage/id_source.h"
+#include "storage/redis_check.h"
 #include "storage/save_batcher.h"
 #include "storage/store.h"
 #include "util/metrics.h"
@@ -21,8 +23,11 @@ namespace dmq::ingest {
 
 class api {
  public:
+  // checks: the verdict on the Redis's settings at the latest (re)connect
+  // (storage/redis_check.h), nullopt before the first; /healthz shows it.
   api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
-      storage::id_source& ids, redis::connection& conn);
+      storage::id_source& ids, redis::connection& conn,
+      const std::optional<storage::redis_verdict>& checks);
 
   // handle answers one request; it never throws for bad input.
   boost::asio::awaitable<http::response> handle(http::request& req);
@@ -79,6 +84,7 @@ class api {
   storage::save_batcher& saver_;
   storage::id_source& ids_;
   redis::connection& conn_;
+  const std::optional<storage::redis_verdict>& checks_;
 };
 
 }  // namespace dmq::ingest

@@ -3,8 +3,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <charconv>
-#include <map>
-#include <mutex>
 #include <string_view>
 
 namespace asio = boost::asio;
@@ -92,16 +90,6 @@ void judge_persistence(redis_verdict& v) {
         "~1 s lost) or always");
 }
 
-// board: the latest verdict per connection, for /healthz (see publish_check).
-struct board {
-  std::mutex mu;
-  std::map<const redis::connection*, redis_verdict> latest;
-};
-board& the_board() {
-  static board b;
-  return b;
-}
-
 }  // namespace
 
 bool redis_verdict::refused() const {
@@ -180,26 +168,6 @@ asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(redis::co
   auto [ec, r] = co_await conn.exec(cmd);
   if (ec) co_return std::pair{ec, redis_verdict{}};
   co_return std::pair{std::error_code{}, judge(facts_from(r), allow_eviction)};
-}
-
-void publish_check(const redis::connection& conn, redis_verdict v) {
-  auto& b = the_board();
-  std::lock_guard lock(b.mu);
-  b.latest[&conn] = std::move(v);
-}
-
-std::optional<redis_verdict> published_check(const redis::connection& conn) {
-  auto& b = the_board();
-  std::lock_guard lock(b.mu);
-  auto it = b.latest.find(&conn);
-  if (it == b.latest.end()) return std::nullopt;
-  return it->second;
-}
-
-void forget_check(const redis::connection& conn) {
-  auto& b = the_board();
-  std::lock_guard lock(b.mu);
-  b.latest.erase(&conn);
 }
 
 }  // namespace dmq::storage

@@ -70,11 +70,4 @@ redis_facts facts_from(const redis::replies& r);
 boost::asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(
     redis::connection& conn, bool allow_eviction);
 
-// publish_check records the latest verdict on conn's Redis, and published_check returns it
-// (nullopt before the first), so that /healthz, which holds only the connection, can show
-// it; forget_check drops it when conn goes away.
-void publish_check(const redis::connection& conn, redis_verdict v);
-std::optional<redis_verdict> published_check(const redis::connection& conn);
-void forget_check(const redis::connection& conn);
-
 }  // namespace dmq::storage
