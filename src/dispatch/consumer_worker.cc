@@ -167,16 +167,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
 }
 
 void consumer_worker::gave_up(const std::vector<storage::dropped>& dropped) {
-  // A few log lines a minute, each with its id; the counters count every one.
-  constexpr int lines_per_minute = 10;
-  auto now = storage::now_ms();
-  if (now - drop_log_window_ >= 60000) {
-    if (drop_log_lines_ > lines_per_minute)
-      spdlog::warn("{}: {} more deliveries given up on in the last minute (not logged)",
-                   consumer_.name, drop_log_lines_ - lines_per_minute);
-    drop_log_window_ = now;
-    drop_log_lines_ = 0;
-  }
+  // Each is counted and logged with its id; the log's rate limit (app/log_sinks.h) keeps a
+  // flood of them to a few lines a minute.
   for (const auto& d : dropped) {
     if (metrics_)
       ++metrics_->counter(
@@ -186,13 +178,12 @@ void consumer_worker::gave_up(const std::vector<storage::dropped>& dropped) {
           "saved), consumer (the record has no entry for this consumer), "
           "expired (its data expired before delivery: a failure, pending).",
           {{"project", cmd_.project}, {"consumer", consumer_.name}, {"reason", d.why}});
-    if (++drop_log_lines_ <= lines_per_minute)
-      spdlog::warn("deliver {} to {}: given up without an attempt: {}", d.id, consumer_.name,
-                   d.why == "missing"    ? "its record is gone (expired or deleted)"
-                   : d.why == "revoked"  ? "its producer was told it was not saved"
-                   : d.why == "consumer" ? "its record has no entry for this consumer"
-                   : d.why == "expired"  ? "its data expired before delivery (now pending)"
-                                         : d.why);
+    spdlog::warn("deliver {} to {}: given up without an attempt: {}", d.id, consumer_.name,
+                 d.why == "missing"    ? "its record is gone (expired or deleted)"
+                 : d.why == "revoked"  ? "its producer was told it was not saved"
+                 : d.why == "consumer" ? "its record has no entry for this consumer"
+                 : d.why == "expired"  ? "its data expired before delivery (now pending)"
+                                       : d.why);
   }
 }
 

@@ -51,7 +51,7 @@ class consumer_worker {
   static constexpr std::int64_t local_failure_delay_ms = 1000;
 
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
-  // gave_up counts and logs (at most a few lines a minute) deliveries claim() dropped.
+  // gave_up counts and logs the deliveries claim() dropped.
   void gave_up(const std::vector<storage::dropped>& dropped);
   boost::asio::awaitable<void> sleep(std::int64_t ms);
   static std::int64_t steady_ms();
@@ -81,9 +81,7 @@ class consumer_worker {
   util::histogram* duration_ = nullptr;
   util::histogram* lateness_ = nullptr;
   util::metrics* metrics_ = nullptr;  // for the dropped counters, made on first use
-  std::int64_t drop_log_window_ = 0;  // the minute (ms) whose drop log lines are counted
-  int drop_log_lines_ = 0;
-  rate_limiter limiter_;  // rate_per_sec, on the steady clock
+  rate_limiter limiter_;              // rate_per_sec, on the steady clock
 };
 
 }  // namespace dmq::dispatch

@@ -296,11 +296,10 @@ static std::variant<batch_in, http::response> read_batch(const http::request& re
   auto from = caller_ip(req, cfg.http.trusted_proxies);
   if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
 
-  auto now = now_ms;
   batch_in out;
   out.data = json::array(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) {
-    auto v = validate_message(arr[i], cfg, *from, now);
+    auto v = validate_message(arr[i], cfg, *from, now_ms);
     if (auto* r = std::get_if<refusal>(&v)) {
       out.data[i] = json::string(r->text);
       continue;
