@@ -13,6 +13,7 @@ DEPS=(
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev
   redis-server clang-format clang-tidy shellcheck curl openssl ca-certificates python3 faketime
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
+  nginx haproxy                # the e2e tests' reverse proxies (tests/e2e/proxy_test.cc)
 )
 
 usage() {
@@ -143,7 +144,24 @@ install_deps() {
   log "dependencies: done"
 }
 
+# Node.js and npm (Debian's nodejs + npm unless a node with npm is already there), then the
+# test-only npm tools of tests/node (the standardwebhooks verifier), from its lockfile.
+install_node_tools() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    DEPS=(nodejs npm)
+    install_deps
+  fi
+  local dir="$ROOT/tests/node"
+  if [[ -f "$dir/node_modules/.package-lock.json" && "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
+    log "node test tools: already installed"
+    return 0
+  fi
+  log "node test tools: npm ci in tests/node"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in tests/node failed"
+}
+
 install_deps
+install_node_tools
 if ((DEPS_ONLY)); then
   log "--deps-only: skipping configure/build"
   exit 0

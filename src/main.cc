@@ -4,6 +4,7 @@
 //   dmq run CONFIG_DIR      both in one process
 //   dmq check CONFIG_DIR    validate a configuration and exit (--redis: and its Redis)
 //   dmq config-reference    print every configuration key with its default
+//   dmq token               print a new random token and the sha256: line that names it
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "app/redis_probe.h"
 #include "app/run.h"
 #include "config/config.h"
+#include "util/crypto.h"
 
 namespace {
 
@@ -66,7 +68,25 @@ int main(int argc, char** argv) {
   auto* reference =
       app.add_subcommand("config-reference", "Print every configuration key with its default");
 
+  auto* token = app.add_subcommand(
+      "token", "Print a new random bearer token and the sha256: line for the configuration");
+  bool webhook = false;
+  token->add_flag("--webhook", webhook,
+                  "Print a Standard Webhooks signing secret (whsec_...) for signing_secrets");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*token) {
+    if (webhook) {
+      std::cout << "whsec_" << dmq::util::base64(dmq::util::random_bytes(32)) << "\n";
+      return 0;
+    }
+    auto t = "dmq_" + dmq::util::to_hex(dmq::util::random_bytes(24));
+    std::cout << "token:  " << t << "\n"
+              << "config: sha256:" << dmq::util::to_hex(dmq::util::as_view(dmq::util::sha256(t)))
+              << "\n";
+    return 0;
+  }
 
   if (*reference) {
     std::cout << dmq::config::reference();

@@ -228,6 +228,81 @@ property<T> ip_list(std::string_view key, std::string_view origin, Get get,
         out.push_back(std::move(*range));
     }
   };
+  p.show = [=](const T& t) {
+    std::string out;
+    for (const auto& r : get(t)) out += (out.empty() ? "" : ", ") + r.text;
+    return "[" + out + "]";
+  };
+  return p;
+}
+
+// token_list declares a list of bearer tokens: sha256:<hex>, env:VAR or file:PATH each.
+template <class T, class Get>
+property<T> token_list(std::string_view key, Get get, std::string_view description) {
+  property<T> p(key, "list of tokens", "dmq", description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    if (!read_list(r, n, shown)) return;
+    auto& out = get(t);
+    out.clear();
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      auto key = indexed(shown, i);
+      auto v = read_string(r, n[i], key);
+      if (!v) continue;
+      auto tok = read_token(*v, r.dir);
+      if (auto* e = std::get_if<secret_error>(&tok))
+        r.fail(key, e->reason);
+      else
+        out.push_back(std::move(std::get<token>(tok)));
+    }
+  };
+  p.show = [=](const T& t) { return get(t).empty() ? std::string("[]") : std::string("[...]"); };
+  return p;
+}
+
+// secret_text declares a string key that may name where its secret is (env:VAR, file:PATH);
+// the field holds the secret itself.
+template <class T, class Get>
+property<T> secret_text(std::string_view key, std::string_view origin, Get get,
+                        std::string_view description) {
+  property<T> p(key, "secret", origin, description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    auto v = read_string(r, n, shown);
+    if (!v) return;
+    if (v->empty()) return void(get(t).clear());
+    auto s = read_secret(*v, r.dir);
+    if (auto* e = std::get_if<secret_error>(&s)) return r.fail(shown, e->reason);
+    get(t) = std::move(std::get<std::string>(s));
+  };
+  p.show = [](const T&) { return std::string("\"\""); };
+  return p;
+}
+
+// signing_list declares Standard Webhooks secrets: whsec_<base64> each, or env:VAR or
+// file:PATH holding one; the field holds the decoded keys.
+template <class T, class Get>
+property<T> signing_list(std::string_view key, Get get, std::string_view description) {
+  property<T> p(key, "list of secrets", "dmq", description);
+  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
+    if (!read_list(r, n, shown)) return;
+    auto& out = get(t);
+    out.clear();
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      auto key = indexed(shown, i);
+      auto v = read_string(r, n[i], key);
+      if (!v) continue;
+      auto s = read_secret(*v, r.dir);
+      if (auto* e = std::get_if<secret_error>(&s)) {
+        r.fail(key, e->reason);
+        continue;
+      }
+      const auto& text = std::get<std::string>(s);
+      auto bytes = text.starts_with("whsec_") ? util::from_base64(text.substr(6)) : std::nullopt;
+      if (!bytes || bytes->size() < 24 || bytes->size() > 64)
+        r.fail(key, "must be whsec_ followed by the base64 of 24 to 64 random bytes");
+      else
+        out.push_back(std::move(*bytes));
+    }
+  };
   p.show = [=](const T& t) { return get(t).empty() ? std::string("[]") : std::string("[...]"); };
   return p;
 }
@@ -437,6 +512,11 @@ const table<consumer>& consumer_table() {
       flag<consumer>(
           "tls_verify", "dmq", [](auto& c) -> auto& { return c.tls_verify; },
           "https: verify the consumer's certificate and host name (false only for tests)."),
+      signing_list<consumer>(
+          "signing_secrets", [](auto& c) -> auto& { return c.signing_secrets; },
+          "Standard Webhooks secrets (whsec_<base64>, or env:VAR / file:PATH holding one): "
+          "every delivery carries webhook-id, webhook-timestamp and a webhook-signature "
+          "entry per secret, so a secret rotates without downtime. docs/security.md."),
   }};
   return t;
 }
@@ -479,7 +559,23 @@ const table<producer>& producer_table() {
       ip_list<producer>(
           "allow_ip", "seed", [](auto& p) -> auto& { return p.allow_ip; },
           "Addresses the project may send from: exact IPs (as in the seed) or "
-          "CIDR ranges such as 10.0.0.0/8. Empty: nobody."),
+          "CIDR ranges such as 10.0.0.0/8. Empty: nobody (unless tokens are set: then "
+          "any address with a token). docs/security.md."),
+      token_list<producer>(
+          "tokens", [](auto& p) -> auto& { return p.tokens; },
+          "Bearer tokens of the project (Authorization: Bearer TOKEN), each as sha256:<hex> "
+          "(dmq token prints one), env:VAR or file:PATH. Set: every request of the project "
+          "needs one (and an allowed address too, if allow_ip is set)."),
+      number<producer>(
+          "idempotency_window", "integer, s", "dmq",
+          [](auto& p) -> auto& { return p.idempotency_window_ms; }, 0, 366 * 24 * 3600,
+          "A second message with the same idempotency_key within this many seconds answers "
+          "the first one's id and stores nothing; 0: keys are ignored.",
+          1000),
+      flag<producer>(
+          "idempotency_from_request_id", "dmq",
+          [](auto& p) -> auto& { return p.idempotency_from_request_id; },
+          "true: a message's request_id is also its idempotency key (when it has none)."),
   }};
   return t;
 }
@@ -529,9 +625,13 @@ const table<settings>& settings_table() {
               65535,
               "Redis port; with redis.embedded, the port the private redis-server "
               "listens on."),
+          secret_text<settings>(
+              "redis.password", "seed", [](auto& s) -> auto& { return s.redis.password; },
+              "Redis password (AUTH), or env:VAR / file:PATH holding it; empty or null for "
+              "none. With redis.embedded: generated, in redis.data_dir/password."),
           text<settings>(
-              "redis.password", "seed", [](auto& s) -> auto& { return s.redis.password; }, false,
-              "Redis password (AUTH); empty or null for none."),
+              "redis.username", "dmq", [](auto& s) -> auto& { return s.redis.username; }, false,
+              "Redis ACL user for AUTH; empty: the default user."),
           number<settings>(
               "redis.db", "integer", "seed", [](auto& s) -> auto& { return s.redis.db; }, 0, no_max,
               "Redis database number."),
@@ -567,7 +667,32 @@ const table<settings>& settings_table() {
           // dmq's own keys.
           text<settings>(
               "http.listen", "dmq", [](auto& s) -> auto& { return s.http.listen; }, false,
-              "Address the ingest API listens on (0.0.0.0 or :: for all).", check_ip),
+              "Address the ingest API listens on; 0.0.0.0 or :: for all (then give every "
+              "project tokens or allow_ip: docs/security.md).",
+              check_ip),
+          location<settings>(
+              "http.tls.cert_file", [](auto& s) -> auto& { return s.http.tls.cert_file; }, true,
+              "PEM certificate chain of the API; set: HTTPS only on http_port (reloaded on "
+              "SIGHUP). Relative to CONFIG_DIR."),
+          location<settings>(
+              "http.tls.key_file", [](auto& s) -> auto& { return s.http.tls.key_file; }, true,
+              "PEM private key of http.tls.cert_file."),
+          location<settings>(
+              "http.tls.client_ca_file", [](auto& s) -> auto& { return s.http.tls.client_ca_file; },
+              true, "PEM CAs; set: callers must present a certificate one of them signed."),
+          ip_list<settings>(
+              "admin.allow_ip", "dmq", [](auto& s) -> auto& { return s.admin.allow_ip; },
+              "Addresses that may call every management endpoint of every project; empty: "
+              "none."),
+          token_list<settings>(
+              "admin.tokens", [](auto& s) -> auto& { return s.admin.tokens; },
+              "Bearer tokens that may call every management endpoint and /metrics."),
+          ip_list<settings>(
+              "metrics.allow_ip", "dmq", [](auto& s) -> auto& { return s.metrics.allow_ip; },
+              "Addresses that may read /metrics (default: 127.0.0.1 and ::1)."),
+          token_list<settings>(
+              "metrics.tokens", [](auto& s) -> auto& { return s.metrics.tokens; },
+              "Bearer tokens that may read /metrics."),
           number<settings>(
               "http.read_timeout_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.http.read_timeout_ms; }, 1, no_max,
@@ -841,6 +966,10 @@ void check_consumer_names(std::vector<problem>& out, const settings& s) {
 void check_settings(std::vector<problem>& out, const settings& s) {
   if (s.redis.max_retry_backoff_ms < s.redis.min_retry_backoff_ms)
     out.push_back({"config.yaml", "redis.max_retry_backoff", "must be >= redis.min_retry_backoff"});
+  if (s.http.tls.enabled() != !s.http.tls.key_file.empty())
+    out.push_back({"config.yaml", "http.tls", "cert_file and key_file go together"});
+  if (!s.http.tls.client_ca_file.empty() && !s.http.tls.enabled())
+    out.push_back({"config.yaml", "http.tls.client_ca_file", "needs cert_file and key_file"});
   check_commands(out, s);
   check_consumer_names(out, s);
 }
@@ -849,6 +978,7 @@ void check_settings(std::vector<problem>& out, const settings& s) {
 settings defaults() {
   settings s;
   s.redis.data_dir = "data/redis";
+  s.metrics.allow_ip = {*util::ip_range::parse("127.0.0.1"), *util::ip_range::parse("::1")};
   return s;
 }
 
@@ -888,6 +1018,8 @@ load_result load_settings(const fs::path& config_dir) {
   for (auto& c : s.commands)
     for (auto& x : c.consumers)
       if (!x.ca_file.empty()) x.ca_file = under(s.dir, x.ca_file);
+  for (auto* f : {&s.http.tls.cert_file, &s.http.tls.key_file, &s.http.tls.client_ca_file})
+    if (!f->empty()) *f = under(s.dir, *f);
   check_settings(out.problems, s);
   if (out.problems.empty()) out.cfg = std::move(s);
   return out;

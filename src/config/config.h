@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/secret.h"
 #include "util/ip_range.h"
 
 namespace dmq::config {
@@ -32,6 +33,9 @@ struct consumer {
   bool jitter = true;              // exponential: wait a random 50-100% of the step
   std::filesystem::path ca_file;  // https: PEM of trusted CAs (absolute after load); empty = system
   bool tls_verify = true;         // https: verify the certificate and host name
+  // Standard Webhooks signing keys (the bytes after "whsec_", base64-decoded), in order;
+  // every delivery is signed with each (docs/security.md).
+  std::vector<std::string> signing_secrets;
 };
 
 // command: a cmd string, the project it belongs to and its consumers.
@@ -48,12 +52,23 @@ struct command {
 struct producer {
   std::string project;
   std::vector<util::ip_range> allow_ip;  // exact addresses or CIDR ranges
+  std::vector<token> tokens;             // bearer tokens (their digests); empty: allow_ip only
+  std::int64_t idempotency_window_ms = 24 * 3600 * 1000;  // 0: idempotency keys ignored
+  bool idempotency_from_request_id = false;  // request_id doubles as the idempotency key
+};
+
+// credentials: who may use an endpoint that is not a project's own: any address in
+// allow_ip, or a bearer token among tokens.
+struct credentials {
+  std::vector<util::ip_range> allow_ip;
+  std::vector<token> tokens;
 };
 
 struct redis_settings {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;
+  std::string password;  // resolved (env:/file: read at load)
+  std::string username;  // Redis ACL user; empty: AUTH with the password alone
   int db = 0;
   int pool_size = 4;  // dmq pipelines: a few connections carry everything
   int max_retries = 3;
@@ -71,14 +86,23 @@ struct redis_settings {
   std::string key_prefix = "dmq";
 };
 
+// tls_settings: the API's own certificate (HTTPS on http_port when cert_file is set).
+struct tls_settings {
+  std::filesystem::path cert_file;       // PEM chain; absolute after load; empty: plain HTTP
+  std::filesystem::path key_file;        // PEM private key
+  std::filesystem::path client_ca_file;  // set: callers must present a certificate it signed
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct http_settings {
-  std::string listen = "0.0.0.0";
+  std::string listen = "127.0.0.1";
   int port = 8989;                  // seed: http_port
   int read_timeout_ms = 10000;      // a request must arrive whole within this
   int idle_timeout_ms = 60000;      // keep-alive connections idle longer are closed
   int shutdown_timeout_ms = 10000;  // SIGTERM: requests in flight get this long
   int max_connections = 10000;
   std::vector<util::ip_range> trusted_proxies;
+  tls_settings tls;
 };
 
 struct limit_settings {
@@ -121,6 +145,8 @@ struct settings {
   std::string request_trace_id_key = "Request-Id";
   std::vector<producer> producers;
   std::vector<command> commands;
+  credentials admin;    // may call every management endpoint of every project
+  credentials metrics;  // may read /metrics (admin may too); default: loopback
 
   // find_producer returns the producer of project, or nullptr.
   const producer* find_producer(std::string_view project) const;
