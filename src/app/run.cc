@@ -14,6 +14,7 @@
 #include "app/redis_probe.h"
 #include "dispatch/dispatcher.h"
 #include "http/server.h"
+#include "ingest/access.h"
 #include "ingest/api.h"
 #include "ingest/envelope.h"
 #include "redis/connection.h"
@@ -158,7 +159,10 @@ struct process {
     if (req.method != "GET" && req.method != "HEAD")
       co_return ingest::fail(ingest::errc::method_not_allowed, std::string(path) + ": use GET",
                              405);
-    if (path == "/metrics") co_return co_await metrics_page();
+    if (path == "/metrics") {
+      if (auto refused = ingest::metrics_refusal(req, cfg)) co_return std::move(*refused);
+      co_return co_await metrics_page();
+    }
     boost::json::object data{{"redis", conn.ready() ? "up" : "down"}};
     if (last_check) data["redis_checks"] = last_check->to_json();
     if (redis_refused())
@@ -211,6 +215,7 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
     co_return false;
   }
   spdlog::info("dmq API listening on http://{}:{}", cfg.http.listen, p.http.port());
+  for (const auto& w : ingest::exposure_warnings(cfg)) spdlog::warn("security: {}", w);
   co_return true;
 }
 

@@ -14,8 +14,10 @@ struct request {
   std::string target;  // path and query, as sent
   std::string body;
   std::string content_type;
-  std::string forwarded_for;  // X-Forwarded-For, as sent
-  std::string real_ip;        // X-Real-Ip, as sent
+  std::string forwarded_for;    // X-Forwarded-For, every line joined with ", "
+  std::string real_ip;          // X-Real-Ip, as sent (lines joined with ", ")
+  std::string authorization;    // Authorization, as sent
+  std::string idempotency_key;  // Idempotency-Key, as sent (lines joined with ", ")
   util::ip_address peer{};    // the socket's peer
   std::string peer_text;
 

@@ -36,6 +36,19 @@ std::string header(const bhttp::request<bhttp::string_body>& req, std::string_vi
   return it == req.end() ? std::string{} : std::string(it->value());
 }
 
+// all_lines returns every line of the field name joined with ", " in the order sent, as
+// RFC 9110 5.3 combines a field's lines (and nginx does for X-Forwarded-For): a client's
+// own line must not hide the line a proxy added after it.
+std::string all_lines(const bhttp::request<bhttp::string_body>& req, std::string_view name) {
+  std::string out;
+  auto [first, last] = req.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    if (!out.empty()) out += ", ";
+    out += it->value();
+  }
+  return out;
+}
+
 }  // namespace
 
 request_reader::request_reader(std::size_t max_body_bytes, std::size_t max_head_bytes)
@@ -106,8 +119,10 @@ request request_reader::release() {
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
   r.content_type = header(req, "Content-Type");
-  r.forwarded_for = header(req, "X-Forwarded-For");
-  r.real_ip = header(req, "X-Real-Ip");
+  r.forwarded_for = all_lines(req, "X-Forwarded-For");
+  r.real_ip = all_lines(req, "X-Real-Ip");  // two lines: "a, b", refused as not one address
+  r.authorization = all_lines(req, "Authorization");
+  r.idempotency_key = all_lines(req, "Idempotency-Key");
   r.body = std::move(req.body());
   return r;
 }

@@ -13,7 +13,7 @@
 #include <limits>
 #include <optional>
 
-#include "ingest/caller_ip.h"
+#include "ingest/access.h"
 #include "ingest/envelope.h"
 #include "ingest/validate.h"
 #include "storage/redis_check.h"
@@ -74,6 +74,42 @@ std::optional<std::int64_t> query_int(const http::request& req, std::string_view
   return v;
 }
 
+// not_allowed refuses a caller who may not manage what it asked for. It names the project
+// (from the configuration), never whether the message asked for exists.
+http::response not_allowed(std::string_view project) {
+  return fail(errc::unknown_producer,
+              "not allowed: this caller may not manage the messages of project '" +
+                  std::string(project) + "' (its allow_ip or tokens, or admin)",
+              403);
+}
+
+// manager returns the credential of a caller who may manage some project, or the refusal.
+std::variant<credential, http::response> manager(const http::request& req,
+                                                 const config::settings& cfg) {
+  auto who = identify(req, cfg);
+  if (auto* why = std::get_if<std::string>(&who)) return fail(errc::invalid, *why);
+  auto& c = std::get<credential>(who);
+  if (!is_admin(cfg, c) && managed_projects(cfg, c).empty())
+    return fail(errc::unknown_producer,
+                "not allowed: this caller may manage no project (a project's allow_ip or "
+                "tokens, or admin)",
+                403);
+  return std::move(c);
+}
+
+// managed_consumer reads the consumer a management call names, and checks that who may
+// manage its project; the refusal to send back otherwise.
+std::variant<consumer_ref, http::response> managed_consumer(const config::settings& cfg,
+                                                            const credential& who,
+                                                            const std::string& name,
+                                                            bool present) {
+  auto c = find_consumer(cfg, name, present);
+  if (auto* r = std::get_if<refusal>(&c)) return fail(r->code, r->text);
+  auto ref = std::get<consumer_ref>(c);
+  if (!may_manage(cfg, ref.command->project, who)) return not_allowed(ref.command->project);
+  return ref;
+}
+
 }  // namespace
 
 api::api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
@@ -104,6 +140,7 @@ asio::awaitable<http::response> api::handle(http::request& req) {
   if (path == "/metrics" && metrics_page_) {
     if (req.method != "GET" && req.method != "HEAD")
       return answer(fail(errc::method_not_allowed, "/metrics: use GET", 405));
+    if (auto refused = metrics_refusal(req, cfg_)) return answer(std::move(*refused));
     return metrics_page_();
   }
   for (const auto& r : routes_) {
@@ -245,9 +282,9 @@ static std::variant<accepted, http::response> read_single(const http::request& r
   std::string why;
   auto body = parse_body(req.body, why, &mr);
   if (!body) return reply(errc::bad_json, why, nullptr);
-  auto from = caller_ip(req, cfg.http.trusted_proxies);
-  if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
-  auto v = validate_message(*body, cfg, *from, now_ms);
+  auto who = identify(req, cfg);
+  if (auto* why = std::get_if<std::string>(&who)) return fail(errc::invalid, *why);
+  auto v = validate_message(*body, cfg, std::get<credential>(who), now_ms);
   if (auto* r = std::get_if<refusal>(&v)) return fail(r->code, r->text);
   return std::move(std::get<accepted>(v));
 }
@@ -293,13 +330,14 @@ static std::variant<batch_in, http::response> read_batch(const http::request& re
     return fail(errc::invalid, "batch: holds " + std::to_string(arr.size()) +
                                    " messages, the limit is " +
                                    std::to_string(cfg.limits.max_batch_items));
-  auto from = caller_ip(req, cfg.http.trusted_proxies);
-  if (!from) return fail(errc::invalid, "X-Forwarded-For: not a list of IP addresses");
+  auto who_v = identify(req, cfg);
+  if (auto* why = std::get_if<std::string>(&who_v)) return fail(errc::invalid, *why);
+  const auto& who = std::get<credential>(who_v);
 
   batch_in out;
   out.data = json::array(arr.size());
   for (std::size_t i = 0; i < arr.size(); ++i) {
-    auto v = validate_message(arr[i], cfg, *from, now_ms);
+    auto v = validate_message(arr[i], cfg, who, now_ms);
     if (auto* r = std::get_if<refusal>(&v)) {
       out.data[i] = json::string(r->text);
       continue;
@@ -327,10 +365,12 @@ asio::awaitable<http::response> api::batch(http::request& req) {
 }
 
 asio::awaitable<http::response> api::status(http::request& req) {
+  auto who = manager(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
   bool present = false;
   auto name = req.query_param("consumer", &present);
-  auto c = find_consumer(cfg_, name, present);
-  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
   auto [ec, st] = co_await store_.status(std::get<consumer_ref>(c).command->project, id, name);
@@ -339,10 +379,12 @@ asio::awaitable<http::response> api::status(http::request& req) {
 }
 
 asio::awaitable<http::response> api::detail(http::request& req) {
+  auto who = manager(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
   bool present = false;
   auto name = req.query_param("consumer", &present);
-  auto c = find_consumer(cfg_, name, present);
-  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
   auto [ec, m] = co_await store_.detail(std::get<consumer_ref>(c).command->project, id);
@@ -362,10 +404,12 @@ asio::awaitable<http::response> api::detail(http::request& req) {
 }
 
 asio::awaitable<http::response> api::pending(http::request& req) {
+  auto who = manager(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
   bool present = false;
   auto name = req.query_param("consumer", &present);
-  auto c = find_consumer(cfg_, name, present);
-  if (auto* r = std::get_if<refusal>(&c)) co_return fail(r->code, r->text);
+  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
   bool ok_start = true, ok_end = true, ok_limit = true;
   auto start = query_int(req, "start", 0, ok_start);
   auto end = query_int(req, "end", std::numeric_limits<std::int64_t>::max() / 1000, ok_end);
@@ -390,11 +434,14 @@ struct id_list {
   std::vector<std::uint64_t> ids;
 };
 
-// read_id_list parses and checks an id_list body; the refusal to send back otherwise.
+// read_id_list parses and checks an id_list body, and that the caller may manage its
+// consumer's project; the refusal to send back otherwise.
 static std::variant<id_list, http::response> read_id_list(const config::settings& cfg,
-                                                          const std::string& body) {
+                                                          const http::request& req) {
+  auto who = manager(req, cfg);
+  if (auto* r = std::get_if<http::response>(&who)) return std::move(*r);
   std::string why;
-  auto v = parse_body(body, why, {});
+  auto v = parse_body(req.body, why, {});
   if (!v) return reply(errc::bad_json, why, nullptr);
   if (!v->is_object()) return fail(errc::bad_json, "body: must be a JSON object");
   const auto& o = v->get_object();
@@ -402,8 +449,8 @@ static std::variant<id_list, http::response> read_id_list(const config::settings
   if (cv && !cv->is_string()) return fail(errc::invalid, "consumer: must be a string");
   id_list out;
   out.consumer = cv ? std::string(cv->get_string()) : std::string{};
-  auto c = find_consumer(cfg, out.consumer, cv != nullptr);
-  if (auto* r = std::get_if<refusal>(&c)) return fail(r->code, r->text);
+  auto c = managed_consumer(cfg, std::get<credential>(who), out.consumer, cv != nullptr);
+  if (auto* r = std::get_if<http::response>(&c)) return std::move(*r);
   out.ref = std::get<consumer_ref>(c);
   auto* ids_v = o.if_contains("msg_ids");
   if (!ids_v || !ids_v->is_array() || ids_v->get_array().empty())
@@ -432,7 +479,7 @@ static json::object id_map(const std::vector<std::uint64_t>& ids, const std::vec
 }
 
 asio::awaitable<http::response> api::solved(http::request& req) {
-  auto in = read_id_list(cfg_, req.body);
+  auto in = read_id_list(cfg_, req);
   if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
   auto& l = std::get<id_list>(in);
   auto [ec, done] = co_await store_.solved(l.ref.command->project, l.consumer, l.ids);
@@ -441,7 +488,7 @@ asio::awaitable<http::response> api::solved(http::request& req) {
 }
 
 asio::awaitable<http::response> api::retry(http::request& req) {
-  auto in = read_id_list(cfg_, req.body);
+  auto in = read_id_list(cfg_, req);
   if (auto* r = std::get_if<http::response>(&in)) co_return std::move(*r);
   auto& l = std::get<id_list>(in);
   auto [ec, queued] = co_await store_.retry(l.ref.command->project, l.consumer, l.ids);
@@ -450,6 +497,9 @@ asio::awaitable<http::response> api::retry(http::request& req) {
 }
 
 asio::awaitable<http::response> api::cancel(http::request& req) {
+  auto who_v = manager(req, cfg_);
+  if (auto* r = std::get_if<http::response>(&who_v)) co_return std::move(*r);
+  const auto& who = std::get<credential>(who_v);
   std::string why;
   json::monotonic_resource mr;  // outlives body
   auto body = parse_body(req.body, why, &mr);
@@ -459,14 +509,16 @@ asio::awaitable<http::response> api::cancel(http::request& req) {
   auto* idv = o.if_contains("msg_id");
   auto id = idv ? parse_id(*idv) : 0;
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
-  // Ids are unique across projects: look in each (or only in "project" when given).
+  // Ids are unique across projects: look in each the caller may manage (or only in
+  // "project" when given).
   std::vector<std::string> projects;
   if (auto* pv = o.if_contains("project")) {
     if (!pv->is_string() || !cfg_.find_producer(pv->get_string()))
       co_return fail(errc::unknown_producer, "project: not a producer in product_list");
+    if (!may_manage(cfg_, pv->get_string(), who)) co_return not_allowed(pv->get_string());
     projects.emplace_back(pv->get_string());
   } else {
-    for (const auto& p : cfg_.producers) projects.push_back(p.project);
+    projects = managed_projects(cfg_, who);
   }
   for (const auto& p : projects) {
     auto [ec, r] = co_await store_.cancel(p, id);

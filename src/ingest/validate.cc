@@ -58,7 +58,7 @@ std::variant<std::int64_t, refusal> int_field(const boost::json::object& o, std:
 }  // namespace
 
 std::variant<accepted, refusal> validate_message(const value& v, const config::settings& cfg,
-                                                 const caller& from, std::int64_t now_ms) {
+                                                 const credential& who, std::int64_t now_ms) {
   if (!v.is_object()) return bad("message", "must be a JSON object");
   const auto& o = v.get_object();
   const auto field_max = cfg.limits.max_field_bytes;
@@ -97,9 +97,7 @@ std::variant<accepted, refusal> validate_message(const value& v, const config::s
   if (!producer)
     return refusal{errc::unknown_producer,
                    "project: '" + m.project + "' is not a producer in product_list"};
-  if (!allowed(from.ip, producer->allow_ip))
-    return refusal{errc::unknown_producer,
-                   "project: '" + m.project + "' does not allow callers from " + from.text};
+  if (!may_act_for(*producer, who)) return refusal{errc::unknown_producer, why_not(*producer, who)};
   const auto* command = cfg.find_command(m.cmd);
   if (!command) return refusal{errc::unknown_command, "cmd: '" + m.cmd + "' is not configured"};
   if (command->project != m.project)

@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "config/config.h"
-#include "ingest/caller_ip.h"
+#include "ingest/access.h"
 #include "ingest/errc.h"
 #include "model/message.h"
 
@@ -29,9 +29,10 @@ struct accepted {
 constexpr std::int64_t latest_timestamp = 253402300799;
 
 // validate_message checks v and returns the message to save, or why it is refused.
+// who is the caller: the producer must let it send (ingest/access.h).
 std::variant<accepted, refusal> validate_message(const boost::json::value& v,
-                                                 const config::settings& cfg, const caller& from,
-                                                 std::int64_t now_ms);
+                                                 const config::settings& cfg,
+                                                 const credential& who, std::int64_t now_ms);
 
 // parse_id reads a message id given as a JSON integer or a decimal string; 0 if invalid.
 std::uint64_t parse_id(const boost::json::value& v);

@@ -11,9 +11,12 @@ namespace {
 
 config::settings test_settings() {
   config::settings s;
-  config::producer sds{
-      "sds", {*util::ip_range::parse("127.0.0.1"), *util::ip_range::parse("10.1.0.0/16")}};
-  config::producer svs{"svs", {*util::ip_range::parse("127.0.0.1")}};
+  config::producer sds;
+  sds.project = "sds";
+  sds.allow_ip = {*util::ip_range::parse("127.0.0.1"), *util::ip_range::parse("10.1.0.0/16")};
+  config::producer svs;
+  svs.project = "svs";
+  svs.allow_ip = {*util::ip_range::parse("127.0.0.1")};
   s.producers = {sds, svs};
   config::command c;
   c.project = "sds";
@@ -39,7 +42,7 @@ constexpr std::int64_t now = 1795000000123;
 std::variant<ingest::accepted, ingest::refusal> check(std::string_view json,
                                                       ingest::caller from = local()) {
   static const auto cfg = test_settings();
-  return ingest::validate_message(boost::json::parse(json), cfg, from, now);
+  return ingest::validate_message(boost::json::parse(json), cfg, ingest::credential{from, {}}, now);
 }
 
 ingest::refusal refused(std::string_view json, ingest::caller from = local()) {
