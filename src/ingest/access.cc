@@ -56,8 +56,7 @@ std::string_view bearer_token(std::string_view authorization) {
 std::variant<credential, std::string> identify(const http::request& req,
                                                const config::settings& cfg) {
   auto from = caller_ip(req, cfg.http.trusted_proxies);
-  if (!from)
-    return std::string("X-Forwarded-For: not a list of IP addresses");
+  if (!from) return std::string("X-Forwarded-For: not a list of IP addresses");
   credential who{std::move(*from), std::nullopt};
   if (auto t = bearer_token(req.authorization); !t.empty()) who.token = util::sha256(t);
   return who;
@@ -128,11 +127,13 @@ std::vector<std::string> exposure_warnings(const config::settings& cfg) {
                     "(docs/security.md)");
   }
   if (allows_everyone(cfg.admin.allow_ip) && cfg.admin.tokens.empty())
-    out.push_back(where + " and admin.allow_ip allows every address: anyone who reaches the "
-                          "port manages every project");
+    out.push_back(where +
+                  " and admin.allow_ip allows every address: anyone who reaches the "
+                  "port manages every project");
   if (any_token && !cfg.http.tls.enabled())
-    out.push_back(where + " without http.tls: bearer tokens cross the network in clear text "
-                          "unless a TLS proxy is in front (docs/security.md)");
+    out.push_back(where +
+                  " without http.tls: bearer tokens cross the network in clear text "
+                  "unless a TLS proxy is in front (docs/security.md)");
   return out;
 }
 

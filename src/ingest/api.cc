@@ -101,8 +101,7 @@ std::variant<credential, http::response> manager(const http::request& req,
 // manage its project; the refusal to send back otherwise.
 std::variant<consumer_ref, http::response> managed_consumer(const config::settings& cfg,
                                                             const credential& who,
-                                                            const std::string& name,
-                                                            bool present) {
+                                                            const std::string& name, bool present) {
   auto c = find_consumer(cfg, name, present);
   if (auto* r = std::get_if<refusal>(&c)) return fail(r->code, r->text);
   auto ref = std::get<consumer_ref>(c);
@@ -220,19 +219,21 @@ http::response api::healthz() const {
 // to_store: the accepted messages given ids, as the save batcher takes them.
 struct to_store {
   std::vector<storage::to_save> batch;
-  std::vector<std::size_t> where;  // of each in the accepted messages
+  std::vector<std::size_t> where;      // of each in the accepted messages
+  std::vector<std::uint64_t> same_as;  // of each: the id first saved with its idempotency key
 };
 
 // give_ids assigns ids to the accepted messages; those without one (no id lease: Redis has
 // been unreachable) are left out, and reported as not saved.
 static to_store give_ids(std::vector<accepted>& items, storage::id_source& ids) {
   to_store out;
+  out.same_as.assign(items.size(), 0);  // never reallocated: batch points into it
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto id = ids.next();
     if (!id) continue;
     items[i].msg.id = *id;
-    out.batch.push_back(
-        {&items[i].msg, items[i].command->consumer_names, items[i].command->ordered});
+    out.batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered,
+                         items[i].producer->idempotency_window_ms, &out.same_as[out.batch.size()]});
     out.where.push_back(i);
   }
   if (out.batch.size() < items.size())
@@ -249,7 +250,8 @@ static std::vector<json::value> saved(std::size_t n, const to_store& s,
       spdlog::error("save: message {} not saved: {}", s.batch[k].msg->id, errors[k].message());
       continue;
     }
-    out[s.where[k]] = s.batch[k].msg->id;
+    auto first = s.same_as[k];  // not stored: a message with its idempotency key was
+    out[s.where[k]] = first ? first : s.batch[k].msg->id;
   }
   return out;
 }
@@ -284,7 +286,7 @@ static std::variant<accepted, http::response> read_single(const http::request& r
   if (!body) return reply(errc::bad_json, why, nullptr);
   auto who = identify(req, cfg);
   if (auto* why = std::get_if<std::string>(&who)) return fail(errc::invalid, *why);
-  auto v = validate_message(*body, cfg, std::get<credential>(who), now_ms);
+  auto v = validate_message(*body, cfg, std::get<credential>(who), now_ms, req.idempotency_key);
   if (auto* r = std::get_if<refusal>(&v)) return fail(r->code, r->text);
   return std::move(std::get<accepted>(v));
 }

@@ -58,7 +58,8 @@ std::variant<std::int64_t, refusal> int_field(const boost::json::object& o, std:
 }  // namespace
 
 std::variant<accepted, refusal> validate_message(const value& v, const config::settings& cfg,
-                                                 const credential& who, std::int64_t now_ms) {
+                                                 const credential& who, std::int64_t now_ms,
+                                                 std::string_view header_key) {
   if (!v.is_object()) return bad("message", "must be a JSON object");
   const auto& o = v.get_object();
   const auto field_max = cfg.limits.max_field_bytes;
@@ -73,7 +74,8 @@ std::variant<accepted, refusal> validate_message(const value& v, const config::s
                 {"cmd", true, field_max, &m.cmd},
                 {"bucket", true, field_max, &m.bucket},
                 {"params", false, cfg.limits.max_params_bytes, &m.params},
-                {"request_id", false, field_max, &m.request_id}};
+                {"request_id", false, field_max, &m.request_id},
+                {"idempotency_key", false, field_max, &m.idempotency_key}};
   for (auto& f : fields) {
     auto r = string_field(o, f.name, f.required, f.max);
     if (auto* e = std::get_if<refusal>(&r)) return *e;
@@ -98,12 +100,23 @@ std::variant<accepted, refusal> validate_message(const value& v, const config::s
     return refusal{errc::unknown_producer,
                    "project: '" + m.project + "' is not a producer in product_list"};
   if (!may_act_for(*producer, who)) return refusal{errc::unknown_producer, why_not(*producer, who)};
+  if (!header_key.empty()) {
+    if (header_key.size() > field_max)
+      return bad("Idempotency-Key", "is " + std::to_string(header_key.size()) +
+                                        " bytes, the limit is " + std::to_string(field_max));
+    if (!m.idempotency_key.empty() && m.idempotency_key != header_key)
+      return bad("idempotency_key", "differs from the Idempotency-Key header");
+    m.idempotency_key = header_key;
+  }
+  if (m.idempotency_key.empty() && producer->idempotency_from_request_id)
+    m.idempotency_key = m.request_id;
+  if (producer->idempotency_window_ms == 0) m.idempotency_key.clear();  // keys turned off
   const auto* command = cfg.find_command(m.cmd);
   if (!command) return refusal{errc::unknown_command, "cmd: '" + m.cmd + "' is not configured"};
   if (command->project != m.project)
     return refusal{errc::unknown_command,
                    "cmd: '" + m.cmd + "' belongs to project '" + command->project + "'"};
-  return accepted{std::move(m), command};
+  return accepted{std::move(m), command, producer};
 }
 
 std::uint64_t parse_id_text(std::string_view text) {

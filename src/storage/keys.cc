@@ -21,6 +21,10 @@ std::string keys::heads(std::string_view project, std::string_view consumer) con
   return base(project).append("h:").append(consumer);
 }
 
+std::string keys::idempotency(std::string_view project, std::string_view key) const {
+  return base(project).append("i:").append(key);
+}
+
 std::string keys::pending(std::string_view project, std::string_view consumer) const {
   return base(project).append("pending:").append(consumer);
 }

@@ -32,6 +32,10 @@ class keys {
   // heads returns the HASH of a consumer's ordered bucket heads in its queue: id -> bucket
   // (<base>h:<consumer>), so a head whose record is gone still moves its bucket on.
   std::string heads(std::string_view project, std::string_view consumer) const;
+  // idempotency returns the STRING holding the id of the message first saved with
+  // idempotency key key in project, for the project's idempotency_window: <base>i:<key>.
+  // Like a bucket, key is data from a request that only ever ends a key.
+  std::string idempotency(std::string_view project, std::string_view key) const;
   // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
   std::string pending(std::string_view project, std::string_view consumer) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.

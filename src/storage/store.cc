@@ -54,9 +54,9 @@ std::int64_t to_int(const std::string& s) {
 }
 
 // save_call: what store::save sends Redis for one chunk of at most max_per_script messages
-// of one project. Messages of ordered commands go to save-1 (EVALSHA, and after NOSCRIPT
-// again with EVAL: idempotent, the ids are fixed). Unordered ones are one transaction of
-// native commands, no script:
+// of one project. Messages of ordered commands, and those with an idempotency key, go to
+// save-1 (EVALSHA, and after NOSCRIPT again with EVAL: idempotent, the ids are fixed).
+// The others are one transaction of native commands, no script:
 //   MULTI, SET NX of each record, per queue ZRANGE q 0 0 WITHSCORES (its earliest entry
 //   before this save) and one variadic ZADD NX, EXEC
 // NX makes the call idempotent: sent again (a retry after a broken connection), it resets
@@ -65,7 +65,7 @@ std::int64_t to_int(const std::string& s) {
 // moved earlier (wakes()).
 struct save_call {
   std::vector<std::size_t> items;  // indexes into the messages saved
-  bool ordered = false;
+  bool ordered = false;            // a save-1 call (ordered or keyed messages)
   std::size_t numkeys = 0;
   std::vector<std::string> args;  // ordered: save-1's KEYS then ARGV
   struct set {
@@ -120,13 +120,24 @@ struct save_call {
   }
 };
 
+// note_duplicates reads save-1's answer (per message: 1, 0, or the id of the message first
+// saved with its idempotency key) into the to_save's same_as.
+void note_duplicates(std::span<const to_save> msgs, const std::vector<std::size_t>& items,
+                     const redis::reply& answer) {
+  for (std::size_t j = 0; j < items.size() && j < answer.elements.size(); ++j) {
+    const auto& x = answer.elements[j];
+    if (x.type == redis::reply::kind::string && msgs[items[j]].same_as)
+      *msgs[items[j]].same_as = static_cast<std::uint64_t>(to_int(x.str));
+  }
+}
+
 // plan_save splits msgs into calls: one per project, kind (ordered or not) and chunk of
 // store::max_per_script messages. (Not in the coroutine: GCC 12 then warns falsely.)
 std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
                                  std::int64_t data_ttl_ms, std::int64_t status_ttl_ms) {
   std::map<std::pair<std::string_view, bool>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < msgs.size(); ++i)
-    groups[{msgs[i].msg->project, msgs[i].ordered}].push_back(i);
+    groups[{msgs[i].msg->project, msgs[i].ordered || msgs[i].keyed()}].push_back(i);
 
   std::vector<save_call> calls;
   for (auto& [group, items] : groups) {
@@ -145,7 +156,7 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
       auto index_of = [&](std::string_view name) {
         return std::find(consumers.begin(), consumers.end(), name) - consumers.begin();
       };
-      if (ordered) {  // save-1: KEYS queues; ARGV base, channel, consumers, per message 6 + n
+      if (ordered) {  // save-1: KEYS queues; ARGV base, channel, consumers, per message 9 + n
         c.numkeys = consumers.size();
         for (auto name : consumers) c.args.push_back(k.queue(project, name));
         c.args.push_back(k.base(project));
@@ -164,8 +175,12 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
         auto expire_at = std::to_string(expire_from + status_ttl_ms);
         auto record = encode_record(m, expire_from + data_ttl_ms, msgs[i].consumers);
         if (ordered) {
-          c.args.insert(c.args.end(), {id, due, expire_at, m.bucket, std::move(record),
-                                       std::to_string(msgs[i].consumers.size())});
+          bool keyed = msgs[i].keyed();
+          c.args.insert(c.args.end(),
+                        {id, due, expire_at, m.bucket, std::move(record),
+                         keyed ? k.idempotency(project, m.idempotency_key) : std::string(),
+                         std::to_string(keyed ? msgs[i].idempotency_ttl_ms : 0),
+                         msgs[i].ordered ? "1" : "0", std::to_string(msgs[i].consumers.size())});
           for (const auto& name : msgs[i].consumers)
             c.args.push_back(std::to_string(index_of(name) + 1));
           continue;
@@ -295,6 +310,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
       e = oom[k] ? make_error_code(redis::errc::out_of_memory) : server_error();
     } else {
       calls[k].wakes(last[k], keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
+      if (calls[k].ordered) note_duplicates(msgs, calls[k].items, last[k]);
     }
     for (auto i : calls[k].items) out[i] = e;
   }
@@ -311,7 +327,8 @@ asio::awaitable<void> store::decide(std::span<const to_save> msgs,
   std::vector<unsettled> open;
   for (const auto& m : msgs)
     open.push_back(
-        {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_});
+        {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_,
+         m.keyed() ? keys_.idempotency(m.msg->project, m.msg->idempotency_key) : std::string()});
   auto why = out[0].message();
   std::optional<std::vector<int>> stored;
   if (co_await conn_.wait_ready(confirm_bound)) stored = co_await settle(open, "confirm");
@@ -339,9 +356,9 @@ asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const u
   const auto& s = scripts_.get("settle-1");
   redis::command cmd, again;
   for (const auto& m : msgs) {
-    std::vector<std::string> args{keys_.message(m.project, m.id), keys_.base(m.project),
-                                  std::to_string(m.id), std::to_string(m.expire_at_ms),
-                                  std::string(mode)};
+    std::vector<std::string> args{
+        keys_.message(m.project, m.id), keys_.base(m.project), std::to_string(m.id),
+        std::to_string(m.expire_at_ms), std::string(mode),     m.idempotency_key};
     s.call(cmd, 1, args);
     s.call_eval(again, 1, args);
   }

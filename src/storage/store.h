@@ -29,6 +29,12 @@ struct to_save {
   const model::message* msg;
   std::span<const std::string> consumers;
   bool ordered = false;  // its command delivers each bucket in order
+  // > 0: msg->idempotency_key is kept this long, and a message saved with the same key in
+  // that time is not stored: *same_as gets the id of the one that was.
+  std::int64_t idempotency_ttl_ms = 0;
+  std::uint64_t* same_as = nullptr;
+
+  bool keyed() const { return idempotency_ttl_ms > 0 && !msg->idempotency_key.empty(); }
 };
 
 struct pending_entry {
@@ -210,7 +216,8 @@ class store {
   struct unsettled {
     std::string project;
     std::uint64_t id;
-    std::int64_t expire_at_ms;  // of its record, had it been stored
+    std::int64_t expire_at_ms;    // of its record, had it been stored
+    std::string idempotency_key;  // its key's Redis key name; empty if it had none
   };
   // settle calls settle-1 on msgs in mode "confirm" (per message: stored?) or "revoke"
   // (stored and a delivery started?); nullopt if Redis did not answer.

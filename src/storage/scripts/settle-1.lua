@@ -8,11 +8,15 @@
   ARGV[2]  id
   ARGV[3]  expire_at_ms  of the tombstone (that of the record the save would have written)
   ARGV[4]  mode     confirm | revoke
+  ARGV[5]  ikey     the message's idempotency key (<base>i:<key>), or '' for none
   No record: an empty string (a tombstone) takes its place, so the save, should it still
   arrive, stores nothing (its SET NX fails; an id it queues is dropped by claim-1).
   confirm: the producer has not been answered yet; a record means the save went through.
   revoke:  the producer was told "not saved"; a record is cancelled (every consumer
-           "cancelled", out of every queue), unless a delivery has already started.
+           "cancelled", out of every queue), unless a delivery has already started; its
+           idempotency key goes too, if it names this message (save-1 sets it with the
+           record), so the producer's retry with the same key is stored, not answered
+           with the id of a message that will never be delivered.
   allow-oom: the truth must be found out even at Redis's memory limit.
   Returns  1 stored (confirm), 0 not stored (now it never will be), -1 stored and a
            delivery has started (revoke: too late).
@@ -28,4 +32,5 @@ for i = R_FIRST, #t - 2, 3 do
   if t[i + 1] ~= 'waiting' and t[i + 1] ~= 'cancelled' then return -1 end
 end
 rec_cancel(ARGV[1], KEYS[1], ARGV[2], t)
+if ARGV[5] ~= '' and redis.call('GET', ARGV[5]) == ARGV[2] then redis.call('DEL', ARGV[5]) end
 return 0
