@@ -174,6 +174,10 @@ void api::count_into(util::metrics& m) {
          &m.counter("dmq_messages_not_saved_total",
                     "Accepted messages that could not be stored (Redis down or failing): the "
                     "producer was told false.",
+                    {{"project", p.project}}),
+         &m.counter("dmq_messages_deduplicated_total",
+                    "Accepted messages not stored because a message with their idempotency key "
+                    "was, within the project's idempotency_window: answered with its id.",
                     {{"project", p.project}})});
 }
 
@@ -196,10 +200,11 @@ void api::observe(const http::request& req, const http::response& resp, double s
   ++n;
 }
 
-void api::count_save(std::string_view project, bool saved) {
+void api::count_save(std::string_view project, std::uint64_t own_id, const json::value& answer) {
   for (auto& p : projects_)
     if (p.project == project) {
-      ++*(saved ? p.saved : p.not_saved);
+      bool own = answer.is_number() && answer.to_number<std::uint64_t>() == own_id;
+      ++*(answer.is_bool() ? p.not_saved : own ? p.saved : p.deduplicated);
       return;
     }
 }
@@ -300,7 +305,7 @@ asio::awaitable<http::response> api::single(http::request& req) {
   if (!s.batch.empty()) errors = co_await saver_.save(s.batch, asio::use_awaitable);
   if (overloaded(errors)) co_return overload_answer(errors[0]);
   auto result = saved(items.size(), s, errors);
-  if (metrics_) count_save(items[0].msg.project, !result[0].is_bool());
+  if (metrics_) count_save(items[0].msg.project, items[0].msg.id, result[0]);
   if (result[0].is_bool()) {
     std::string why = s.batch.empty() ? ids_.why_not() : errors[0].message();
     co_return reply(errc::save_failed, "redis save failed: " + why, false);
@@ -361,7 +366,7 @@ asio::awaitable<http::response> api::batch(http::request& req) {
   auto result = saved(b.items.size(), s, errors);
   if (metrics_)
     for (std::size_t k = 0; k < b.items.size(); ++k)
-      count_save(b.items[k].msg.project, !result[k].is_bool());
+      count_save(b.items[k].msg.project, b.items[k].msg.id, result[k]);
   for (std::size_t k = 0; k < b.items.size(); ++k) b.data[b.where[k]] = result[k];
   co_return ok(b.data);
 }

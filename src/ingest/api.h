@@ -66,14 +66,17 @@ class api {
     util::histogram* duration;
     std::vector<std::pair<int, std::uint64_t*>> by_status;  // made at a status's first answer
   };
-  // project_stats: messages of one project that were saved, and that were not.
+  // project_stats: messages of one project that were saved, that were not, and that were
+  // not stored because a message with their idempotency key was.
   struct project_stats {
     std::string_view project;
     std::uint64_t* saved;
     std::uint64_t* not_saved;
+    std::uint64_t* deduplicated;
   };
-  // count_save counts one accepted message of project, saved or not.
-  void count_save(std::string_view project, bool saved);
+  // count_save counts one accepted message of project (own_id), given its answer: false
+  // (not saved), its own id (saved) or another's (deduplicated).
+  void count_save(std::string_view project, std::uint64_t own_id, const boost::json::value& answer);
 
   const config::settings& cfg_;
   util::metrics* metrics_ = nullptr;

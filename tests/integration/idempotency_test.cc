@@ -82,8 +82,8 @@ TEST_F(idempotency, keys_are_per_project_and_work_for_ordered_commands) {
 }
 
 TEST_F(idempotency, keyed_and_plain_messages_of_one_save_are_all_delivered) {
-  std::vector<model::message> ms{msg(35001, "sds", storage::now_ms() - 5),
-                                 keyed(35002, "x"), msg(35003, "sds", storage::now_ms() - 5)};
+  std::vector<model::message> ms{msg(35001, "sds", storage::now_ms() - 5), keyed(35002, "x"),
+                                 msg(35003, "sds", storage::now_ms() - 5)};
   ms[1].due_ms = storage::now_ms() - 5;
   auto r = save_keyed(ms);
   for (auto& [e, same] : r) ASSERT_FALSE(e) << e.message();
