@@ -14,6 +14,7 @@
 #include "app/redis_probe.h"
 #include "app/run.h"
 #include "config/config.h"
+#include "ingest/access.h"
 #include "util/crypto.h"
 
 namespace {
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
     }
     std::cout << dir << ": configuration OK (" << r.cfg->producers.size() << " producers, "
               << r.cfg->commands.size() << " commands)\n";
+    for (const auto& w : dmq::ingest::exposure_warnings(*r.cfg))
+      std::cout << "warning: security: " << w << "\n";
     if (check_redis) {
       spdlog::set_level(spdlog::level::warn);  // the connection's own info lines are noise here
       return dmq::app::probe_redis(*r.cfg, std::cout);
