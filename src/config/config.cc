@@ -568,7 +568,7 @@ const table<producer>& producer_table() {
           "needs one (and an allowed address too, if allow_ip is set)."),
       number<producer>(
           "idempotency_window", "integer, s", "dmq",
-          [](auto& p) -> auto& { return p.idempotency_window_ms; }, 0, 366 * 24 * 3600,
+          [](auto& p) -> auto& { return p.idempotency_window_ms; }, 0, 366LL * 24 * 3600,
           "A second message with the same idempotency_key within this many seconds answers "
           "the first one's id and stores nothing; 0: keys are ignored.",
           1000),

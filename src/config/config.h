@@ -53,7 +53,8 @@ struct producer {
   std::string project;
   std::vector<util::ip_range> allow_ip;  // exact addresses or CIDR ranges
   std::vector<token> tokens;             // bearer tokens (their digests); empty: allow_ip only
-  std::int64_t idempotency_window_ms = 24 * 3600 * 1000;  // 0: idempotency keys ignored
+  std::int64_t idempotency_window_ms =
+      std::int64_t{24} * 3600 * 1000;        // 0: idempotency keys ignored
   bool idempotency_from_request_id = false;  // request_id doubles as the idempotency key
 };
 

@@ -77,12 +77,12 @@ TEST_F(idempotent_publish, duplicates_in_a_batch_and_across_batches_answer_the_f
 }
 
 TEST_F(idempotent_publish, the_header_and_the_field_must_agree) {
-  auto r = test::call(port, "POST", "/api/message/single", text(keyed("x")),
-                      {{"Idempotency-Key", "y"}});
+  auto r =
+      test::call(port, "POST", "/api/message/single", text(keyed("x")), {{"Idempotency-Key", "y"}});
   EXPECT_EQ(r.code(), 102) << r.body;
   EXPECT_EQ(r.data(), "idempotency_key: differs from the Idempotency-Key header");
-  auto same = test::call(port, "POST", "/api/message/single", text(keyed("x")),
-                         {{"Idempotency-Key", "x"}});
+  auto same =
+      test::call(port, "POST", "/api/message/single", text(keyed("x")), {{"Idempotency-Key", "x"}});
   EXPECT_EQ(same.code(), 0) << same.body;
   auto bad = test::call(port, "POST", "/api/message/single",
                         text(json::object{{"project", "sds"},
@@ -111,8 +111,8 @@ struct idempotency_settings : delivery_test {
     std::stringstream ss;
     ss << in.rdbuf();
     auto yaml = ss.str();
-    ASSERT_TRUE(replace_once(yaml, "    allow_ip: [127.0.0.1]\n",
-                             "    allow_ip: [127.0.0.1]\n" + product));
+    ASSERT_TRUE(
+        replace_once(yaml, "    allow_ip: [127.0.0.1]\n", "    allow_ip: [127.0.0.1]\n" + product));
     std::ofstream(yaml_path) << yaml;
     dmq = start_dmq(dirs.back(), port, "run");
   }
