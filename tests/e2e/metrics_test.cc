@@ -140,5 +140,48 @@ TEST_F(metrics_server_test, dmq_server_serves_healthz_and_metrics_on_dispatch_ht
   EXPECT_EQ(test::call(status_port, "POST", "/metrics").status, 405);
 }
 
+// metrics_locked_test: /metrics of dmq server's own port is for metrics.allow_ip (here
+// not the tests' 127.0.0.1) and metrics.tokens only, as on the API's port (issue 13).
+struct metrics_locked_test : metrics_test {
+  int status_port = test::free_port();
+  std::string token_file = "/tmp/dmq-metrics-token-" + std::to_string(::getpid());
+  std::string token = "metrics-reader-token-0123456789";
+  void configure() override {
+    start_run = false;
+    std::ofstream(token_file) << token << "\n";
+    extra = "dispatch:\n  http_port: " + std::to_string(status_port) +
+            "\nmetrics:\n  allow_ip: [127.0.0.9]\n  tokens: [file:" + token_file + "]\n";
+  }
+  void TearDown() override {
+    metrics_test::TearDown();
+    std::remove(token_file.c_str());
+  }
+};
+
+TEST_F(metrics_locked_test, dmq_server_serves_metrics_only_to_its_readers) {
+  auto& server = start("server");
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        try {
+          return test::call(status_port, "GET", "/healthz").status == 200;
+        } catch (...) {
+          return false;
+        }
+      },
+      5s))
+      << server.log();
+  auto refused = test::call(status_port, "GET", "/metrics");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.code(), 103);
+  EXPECT_EQ(refused.body.find("dmq_"), std::string::npos) << "no metric leaks";
+  auto wrong = test::call(status_port, "GET", "/metrics", "",
+                          {{"Authorization", "Bearer not-the-token-at-all"}});
+  EXPECT_EQ(wrong.status, 403);
+  auto read = test::call(status_port, "GET", "/metrics", "", {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(read.status, 200);
+  EXPECT_NE(read.body.find("dmq_redis_connected 1"), std::string::npos) << read.body;
+  EXPECT_EQ(server.log().find(token), std::string::npos) << "the token is never logged";
+}
+
 }  // namespace
 }  // namespace dmq::e2e
