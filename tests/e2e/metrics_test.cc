@@ -177,7 +177,8 @@ TEST_F(metrics_locked_test, dmq_server_serves_metrics_only_to_its_readers) {
   auto wrong = test::call(status_port, "GET", "/metrics", "",
                           {{"Authorization", "Bearer not-the-token-at-all"}});
   EXPECT_EQ(wrong.status, 403);
-  auto read = test::call(status_port, "GET", "/metrics", "", {{"Authorization", "Bearer " + token}});
+  auto read =
+      test::call(status_port, "GET", "/metrics", "", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(read.status, 200);
   EXPECT_NE(read.body.find("dmq_redis_connected 1"), std::string::npos) << read.body;
   EXPECT_EQ(server.log().find(token), std::string::npos) << "the token is never logged";
