@@ -38,8 +38,8 @@ inline const caller owner_a{"127.0.0.1", token_a};
 inline const caller owner_b{"127.0.0.1", token_b};
 inline const caller admin{"127.0.0.1", token_admin};
 inline const caller wrong_token{"127.0.0.1", token_wrong};
-inline const caller stranger{"127.0.0.2", ""};   // no address any project allows, no token
-inline const caller loopback{"127.0.0.1", ""};   // pc's address, no token
+inline const caller stranger{"127.0.0.2", ""};  // no address any project allows, no token
+inline const caller loopback{"127.0.0.1", ""};  // pc's address, no token
 
 // sha256_line returns the sha256: entry of token, as `dmq token` prints it.
 inline std::string sha256_line(const std::string& token) {
@@ -89,18 +89,18 @@ class auth_test : public ::testing::Test {
     fs::create_directories(d / "commands");
     std::ofstream(d / "pb.token") << token_b << "\n";
     std::ofstream(d / "admin.token") << token_admin << "\n";
-    std::ofstream(d / "config.yaml") << "http_port: " << port << "\nhttp:\n  listen: 127.0.0.1\n"
-                                     << product_list() << "redis:\n  host: 127.0.0.1\n  port: "
-                                     << redis.port()
-                                     << "\n  read_timeout: 1\n  write_timeout: 1\n"
-                                        "log:\n  level: debug\n"
-                                        "command_list: [a.yaml, b.yaml, c.yaml, d.yaml]\n"
-                                     << extra_yaml();
+    std::ofstream(d / "config.yaml")
+        << "http_port: " << port << "\nhttp:\n  listen: 127.0.0.1\n"
+        << product_list() << "redis:\n  host: 127.0.0.1\n  port: " << redis.port()
+        << "\n  read_timeout: 1\n  write_timeout: 1\n"
+           "log:\n  level: debug\n"
+           "command_list: [a.yaml, b.yaml, c.yaml, d.yaml]\n"
+        << extra_yaml();
     for (const char* p : {"a", "b", "c", "d"}) {
       std::ofstream(d / "commands" / (std::string(p) + ".yaml"))
           << "project: p" << p << "\ncommand: p" << p << ":do\nconsumer_list:\n"
-          << "  - host: 127.0.0.1:" << endpoint.port() << "\n    name: c" << p
-          << "\n    path: /c" << p << "/do\n    timeout: 5000\n    retry_times: 0\n"
+          << "  - host: 127.0.0.1:" << endpoint.port() << "\n    name: c" << p << "\n    path: /c"
+          << p << "/do\n    timeout: 5000\n    retry_times: 0\n"
           << "    interval: 100\n";
     }
     return d.string();
@@ -119,10 +119,8 @@ class auth_test : public ::testing::Test {
   // message returns a message of project p ("a".."d") with params.
   static json::object message(const std::string& p, const std::string& params,
                               std::int64_t delay_ms = 0) {
-    json::object m{{"project", "p" + p},
-                   {"cmd", "p" + p + ":do"},
-                   {"bucket", "b-" + p},
-                   {"params", params}};
+    json::object m{
+        {"project", "p" + p}, {"cmd", "p" + p + ":do"}, {"bucket", "b-" + p}, {"params", params}};
     if (delay_ms > 0) m["delay_ms"] = delay_ms;
     return m;
   }
@@ -148,10 +146,12 @@ class auth_test : public ::testing::Test {
     return call(c, "GET", "/api/message/pending?consumer=" + consumer);
   }
   http_reply solved(const caller& c, const std::string& consumer, std::uint64_t id) const {
-    return post(c, "/api/message/solved", json::object{{"consumer", consumer}, {"msg_ids", json::array{id}}});
+    return post(c, "/api/message/solved",
+                json::object{{"consumer", consumer}, {"msg_ids", json::array{id}}});
   }
   http_reply retry(const caller& c, const std::string& consumer, std::uint64_t id) const {
-    return post(c, "/api/message/retry", json::object{{"consumer", consumer}, {"msg_ids", json::array{id}}});
+    return post(c, "/api/message/retry",
+                json::object{{"consumer", consumer}, {"msg_ids", json::array{id}}});
   }
   http_reply cancel(const caller& c, std::uint64_t id, const std::string& project = "") const {
     json::object b{{"msg_id", id}};
@@ -196,10 +196,10 @@ class auth_test : public ::testing::Test {
 
 // expect_refused checks the answer refusing a management call: 403, code 103, naming
 // nothing about the message.
-#define EXPECT_REFUSED_403(reply)                                   \
-  do {                                                              \
-    auto r_ = (reply);                                              \
-    EXPECT_EQ(r_.status, 403) << r_.body;                           \
+#define EXPECT_REFUSED_403(reply)                                 \
+  do {                                                            \
+    auto r_ = (reply);                                            \
+    EXPECT_EQ(r_.status, 403) << r_.body;                         \
     EXPECT_EQ(r_.status == 403 ? r_.code() : -1, 103) << r_.body; \
   } while (0)
 

@@ -1,6 +1,8 @@
 // auth_test: who may call what (docs/security.md), end to end: the dmq binary (`dmq run`)
 // on a real redis-server, callers over real loopback HTTP told apart by their bearer token
 // and by the loopback address they connect from. See auth_fixture.h for the projects.
+#include <cstdio>
+
 #include "auth_fixture.h"
 
 namespace dmq::e2e {
@@ -36,7 +38,7 @@ TEST_F(auth_test, batch_without_the_projects_token_is_refused_and_stores_nothing
   for (const auto& who : {loopback, stranger, wrong_token, admin}) {
     auto r = post(who, "/api/message/batch", batch);
     ASSERT_EQ(r.code(), 0) << r.body;  // the batch answers per message
-    const auto& d = r.data().as_array();
+    auto d = r.data().as_array();
     ASSERT_EQ(d.size(), 3u) << r.body;
     for (const auto& item : d) EXPECT_TRUE(item.is_string()) << r.body;
   }
@@ -51,7 +53,7 @@ TEST_F(auth_test, batch_without_the_projects_token_is_refused_and_stores_nothing
 }
 
 TEST_F(auth_test, tokens_given_as_env_and_as_file_are_accepted) {
-  auto a = send(owner_a, message("a", R"({"from":"env"})"));  // pa: env:DMQ_E2E_TOKEN_A
+  auto a = send(owner_a, message("a", R"({"from":"env"})"));   // pa: env:DMQ_E2E_TOKEN_A
   auto b = send(owner_b, message("b", R"({"from":"file"})"));  // pb: file:pb.token
   ASSERT_NE(a, 0u);
   ASSERT_NE(b, 0u);
@@ -61,7 +63,8 @@ TEST_F(auth_test, tokens_given_as_env_and_as_file_are_accepted) {
   EXPECT_NE(send({"127.0.0.77", token_a}, message("a", "{}")), 0u);
   auto r = post(owner_a, "/api/message/batch", json::array{message("a", "{}"), message("a", "{}")});
   ASSERT_EQ(r.code(), 0) << r.body;
-  for (const auto& v : r.data().as_array()) EXPECT_TRUE(v.is_int64()) << r.body;
+  auto ids = r.data().as_array();
+  for (const auto& v : ids) EXPECT_TRUE(v.is_int64()) << r.body;
   // The bearer scheme is case-insensitive.
   auto lower = test::call(port, "POST", "/api/message/single", text(message("a", "{}")),
                           {{"authorization", std::string("bearer ") + token_a}});
@@ -205,9 +208,9 @@ TEST_F(auth_test, a_caller_with_no_credential_is_refused_everywhere) {
   const std::string nothing = "may manage no project";
   for (const auto& who : {stranger, caller{"127.0.0.2", token_wrong}}) {
     std::vector<http_reply> answers{
-        status(who, id, "cc"),  detail(who, id, "cc"), pending(who, "cc"),
-        solved(who, "cc", id),  retry(who, "cc", id),  cancel(who, id),
-        cancel(who, id, "pc"),  status(who, id, "nope"),
+        status(who, id, "cc"), detail(who, id, "cc"),   pending(who, "cc"),
+        solved(who, "cc", id), retry(who, "cc", id),    cancel(who, id),
+        cancel(who, id, "pc"), status(who, id, "nope"),
     };
     for (const auto& r : answers) {
       EXPECT_REFUSED_403(r);
@@ -278,6 +281,35 @@ TEST_F(metrics_elsewhere_test, metrics_only_for_its_list_its_tokens_and_admin) {
   // The metrics token is not an admin credential.
   auto id = send(owner_a, message("a", "{}", 60000));
   EXPECT_REFUSED_403(status({"127.0.0.1", metrics_token}, id, "ca"));
+}
+
+// ---- dmq token ----
+
+// run_token runs `dmq token` and returns its output.
+std::string run_token() {
+  std::string out;
+  FILE* p = ::popen((std::string("timeout 20 ") + DMQ_BINARY + " token").c_str(), "r");
+  if (!p) return out;
+  char buf[1024];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << out;
+  return out;
+}
+
+TEST(dmq_token, prints_a_new_token_and_the_sha256_line_that_names_it) {
+  auto first = run_token();
+  auto second = run_token();
+  for (const auto& out : {first, second}) {
+    auto t = out.find("token:  ");
+    auto c = out.find("config: sha256:");
+    ASSERT_NE(t, std::string::npos) << out;
+    ASSERT_NE(c, std::string::npos) << out;
+    auto token = out.substr(t + 8, out.find('\n', t) - t - 8);
+    auto line = out.substr(c + 8, out.find('\n', c) - c - 8);
+    EXPECT_GE(token.size(), 32u) << token;
+    EXPECT_EQ(line, sha256_line(token)) << out;
+  }
+  EXPECT_NE(first, second);
 }
 
 // ---- secrets stay out of the log ----

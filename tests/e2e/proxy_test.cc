@@ -75,8 +75,7 @@ TEST_P(proxy_test, the_honest_client_is_accepted) {
 TEST_P(proxy_test, a_forged_x_forwarded_for_is_refused) {
   auto r = single(attacker, message("c", "{}"), forged);
   EXPECT_EQ(r.code(), 103) << r.body << "\n" << context();
-  EXPECT_EQ(r.data(), json::value("project: 'pc' does not allow callers from 127.0.0.6"))
-      << r.body;
+  EXPECT_EQ(r.data(), json::value("project: 'pc' does not allow callers from 127.0.0.6")) << r.body;
   auto b = through(attacker, "POST", "/api/message/batch", text(json::array{message("c", "{}")}),
                    forged);
   ASSERT_EQ(b.code(), 0) << b.body;

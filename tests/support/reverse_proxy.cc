@@ -112,7 +112,8 @@ reverse_proxy::reverse_proxy(kind k, int upstream_port) : port_(free_port()) {
 
   pid_t parent = ::getpid();
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("proxy: cannot fork: ") + std::strerror(errno));
+  if (pid_ < 0)
+    throw std::runtime_error(std::string("proxy: cannot fork: ") + std::strerror(errno));
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
@@ -126,9 +127,9 @@ reverse_proxy::reverse_proxy(kind k, int upstream_port) : port_(free_port()) {
       ::execl(bin.c_str(), bin.c_str(), "-f", conf.c_str(), "-db", nullptr);
     ::_exit(127);
   }
-  bool up = wait_until(
-      [&] { return running() && accepts(port_) && listening_pid_has(pid_, port_); },
-      std::chrono::seconds(10));
+  bool up =
+      wait_until([&] { return running() && accepts(port_) && listening_pid_has(pid_, port_); },
+                 std::chrono::seconds(10));
   if (!up) {
     auto out = log();
     stop();  // the destructor does not run after a throw

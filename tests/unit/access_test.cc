@@ -252,9 +252,10 @@ TEST_F(access_env, a_configured_metrics_list_replaces_the_default) {
 }
 
 TEST_F(access_env, metrics_by_token_or_admin) {
-  auto cfg = dir.settings(projects +
-                          "metrics:\n  allow_ip: []\n  tokens: [env:DMQ_ACCESS_TOKEN_METRICS]\n"
-                          "admin:\n  allow_ip: [192.168.1.1]\n  tokens: [env:DMQ_ACCESS_TOKEN_ADMIN]\n");
+  auto cfg =
+      dir.settings(projects +
+                   "metrics:\n  allow_ip: []\n  tokens: [env:DMQ_ACCESS_TOKEN_METRICS]\n"
+                   "admin:\n  allow_ip: [192.168.1.1]\n  tokens: [env:DMQ_ACCESS_TOKEN_ADMIN]\n");
   EXPECT_TRUE(ingest::may_read_metrics(cfg, who("10.0.0.1", token_metrics)));
   EXPECT_TRUE(ingest::may_read_metrics(cfg, who("10.0.0.1", token_admin)));
   EXPECT_TRUE(ingest::may_read_metrics(cfg, who("192.168.1.1")));
@@ -290,9 +291,8 @@ std::string joined(const std::vector<std::string>& w) {
 }
 
 int count_with(const std::vector<std::string>& w, const std::string& part) {
-  return static_cast<int>(std::count_if(w.begin(), w.end(), [&](const std::string& s) {
-    return s.find(part) != std::string::npos;
-  }));
+  return static_cast<int>(std::count_if(
+      w.begin(), w.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; }));
 }
 
 }  // namespace
@@ -334,8 +334,8 @@ TEST_F(access_env, a_narrow_ipv6_range_is_not_every_address) {
 }
 
 TEST_F(access_env, admin_allowing_every_address_is_warned_about) {
-  auto w = warnings(dir, "http:\n  listen: 0.0.0.0\n" + projects +
-                             "admin:\n  allow_ip: [0.0.0.0/0]\n");
+  auto w =
+      warnings(dir, "http:\n  listen: 0.0.0.0\n" + projects + "admin:\n  allow_ip: [0.0.0.0/0]\n");
   EXPECT_EQ(count_with(w, "admin.allow_ip allows every address"), 1) << joined(w);
 }
 
@@ -343,13 +343,15 @@ TEST_F(access_env, tokens_without_tls_beyond_loopback_are_warned_about) {
   auto w = warnings(dir, "http:\n  listen: 0.0.0.0\n" + projects);
   EXPECT_EQ(count_with(w, "without http.tls"), 1) << joined(w);
   // No token anywhere: nothing crosses in clear text to warn about.
-  auto none = warnings(dir, "http:\n  listen: 0.0.0.0\nproduct_list:\n  - project: a\n"
-                            "    allow_ip: [10.0.0.1]\n");
+  auto none = warnings(dir,
+                       "http:\n  listen: 0.0.0.0\nproduct_list:\n  - project: a\n"
+                       "    allow_ip: [10.0.0.1]\n");
   EXPECT_EQ(count_with(none, "without http.tls"), 0) << joined(none);
   EXPECT_EQ(none.size(), 1u) << joined(none);
   // Admin tokens alone count too.
-  auto admin = warnings(dir, "http:\n  listen: 0.0.0.0\nproduct_list:\n  - project: a\n"
-                             "    allow_ip: [10.0.0.1]\nadmin:\n  tokens: "
-                             "[env:DMQ_ACCESS_TOKEN_ADMIN]\n");
+  auto admin = warnings(dir,
+                        "http:\n  listen: 0.0.0.0\nproduct_list:\n  - project: a\n"
+                        "    allow_ip: [10.0.0.1]\nadmin:\n  tokens: "
+                        "[env:DMQ_ACCESS_TOKEN_ADMIN]\n");
   EXPECT_EQ(count_with(admin, "without http.tls"), 1) << joined(admin);
 }

@@ -41,16 +41,19 @@ TEST(config_auth, tokens_admin_and_metrics_load_in_every_form) {
   dir.write("admin.token", "token-of-the-admin-0003\n");
   auto cfg = dir.settings(R"(product_list:
   - project: a
-    tokens: [")" + sha256_line(token_a) + R"("]
+    tokens: [")" + sha256_line(token_a) +
+                          R"("]
   - project: b
     allow_ip: [10.0.0.0/8]
-    tokens: [env:DMQ_CFG_TOKEN_B, )" + sha256_line("second-token-of-b-09") + R"(]
+    tokens: [env:DMQ_CFG_TOKEN_B, )" +
+                          sha256_line("second-token-of-b-09") + R"(]
 admin:
   allow_ip: [192.168.1.1]
   tokens: [file:admin.token]
 metrics:
   allow_ip: [10.1.0.0/16, "::1"]
-  tokens: [")" + sha256_line("token-for-metrics-0004") + R"("]
+  tokens: [")" + sha256_line("token-for-metrics-0004") +
+                          R"("]
 )");
   ASSERT_EQ(cfg.producers.size(), 2u);
   EXPECT_EQ(cfg.producers[0].tokens.size(), 1u);
@@ -83,9 +86,10 @@ TEST(config_auth, defaults_no_tokens_no_admin_metrics_on_loopback_listen_on_loop
 
 TEST(config_auth, metrics_tokens_alone_keep_the_loopback_default) {
   temp_config dir;
-  auto cfg = dir.settings("product_list:\n  - project: a\n    allow_ip: [127.0.0.1]\n"
-                          "metrics:\n  tokens: [\"" +
-                          sha256_line("token-for-metrics-0004") + "\"]\n");
+  auto cfg = dir.settings(
+      "product_list:\n  - project: a\n    allow_ip: [127.0.0.1]\n"
+      "metrics:\n  tokens: [\"" +
+      sha256_line("token-for-metrics-0004") + "\"]\n");
   EXPECT_EQ(cfg.metrics.allow_ip.size(), 2u);
   EXPECT_EQ(cfg.metrics.tokens.size(), 1u);
 }
@@ -95,7 +99,8 @@ TEST(config_auth, a_problem_names_the_key_of_the_token) {
   scoped_env unset("DMQ_CFG_UNSET", nullptr);
   auto r = dir.load(R"(product_list:
   - project: a
-    tokens: [")" + sha256_line(token_a) + R"(", env:DMQ_CFG_UNSET]
+    tokens: [")" + sha256_line(token_a) +
+                    R"(", env:DMQ_CFG_UNSET]
 admin:
   tokens: ["sha256:1234"]
 metrics:
@@ -129,7 +134,8 @@ TEST(config_auth, a_problem_never_repeats_the_secret) {
     tokens: [env:DMQ_CFG_SHORT, file:short.token, )" +
                     literal + R"(]
 admin:
-  tokens: [)" + literal + R"(]
+  tokens: [)" + literal +
+                    R"(]
 )");
   EXPECT_FALSE(r.cfg);
   auto text = all_problems(r);

@@ -68,8 +68,13 @@ TEST(crypto, hex_round_trip_and_refusals) {
 
 TEST(crypto, base64_rfc4648_vectors) {
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64(plain), encoded) << plain;
@@ -90,9 +95,9 @@ TEST(crypto, base64_round_trips_every_byte_and_length) {
     auto part = all.substr(all.size() - n);
     auto enc = base64(part);
     EXPECT_EQ(enc.size() % 4, 0u);
-    EXPECT_EQ(enc.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
-              std::string::npos);
+    EXPECT_EQ(
+        enc.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+        std::string::npos);
     EXPECT_EQ(from_base64(enc), part) << n;
   }
   auto r = random_bytes(33);
@@ -104,8 +109,8 @@ TEST(crypto, base64_refuses_what_is_not_base64) {
   EXPECT_EQ(from_base64("Zm9vYmFy\n"), std::nullopt);  // a newline
   EXPECT_EQ(from_base64("Zm9v-_"), std::nullopt);      // the URL-safe alphabet
   EXPECT_EQ(from_base64("Zm9v!"), std::nullopt);
-  EXPECT_EQ(from_base64("Z"), std::nullopt);      // 6 bits: not a byte
-  EXPECT_EQ(from_base64("Zm9vY"), std::nullopt);  // a quantum of one character
+  EXPECT_EQ(from_base64("Z"), std::nullopt);         // 6 bits: not a byte
+  EXPECT_EQ(from_base64("Zm9vY"), std::nullopt);     // a quantum of one character
   EXPECT_EQ(from_base64("Zg==Zg=="), std::nullopt);  // padding in the middle
   // Padding that does not complete a quantum of 4, or more than 2 of it.
   EXPECT_EQ(from_base64("Zm9v="), std::nullopt);

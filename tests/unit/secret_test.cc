@@ -122,8 +122,7 @@ TEST(secret, file_missing_empty_or_too_large_is_refused_naming_the_file) {
   d.write("empty", "");
   d.write("newline-only", "\n");
   EXPECT_NE(error_of(read_secret("file:empty", d.path)).find("is empty"), std::string::npos);
-  EXPECT_NE(error_of(read_secret("file:newline-only", d.path)).find("is empty"),
-            std::string::npos);
+  EXPECT_NE(error_of(read_secret("file:newline-only", d.path)).find("is empty"), std::string::npos);
 
   d.write("huge", std::string(65 << 10, 'x'));
   EXPECT_NE(error_of(read_secret("file:huge", d.path)).find("larger than 64 KiB"),
@@ -169,8 +168,7 @@ TEST(token, env_form) {
   EXPECT_NE(error_of(read_token("env:DMQ_TOKEN_TEST_UNSET", "/")).find("not set"),
             std::string::npos);
   scoped_env empty("DMQ_TOKEN_TEST_EMPTY", "");
-  EXPECT_NE(error_of(read_token("env:DMQ_TOKEN_TEST_EMPTY", "/")).find("empty"),
-            std::string::npos);
+  EXPECT_NE(error_of(read_token("env:DMQ_TOKEN_TEST_EMPTY", "/")).find("empty"), std::string::npos);
 }
 
 TEST(token, file_form_relative_absolute_and_newline) {
