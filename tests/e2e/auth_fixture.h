@@ -56,7 +56,9 @@ class auth_test : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (dmq) EXPECT_TRUE(dmq->running()) << "dmq died; its log:\n" << dmq->log();
+    if (dmq) {
+      EXPECT_TRUE(dmq->running()) << "dmq died; its log:\n" << dmq->log();
+    }
     dmq.reset();
     test::remove_config_dir(dir);
     ::unsetenv("DMQ_E2E_TOKEN_A");

