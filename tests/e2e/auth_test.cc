@@ -312,6 +312,41 @@ TEST(dmq_token, prints_a_new_token_and_the_sha256_line_that_names_it) {
   EXPECT_NE(first, second);
 }
 
+// ---- the start's warnings, as dmq check prints them ----
+
+// check_config runs `dmq check dir` and returns its output (stdout and stderr).
+std::string check_config(const std::string& dir) {
+  std::string out;
+  FILE* p =
+      ::popen((std::string("timeout 20 ") + DMQ_BINARY + " check " + dir + " 2>&1").c_str(), "r");
+  if (!p) return out;
+  char buf[1024];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << out;
+  return out;
+}
+
+TEST(dmq_check, warns_about_an_api_beyond_loopback_that_relies_on_addresses) {
+  auto dir = test::make_config_dir(6379, 8989);  // the seed's projects, on loopback
+  auto quiet = check_config(dir);
+  EXPECT_EQ(quiet.find("security"), std::string::npos) << quiet;
+  {
+    std::ifstream in(dir + "/config.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto yaml = ss.str();
+    ASSERT_TRUE(replace_once(yaml, "  listen: 127.0.0.1\n", "  listen: 0.0.0.0\n"));
+    std::ofstream(dir + "/config.yaml", std::ios::trunc) << yaml;
+  }
+  auto loud = check_config(dir);
+  EXPECT_NE(loud.find("warning: security: the API listens on 0.0.0.0 (beyond loopback) and "
+                      "project 'svs' relies on addresses alone"),
+            std::string::npos)
+      << loud;
+  EXPECT_NE(loud.find("project 'sds' relies on addresses alone"), std::string::npos) << loud;
+  test::remove_config_dir(dir);
+}
+
 // ---- secrets stay out of the log ----
 
 TEST_F(auth_test, no_token_reaches_the_log) {
