@@ -36,9 +36,12 @@ bool is_loopback(const std::string& listen) {
   return v4.contains(*ip) || v6.contains(*ip);
 }
 
+// allows_everyone says whether ranges hold ::/0 or every IPv4 address (0.0.0.0/0, held as
+// ::ffff:0.0.0.0/96); not any other /96, such as 2001:db8::/96.
 bool allows_everyone(const std::vector<util::ip_range>& ranges) {
+  static const auto all_v4 = *util::ip_range::parse("0.0.0.0/0");
   return std::any_of(ranges.begin(), ranges.end(), [](const auto& r) {
-    return r.prefix_len == 0 || r.prefix_len == 96;  // ::/0, 0.0.0.0/0
+    return r.prefix_len == 0 || (r.prefix_len == all_v4.prefix_len && r.base == all_v4.base);
   });
 }
 

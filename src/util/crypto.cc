@@ -92,7 +92,13 @@ std::string base64(std::string_view bytes) {
 }
 
 std::optional<std::string> from_base64(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  // Padding is optional, but when present it completes the last quantum of 4 (at most 2).
+  std::size_t pad = 0;
+  while (!text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+    ++pad;
+  }
+  if (pad > 2 || (pad > 0 && (text.size() + pad) % 4 != 0)) return std::nullopt;
   if (text.size() % 4 == 1) return std::nullopt;
   std::string out;
   out.reserve(text.size() * 3 / 4);

@@ -22,14 +22,31 @@ boost::json::value http_reply::data() const {
   return json().at("data");
 }
 
-http_client::http_client(int port) {
+http_client::http_client(int port) : http_client(port, std::string()) {}
+
+http_client::http_client(int port, const std::string& source) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) throw std::runtime_error("http_client: no socket");
+  if (!source.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1) {
+      ::close(fd_);
+      throw std::runtime_error("http_client: not an IPv4 address: " + source);
+    }
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("http_client: cannot bind to " + source);
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd_);
     throw std::runtime_error("http_client: cannot connect to port " + std::to_string(port));
+  }
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -121,6 +138,13 @@ bool http_client::closed(std::chrono::milliseconds bound) {
 http_reply call(int port, const std::string& method, const std::string& target,
                 const std::string& body, const header_list& headers) {
   http_client c(port);
+  return c.request(method, target, body, headers);
+}
+
+http_reply call_from(const std::string& source, int port, const std::string& method,
+                     const std::string& target, const std::string& body,
+                     const header_list& headers) {
+  http_client c(port, source);
   return c.request(method, target, body, headers);
 }
 

@@ -28,6 +28,9 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 class http_client {
  public:
   explicit http_client(int port);
+  // http_client(port, source) connects from the loopback address source (e.g. "127.0.0.5":
+  // all of 127.0.0.0/8 is loopback on Linux), so that a test can be several callers.
+  http_client(int port, const std::string& source);
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
@@ -50,5 +53,9 @@ class http_client {
 // call makes one request on a new connection.
 http_reply call(int port, const std::string& method, const std::string& target,
                 const std::string& body = "", const header_list& headers = {});
+// call_from makes one request on a new connection from the address source.
+http_reply call_from(const std::string& source, int port, const std::string& method,
+                     const std::string& target, const std::string& body = "",
+                     const header_list& headers = {});
 
 }  // namespace dmq::test
