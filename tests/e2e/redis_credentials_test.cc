@@ -164,12 +164,12 @@ TEST_F(redis_credentials, an_acl_user_with_the_recommended_acl_delivers_and_can_
   auto dir = config(redis.port(), "  username: dmq\n  password: file:redis-password\n");
   std::ofstream(dir + "/redis-password") << user_password;
   auto dmq = start_dmq(dir, port, "run");
-  // Saves (MULTI/EXEC, SET NX, ZADD), ordered saves, claims and acks (scripts), the wake
+  // Saves (MULTI/EXEC, SET NX, ZADD), delayed ones, claims and acks (scripts), the wake
   // (PUBLISH, SUBSCRIBE), status and pending reads: all under the narrow ACL.
   EXPECT_TRUE(delivered(save(port))) << dmq->log();
-  auto ordered = order();
-  ordered["delay_ms"] = 300;
-  auto r = test::call(port, "POST", "/api/message/single", text(ordered));
+  auto delayed = order();
+  delayed["delay_ms"] = 300;
+  auto r = test::call(port, "POST", "/api/message/single", text(delayed));
   ASSERT_EQ(r.code(), 0) << r.body;
   EXPECT_TRUE(delivered(id_of(r))) << dmq->log();
   EXPECT_EQ(test::call(port, "GET", "/api/message/pending?consumer=dgfa").code(), 0);

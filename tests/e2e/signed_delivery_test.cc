@@ -65,11 +65,12 @@ class signed_delivery : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (dmq) EXPECT_TRUE(dmq->running()) << dmq->log();
     if (dmq) {
+      EXPECT_TRUE(dmq->running()) << dmq->log();
       auto log = dmq->log();
-      for (const auto& k : {key, old_key, new_key})
+      for (const auto& k : {key, old_key, new_key}) {
         EXPECT_EQ(log.find(k.substr(6)), std::string::npos) << "a secret is in dmq's log";
+      }
     }
     dmq.reset();
     verifier.reset();

@@ -10,7 +10,7 @@
 // "fail_first": n}. Each secret is a verifier of its own (one that knows only that secret);
 // a delivery is verified when every one of them accepts it. With "tamper", the body is
 // changed by one byte before it is verified (so it must be refused). The first fail_first
-// deliveries of each webhook-id are answered 500 even when verified (to make dmq retry).
+// deliveries of each webhook-id to the route are answered 500 even when verified (to make dmq retry).
 // Answers 200 when verified, else 401. Each delivery appends one JSON line to L (written
 // before the answer): route, the webhook-* headers, X-Dmq-Message-Id, the body, whether it
 // was verified and by which verifier, and the library's reasons. It listens on 127.0.0.1 on
@@ -22,7 +22,7 @@ const http = require("http");
 const { Webhook } = require("standardwebhooks");
 
 const config = JSON.parse(process.argv[2]);
-const seen = new Map(); // webhook-id -> deliveries so far
+const seen = new Map(); // route and webhook-id -> deliveries so far
 
 function check(route, body, headers) {
   const results = [];
@@ -52,8 +52,8 @@ const server = http.createServer((req, res) => {
     const results = check(route, body, req.headers);
     const verified = results.length > 0 && results.every((r) => r.ok);
     const id = req.headers["webhook-id"] || "";
-    const n = (seen.get(id) || 0) + 1;
-    seen.set(id, n);
+    const n = (seen.get(name + " " + id) || 0) + 1;
+    seen.set(name + " " + id, n);
     const status = !verified ? 401 : n <= (route.fail_first || 0) ? 500 : 200;
     const line = {
       route: name,
