@@ -231,11 +231,20 @@ TEST_F(redis_credentials, a_password_changed_under_a_running_dmq_shows_in_health
 class embedded_credentials : public ::testing::Test {
  protected:
   void TearDown() override { test::remove_config_dir(dir); }
+  // make writes the config; redis-server is started through a wrapper that writes the
+  // arguments it was given to argv_file, one a line, then execs redis-server with them
+  // (same pid): what the command line held, whatever redis-server later shows as its title.
   void make(const std::string& redis_lines = "") {
     dir = test::make_config_dir(redis_port, port,
                                 "dispatch:\n  http_port: " + std::to_string(status_port) + "\n");
-    with_redis(dir, "  embedded: true\n" + redis_lines);
+    argv_file = dir + "/redis-argv";
+    auto wrapper = dir + "/redis-server-wrapper";
+    std::ofstream(wrapper) << "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '" << argv_file
+                           << "'\nexec redis-server \"$@\"\n";
+    fs::permissions(wrapper, fs::perms::owner_all);
+    with_redis(dir, "  embedded: true\n  server_path: " + wrapper + "\n" + redis_lines);
   }
+  std::string argv() const { return read_file(argv_file); }
   fs::path data() const { return fs::path(dir) / "data" / "redis"; }
   pid_t server_pid() const {
     std::ifstream in(data() / "redis.pid");
@@ -252,6 +261,7 @@ class embedded_credentials : public ::testing::Test {
   int port = test::free_port();
   int status_port = test::free_port();
   std::string dir;
+  std::string argv_file;
 };
 
 TEST_F(embedded_credentials, a_generated_password_in_a_0600_file_not_on_the_command_line) {
@@ -266,10 +276,16 @@ TEST_F(embedded_credentials, a_generated_password_in_a_0600_file_not_on_the_comm
     pw.pop_back();
     pid_t server = server_pid();
     ASSERT_GT(server, 0);
+    // Neither in the arguments redis-server was started with (redis-server replaces its
+    // title in /proc/PID/cmdline soon after it starts, but not at once)...
+    auto args = argv();
+    EXPECT_NE(args.find("redis.conf"), std::string::npos) << args;
+    EXPECT_EQ(args.find(pw), std::string::npos) << "the password is on the command line: " << args;
+    EXPECT_EQ(args.find("requirepass"), std::string::npos) << args;
+    // ...nor in its command line now.
     auto line = cmdline(server);
     EXPECT_NE(line.find("redis-server"), std::string::npos) << line;
     EXPECT_EQ(line.find(pw), std::string::npos) << "the password is on the command line: " << line;
-    EXPECT_EQ(line.find("requirepass"), std::string::npos) << line;
     // The server wants it: without it nothing, with it everything.
     EXPECT_TRUE(raw({}, {"GET", "x"}).str.starts_with("NOAUTH")) << raw({}, {"GET", "x"}).str;
     EXPECT_TRUE(raw({"wrong"}, {"PING"}).str.starts_with("WRONGPASS"));
@@ -304,6 +320,7 @@ TEST_F(embedded_credentials, a_configured_password_and_user_are_used_instead) {
   auto owner = start_dmq(dir, port, "run");
   EXPECT_FALSE(fs::exists(data() / "password")) << "no generated password beside redis.password";
   EXPECT_EQ(file_mode(data() / "redis.conf"), 0600);
+  EXPECT_EQ(argv().find(pw), std::string::npos) << argv();
   EXPECT_EQ(cmdline(server_pid()).find(pw), std::string::npos) << cmdline(server_pid());
   EXPECT_EQ(raw({"dmq", pw}, {"PING"}).str, "PONG");
   EXPECT_EQ(raw({pw}, {"PING"}).str, "PONG");  // the default user too (requirepass)
