@@ -183,7 +183,8 @@ std::string embedded_redis::write_conf() {
       "requirepass " +
       conf_quoted(password) + "\n";
   if (!s_.username.empty() && s_.username != "default")
-    conf += "user " + conf_quoted(s_.username) + " on " + conf_quoted(">" + password) + " ~* &* +@all\n";
+    conf += "user " + conf_quoted(s_.username) + " on " + conf_quoted(">" + password) +
+            " ~* &* +@all\n";
   return write_private(s_.data_dir / "redis.conf", conf);
 }
 
@@ -272,8 +273,9 @@ std::string embedded_redis::launch() {
   if (auto err = write_conf(); !err.empty()) return err;
   // The password is in redis.conf, the first argument: never on the command line.
   std::vector<std::string> args = {
-      s_.server_path, (s_.data_dir / "redis.conf").string(), "--port", std::to_string(s_.port), "--bind", "127.0.0.1", "--dir",
-      s_.data_dir.string(), "--appendonly", "yes", "--appendfsync", s_.appendfsync,
+      s_.server_path, (s_.data_dir / "redis.conf").string(), "--port", std::to_string(s_.port),
+      "--bind", "127.0.0.1", "--dir", s_.data_dir.string(), "--appendonly", "yes", "--appendfsync",
+      s_.appendfsync,
       // An accepted message must never be evicted: at maxmemory
       // saves fail instead (docs/operations.md).
       "--maxmemory-policy", "noeviction", "--save", "", "--daemonize", "no", "--pidfile",

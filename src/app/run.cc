@@ -169,7 +169,8 @@ struct process {
       co_return ingest::reply(ingest::errc::unhealthy,
                               "redis refused: " + last_check->refusal_text(), data, 503);
     if (!conn.ready())
-      co_return ingest::reply(ingest::errc::unhealthy, "redis is down: " + conn.why_down(), data, 503);
+      co_return ingest::reply(ingest::errc::unhealthy, "redis is down: " + conn.why_down(), data,
+                              503);
     co_return ingest::ok(data);
   }
 

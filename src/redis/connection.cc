@@ -94,7 +94,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   std::uint64_t sessions = 0;  // successful handshakes so far
   std::error_code broken_reason;
   std::string why_down = "not connected yet";  // why the connection is not ready
-  bool refused = false;  // the last handshake was refused (why_down says why)
+  bool refused = false;                        // the last handshake was refused (why_down says why)
   on_connect_fn on_connect;
   std::function<void(const reply&)> on_push;
 

@@ -18,12 +18,11 @@ namespace fs = std::filesystem;
 // channels, and only the commands it sends or its scripts call. No CONFIG: dmq then reads
 // the settings it checks from INFO (CONFIG GET would also show the default user's password).
 const std::vector<std::string> recommended_acl = {
-    "resetkeys", "~dmq:*",     "resetchannels", "&dmq:*",     "-@all",     "+ping",
-    "+select",   "+info",      "+time",         "+multi",     "+exec",     "+get",
-    "+set",      "+del",       "+pexpire",      "+pexpireat", "+pttl",     "+hget",
-    "+hmget",    "+hset",      "+hdel",         "+zadd",      "+zrem",     "+zscore",
-    "+zcard",    "+zcount",    "+zrange",       "+scan",      "+publish",  "+subscribe",
-    "+eval",     "+evalsha",   "+script|load"};
+    "resetkeys", "~dmq:*",     "resetchannels", "&dmq:*",   "-@all",       "+ping",   "+select",
+    "+info",     "+time",      "+multi",        "+exec",    "+get",        "+set",    "+del",
+    "+pexpire",  "+pexpireat", "+pttl",         "+hget",    "+hmget",      "+hset",   "+hdel",
+    "+zadd",     "+zrem",      "+zscore",       "+zcard",   "+zcount",     "+zrange", "+scan",
+    "+publish",  "+subscribe", "+eval",         "+evalsha", "+script|load"};
 
 std::string random_password() {
   return util::to_hex(util::random_bytes(16));
@@ -55,7 +54,7 @@ std::uint64_t save(int port) {
 
 // file_mode returns the permission bits of path (-1 if it does not exist).
 int file_mode(const fs::path& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return -1;
   return static_cast<int>(st.st_mode & 07777);
 }
@@ -96,9 +95,9 @@ class redis_credentials : public ::testing::Test {
         10s);
     return got && test::wait_until(
                       [&] {
-                        auto r = test::call(port, "GET",
-                                            "/api/message/status?msg_id=" + std::to_string(id) +
-                                                "&consumer=dgfa");
+                        auto r = test::call(
+                            port, "GET",
+                            "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=dgfa");
                         return r.data() == json::value("done");
                       },
                       5s);

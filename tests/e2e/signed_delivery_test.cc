@@ -35,7 +35,7 @@ class signed_delivery : public ::testing::Test {
     verifier = std::make_unique<test::node_verifier>(std::map<std::string, test::node_route>{
         {"/one", {{key}, false, 0}},
         {"/retry", {{key}, false, 1}},
-        {"/rotation", {{old_key}, false, 0}},  // a verifier that knows only the old secret...
+        {"/rotation", {{old_key}, false, 0}},      // a verifier that knows only the old secret...
         {"/rotation-new", {{new_key}, false, 0}},  // ...and one that knows only the new one
         {"/tampered", {{key}, true, 0}},
         {"/wrong", {{other_key}, false, 0}},
@@ -49,7 +49,7 @@ class signed_delivery : public ::testing::Test {
     auto c = [&](std::string name, std::string path, int retries, int interval,
                  std::map<std::string, std::string> more) {
       return consumer_conf{std::move(name), std::move(path), "", default_timeout_ms, retries,
-                           interval, std::move(more)};
+                           interval,        std::move(more)};
     };
     dir = write_delivery_config(
         redis.port(), port, verifier->port(),
@@ -79,10 +79,8 @@ class signed_delivery : public ::testing::Test {
 
   // post saves a message of sds:create:order and returns its id.
   std::uint64_t post(const std::string& params) {
-    json::object m{{"project", "sds"},
-                   {"cmd", "sds:create:order"},
-                   {"bucket", "b"},
-                   {"params", params}};
+    json::object m{
+        {"project", "sds"}, {"cmd", "sds:create:order"}, {"bucket", "b"}, {"params", params}};
     auto r = test::call(port, "POST", "/api/message/single", text(m));
     EXPECT_EQ(r.code(), 0) << r.body;
     return r.code() == 0 ? id_of(r) : 0;

@@ -67,7 +67,8 @@ node_verifier::node_verifier(std::map<std::string, node_route> routes) {
   for (const auto& [name, r] : routes) {
     json::array secrets;
     for (const auto& s : r.secrets) secrets.emplace_back(s);
-    rs[name] = json::object{{"secrets", secrets}, {"tamper", r.tamper}, {"fail_first", r.fail_first}};
+    rs[name] =
+        json::object{{"secrets", secrets}, {"tamper", r.tamper}, {"fail_first", r.fail_first}};
   }
   cfg["routes"] = rs;
   auto cfg_text = json::serialize(cfg);
