@@ -313,7 +313,8 @@ TEST_F(embedded_credentials, a_generated_password_in_a_0600_file_not_on_the_comm
 }
 
 TEST_F(embedded_credentials, a_configured_password_and_user_are_used_instead) {
-  auto pw = random_password();
+  // Spaces, quotes and a backslash: redis.conf must quote them.
+  auto pw = random_password() + " q\"uo\\te'#";
   make("  username: dmq\n  password: file:redis-password\n");
   std::ofstream(dir + "/redis-password") << pw << "\n";
   auto owner = start_dmq(dir, port, "run");
