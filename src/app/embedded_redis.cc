@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include <fstream>
 #include <thread>
 #include <vector>
+
+#include "util/crypto.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -102,7 +105,88 @@ std::string exit_text(int status) {
   return "status " + std::to_string(status);
 }
 
+// conf_quoted returns s as a double-quoted argument of a redis.conf line (sdssplitargs): any
+// byte but a printable ASCII one other than \ and " as \xHH.
+std::string conf_quoted(std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out + "\"";
+}
+
+// write_private writes text to path, readable and writable by this user only (0600), and
+// renames it into place so that no reader ever sees half of it; "" or what went wrong.
+std::string write_private(const fs::path& path, const std::string& text) {
+  auto tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return "cannot write " + tmp.string() + ": " + std::strerror(errno);
+  bool ok = ::fchmod(fd, 0600) == 0;  // an older file of that name may have had other modes
+  for (std::size_t done = 0; ok && done < text.size();) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ::fsync(fd) == 0 && ok;
+  auto err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    ::unlink(tmp.c_str());
+    return "cannot write " + path.string() + ": " + std::strerror(err);
+  }
+  return {};
+}
+
+std::string read_password(const fs::path& file) {
+  std::ifstream in(file);
+  std::string pw;
+  std::getline(in, pw);
+  return pw;
+}
+
 }  // namespace
+
+std::string embedded_password(const config::redis_settings& s) {
+  if (!s.password.empty()) return s.password;
+  return read_password(s.data_dir / "password");
+}
+
+// write_conf: see the header. Called by the owner only (under the lock), before a launch.
+std::string embedded_redis::write_conf() {
+  auto file = s_.data_dir / "password";
+  auto password = s_.password;
+  if (password.empty()) {
+    password = read_password(file);
+    if (password.empty()) {
+      // 32 random bytes as hex: 256 bits, and no character a shell or a config file quotes.
+      password = util::to_hex(util::random_bytes(32));
+      if (auto err = write_private(file, password + "\n"); !err.empty()) return err;
+      spdlog::info("redis.embedded: generated a password for redis-server in {} (0600)",
+                   file.string());
+    } else {
+      ::chmod(file.c_str(), 0600);  // keep it private even if someone loosened it
+    }
+  }
+  std::string conf =
+      "# Written by dmq at each start of its embedded redis-server; do not edit: changes\n"
+      "# are lost. Private (0600): it holds the password (docs/security.md).\n"
+      "requirepass " +
+      conf_quoted(password) + "\n";
+  if (!s_.username.empty() && s_.username != "default")
+    conf += "user " + conf_quoted(s_.username) + " on " + conf_quoted(">" + password) +
+            " ~* &* +@all\n";
+  return write_private(s_.data_dir / "redis.conf", conf);
+}
 
 embedded_redis::~embedded_redis() {
   stop();
@@ -186,14 +270,16 @@ std::string embedded_redis::start(int timeout_ms) {
 
 // launch forks and execs redis-server; it does not wait for it to answer.
 std::string embedded_redis::launch() {
+  if (auto err = write_conf(); !err.empty()) return err;
+  // The password is in redis.conf, the first argument: never on the command line.
   std::vector<std::string> args = {
-      s_.server_path, "--port", std::to_string(s_.port), "--bind", "127.0.0.1", "--dir",
-      s_.data_dir.string(), "--appendonly", "yes", "--appendfsync", s_.appendfsync,
+      s_.server_path, (s_.data_dir / "redis.conf").string(), "--port", std::to_string(s_.port),
+      "--bind", "127.0.0.1", "--dir", s_.data_dir.string(), "--appendonly", "yes", "--appendfsync",
+      s_.appendfsync,
       // An accepted message must never be evicted: at maxmemory
       // saves fail instead (docs/operations.md).
       "--maxmemory-policy", "noeviction", "--save", "", "--daemonize", "no", "--pidfile",
       (s_.data_dir / "redis.pid").string(), "--logfile", (s_.data_dir / "redis.log").string()};
-  if (!s_.password.empty()) args.insert(args.end(), {"--requirepass", s_.password});
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());

@@ -11,6 +11,12 @@
 // server of its own on the same data) if the owner exits. A redis-server named in
 // data_dir/redis.pid is stopped as stale only when the lock is free, that is when the
 // process that ran it is provably dead. docs/operations.md.
+//
+// Credentials: the server requires a password, redis.password if configured, else one the
+// owner generates once into data_dir/password (0600, reused across restarts, read by every
+// process sharing the server). It reaches redis-server in data_dir/redis.conf (0600,
+// rewritten at each launch), never on its command line, which any local user can read in
+// /proc. With redis.username, that ACL user is defined there too. docs/security.md.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +27,11 @@
 #include "config/config.h"
 
 namespace dmq::app {
+
+// embedded_password returns the password of the embedded Redis of s: redis.password when
+// configured, else the content of data_dir/password ("" while there is none: nobody has
+// started the server yet).
+std::string embedded_password(const config::redis_settings& s);
 
 class embedded_redis {
  public:
@@ -49,6 +60,9 @@ class embedded_redis {
   std::string owner_pid() const;
   void stop_stale();
   std::string launch();
+  // write_conf makes sure of the password (generating data_dir/password once) and writes
+  // data_dir/redis.conf with it; returns what went wrong, or "".
+  std::string write_conf();
   std::string wait_started(std::chrono::steady_clock::time_point until, int timeout_ms);
 
   config::redis_settings s_;

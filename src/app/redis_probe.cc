@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <set>
 
+#include "app/embedded_redis.h"
 #include "storage/redis_check.h"
 #include "storage/store.h"
 #include "util/spawn.h"
@@ -48,6 +49,11 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
   std::string where = (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
   conn.start();
   bool up = co_await conn.wait_ready(std::chrono::milliseconds(s.connect_timeout_ms) + 1s);
+  if (!up && conn.why_down().starts_with("authentication refused")) {
+    out << "redis: " << conn.why_down() << "\n";
+    code = 1;
+    co_return;
+  }
   if (!up && s.embedded) {
     out << "redis: the embedded Redis (" << where << ", data in " << s.data_dir.string()
         << ") is not running, so there is nothing to check: dmq starts it with "
@@ -57,7 +63,8 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
     co_return;
   }
   if (!up) {
-    out << "redis: cannot reach " << where << " (redis.host, redis.port)\n";
+    out << "redis: cannot reach " << where << " (redis.host, redis.port): " << conn.why_down()
+        << "\n";
     code = 1;
     co_return;
   }
@@ -93,7 +100,10 @@ redis::options redis_options(const config::redis_settings& s, std::string name) 
   redis::options o;
   o.host = s.embedded ? "127.0.0.1" : s.host;
   o.port = s.port;
-  o.password = s.password;
+  o.username = s.username;
+  // With redis.embedded and no redis.password: the password dmq generated for its
+  // redis-server (data_dir/password, app/embedded_redis.h).
+  o.password = s.embedded ? embedded_password(s) : s.password;
   o.db = s.db;
   o.connect_timeout_ms = s.connect_timeout_ms;
   // A request to Redis answered later than redis.read_timeout_ms breaks the connection

@@ -168,7 +168,9 @@ struct process {
     if (redis_refused())
       co_return ingest::reply(ingest::errc::unhealthy,
                               "redis refused: " + last_check->refusal_text(), data, 503);
-    if (!conn.ready()) co_return ingest::reply(ingest::errc::unhealthy, "redis is down", data, 503);
+    if (!conn.ready())
+      co_return ingest::reply(ingest::errc::unhealthy, "redis is down: " + conn.why_down(), data,
+                              503);
     co_return ingest::ok(data);
   }
 
@@ -238,8 +240,9 @@ asio::awaitable<bool> connect_redis(asio::io_context& ioc, process& p) {
                   p.last_check->refusal_text());
     p.exit_code = 2;
   } else {
-    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port); is it running?",
-                  cfg.redis.host, cfg.redis.port);
+    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port): {}",
+                  cfg.redis.embedded ? "127.0.0.1" : cfg.redis.host, cfg.redis.port,
+                  p.conn.why_down());
     p.exit_code = 1;
   }
   p.conn.stop();

@@ -8,6 +8,7 @@
 
 #include "dispatch/rate_limiter.h"
 #include "dispatch/retry_policy.h"
+#include "dispatch/webhook_signature.h"
 #include "storage/id_source.h"
 #include "util/spawn.h"
 
@@ -89,8 +90,10 @@ asio::awaitable<void> consumer_worker::run() {
   }
 }
 
-asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t lease_until) {
-  http::client_request req;
+// prepare fills a with the request of one attempt of c, started at now_ms (Redis's clock).
+// Not a coroutine: the strings the headers view live in a, which the caller keeps in place.
+void consumer_worker::prepare(attempt_request& a, storage::claimed& c, std::int64_t now_ms) const {
+  auto& req = a.req;
   req.host = endpoint_.host;
   req.port = endpoint_.port;
   req.tls = endpoint_.tls;
@@ -99,17 +102,31 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   req.target = endpoint_.target(c.id, c.attempt - 1);
   req.body = std::move(c.params);
   req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);
-  auto id = std::to_string(c.id), attempt = std::to_string(c.attempt),
-       due = std::to_string(c.due_ms);
+  a.id = std::to_string(c.id);
+  a.attempt = std::to_string(c.attempt);
+  a.due = std::to_string(c.due_ms);
   req.headers = {{"Content-Type", "application/json; charset=utf-8"},
                  {"User-Agent", "dmq"},
-                 {"X-Dmq-Message-Id", id},
-                 {"X-Dmq-Attempt", attempt},
-                 {"X-Dmq-Scheduled-At", due}};
+                 {"X-Dmq-Message-Id", a.id},
+                 {"X-Dmq-Attempt", a.attempt},
+                 {"X-Dmq-Scheduled-At", a.due}};
   if (!c.request_id.empty()) req.headers.push_back({trace_header_, c.request_id});
+  if (consumer_.signing_secrets.empty()) return;
+  // Standard Webhooks (docs/security.md): the same id on every attempt, the attempt's time
+  // on Redis's clock (the one that decides due times), signed with every secret.
+  a.seconds = std::to_string(now_ms / 1000);
+  a.signature = webhook_signature(a.id, now_ms / 1000, req.body, consumer_.signing_secrets);
+  req.headers.push_back({"webhook-id", a.id});
+  req.headers.push_back({"webhook-timestamp", a.seconds});
+  req.headers.push_back({"webhook-signature", a.signature});
+}
 
+asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t lease_until) {
   auto& clock = store_.redis_clock();
   auto started = clock.now_ms();
+  attempt_request a;
+  prepare(a, c, started);
+  const auto& req = a.req;
   auto t0 = std::chrono::steady_clock::now();
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;

@@ -50,6 +50,12 @@ class consumer_worker {
  private:
   static constexpr std::int64_t local_failure_delay_ms = 1000;
 
+  // attempt_request: one attempt's request and the strings its headers view.
+  struct attempt_request {
+    http::client_request req;
+    std::string id, attempt, due, seconds, signature;
+  };
+  void prepare(attempt_request& a, storage::claimed& c, std::int64_t now_ms) const;
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
   // gave_up counts and logs the deliveries claim() dropped.
   void gave_up(const std::vector<storage::dropped>& dropped);

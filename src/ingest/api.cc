@@ -118,7 +118,8 @@ http::response api::healthz() const {
   if (check) data["redis_checks"] = check->to_json();
   if (check && check->refused())
     return reply(errc::unhealthy, "redis refused: " + check->refusal_text(), data, 503);
-  if (!conn_.ready()) return reply(errc::unhealthy, "redis is down", data, 503);
+  if (!conn_.ready())
+    return reply(errc::unhealthy, "redis is down: " + conn_.why_down(), data, 503);
   if (!ids_.ready()) return reply(errc::unhealthy, ids_.why_not(), data, 503);
   return ok(data);
 }

@@ -93,6 +93,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   std::uint64_t generation = 0;
   std::uint64_t sessions = 0;  // successful handshakes so far
   std::error_code broken_reason;
+  std::string why_down = "not connected yet";  // why the connection is not ready
+  bool refused = false;                        // the last handshake was refused (why_down says why)
   on_connect_fn on_connect;
   std::function<void(const reply&)> on_push;
 
@@ -240,19 +242,44 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     co_return std::error_code{};
   }
 
+  // where names the server for messages.
+  std::string where() const { return opt.host + ":" + std::to_string(opt.port); }
+
+  // refused_text describes a handshake's error reply; an authentication failure names the
+  // settings to check (never the password: Redis's own text does not hold it either).
+  std::string refused_text(const std::string& err) const {
+    auto is = [&](std::string_view p) { return err.starts_with(p); };
+    if (is("WRONGPASS") || is("NOAUTH") || is("NOPERM") || is("ERR AUTH") ||
+        is("ERR invalid password") || is("ERR Client sent AUTH")) {
+      std::string who = opt.username.empty() ? "without a user name (the default user)"
+                                             : "as user '" + opt.username + "'";
+      std::string how = opt.password.empty() ? "no password was sent" : "a password was sent";
+      return "authentication refused by " + where() + " " + who + ", " + how + ": " + err +
+             " (check redis.username and redis.password)";
+    }
+    return "handshake refused by " + where() + ": " + err;
+  }
+
   asio::awaitable<std::error_code> handshake(connection& owner) {
     command cmd;
-    if (!opt.password.empty()) cmd.push("AUTH", opt.password);
+    if (!opt.password.empty() && !opt.username.empty())
+      cmd.push("AUTH", opt.username, opt.password);  // a Redis ACL user (Redis 6+)
+    else if (!opt.password.empty())
+      cmd.push("AUTH", opt.password);
+    else
+      cmd.push("PING");  // a server that wants a password says so now (NOAUTH), by name
     if (opt.db != 0) cmd.push("SELECT", opt.db);
-    if (cmd.count() > 0) {
-      auto [ec, r] = co_await owner.exec(cmd);
-      if (ec) co_return ec;
-      for (auto& x : r)
-        if (x.is_error()) {
-          spdlog::error("{}: handshake refused: {}", opt.name, x.str);
-          co_return make_error_code(errc::protocol);
-        }
-    }
+    auto [ec, r] = co_await owner.exec(cmd);
+    if (ec) co_return ec;
+    for (auto& x : r)
+      if (x.is_error()) {
+        auto why = refused_text(x.str);
+        // Once per distinct reason: a server that keeps refusing is retried quietly.
+        if (why != why_down) spdlog::error("{}: {}", opt.name, why);
+        why_down = std::move(why);
+        refused = true;
+        co_return make_error_code(errc::server_error);
+      }
     if (on_connect) co_return co_await on_connect(owner);
     co_return std::error_code{};
   }
@@ -264,6 +291,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     while (st != state::stopped) {
       auto ec = co_await connect_once();
       if (st == state::stopped) co_return;
+      refused = false;
+      if (ec) why_down = "cannot connect to " + where() + ": " + ec.message();
       if (!ec) {
         if (reader) redisReaderFree(reader);
         building = reply{};
@@ -275,6 +304,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         ec = co_await handshake(owner);
         if (!ec && st == state::handshake) {
           st = state::ready;
+          why_down.clear();
           ++sessions;
           backoff = opt.min_backoff_ms;
           spdlog::info("{}: connected to {}:{}", opt.name, opt.host, opt.port);
@@ -283,8 +313,10 @@ struct connection::impl : std::enable_shared_from_this<impl> {
           co_await broken_signal.async_wait(asio::as_tuple(asio::use_awaitable));
           if (st == state::stopped) co_return;
           ec = broken_reason;
+          why_down = ec.message() + " (" + where() + ")";
         } else {
           if (!ec) ec = broken_reason;
+          if (!refused) why_down = "connected to " + where() + ", then: " + ec.message();
           mark_broken(ec);
         }
       }
@@ -332,6 +364,10 @@ void connection::stop() {
 
 bool connection::ready() const {
   return impl_->st == impl::state::ready;
+}
+
+std::string connection::why_down() const {
+  return ready() ? std::string() : impl_->why_down;
 }
 
 std::uint64_t connection::session() const {

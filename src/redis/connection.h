@@ -37,7 +37,8 @@ std::error_code make_error_code(errc e);
 struct options {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;
+  std::string username;  // a Redis ACL user: AUTH username password; empty: AUTH password
+  std::string password;  // empty: no AUTH
   int db = 0;
   int connect_timeout_ms = 2000;
   int request_timeout_ms = 1000;  // a reply later than this breaks the connection
@@ -52,7 +53,8 @@ using exec_result = std::pair<std::error_code, replies>;
 class connection {
  public:
   // on_connect_fn runs after each (re)connect, before the connection is marked ready
-  // (AUTH and SELECT are already done): the place to SCRIPT LOAD.
+  // (AUTH, or a PING without a password, and SELECT are already done): the place to SCRIPT
+  // LOAD.
   using on_connect_fn = std::function<boost::asio::awaitable<std::error_code>(connection&)>;
 
   connection(boost::asio::any_io_executor ex, options opt);
@@ -70,6 +72,10 @@ class connection {
   void stop();
   // ready says whether the connection is up and its handshake is done.
   bool ready() const;
+  // why_down says why the connection is not ready ("" when it is): cannot connect, the
+  // connection broke, or the server refused the handshake (a wrong password, NOAUTH, ...).
+  // It never holds the password.
+  std::string why_down() const;
   // session numbers the connections made so far: it changes with every reconnect, after
   // which the server may be another one (a restarted, emptied Redis).
   std::uint64_t session() const;

@@ -50,7 +50,8 @@ redis::reply convert(const redisReply* r) {
 
 }  // namespace
 
-redis_server::redis_server(bool aof) : aof_(aof) {
+redis_server::redis_server(redis_server_options opt)
+    : aof_(opt.aof), requirepass_(std::move(opt.requirepass)) {
   // Another process may bind the port between free_port and redis-server: then this
   // redis-server exits at once, and start tries again on another port.
   for (int tries = 0;; ++tries) {
@@ -88,9 +89,11 @@ void redis_server::start() {
     if (::getppid() != parent) ::_exit(1);
     auto port = std::to_string(port_);
     auto log = dir_ + "/redis.log";
+    // A test's server: its password on the command line is no secret.
     ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", aof_ ? "yes" : "no", "--appendfsync", "always", "--dir",
-             dir_.c_str(), "--logfile", log.c_str(), nullptr);
+             dir_.c_str(), "--logfile", log.c_str(), "--requirepass", requirepass_.c_str(),
+             nullptr);
     ::_exit(127);
   }
   // Up when the server on the port is ours (its dir is ours): one that exits at once
@@ -135,23 +138,39 @@ void redis_server::resume() {
 }
 
 redis::reply redis_server::cmd(const std::vector<std::string>& args) const {
+  if (requirepass_.empty()) return cmd_as({}, args);
+  return cmd_as({requirepass_}, args);
+}
+
+redis::reply redis_server::cmd_as(const std::vector<std::string>& auth,
+                                  const std::vector<std::string>& args) const {
+  return redis_cmd(port_, auth, args);
+}
+
+redis::reply redis_cmd(int port, const std::vector<std::string>& auth,
+                       const std::vector<std::string>& args) {
   timeval tv{2, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   redis::reply out{redis::reply::kind::error, 0, "cannot connect", {}};
-  if (c && !c->err) {
-    redisSetTimeout(c, tv);
+  auto run = [&](const std::vector<std::string>& a) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+    for (const auto& x : a) {
+      argv.push_back(x.data());
+      lens.push_back(x.size());
     }
     auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-    if (r) {
-      out = convert(r);
-      freeReplyObject(r);
-    }
+        redisCommandArgv(c, static_cast<int>(a.size()), argv.data(), lens.data()));
+    if (!r) return false;
+    out = convert(r);
+    freeReplyObject(r);
+    return true;
+  };
+  if (c && !c->err) {
+    redisSetTimeout(c, tv);
+    std::vector<std::string> a{"AUTH"};
+    a.insert(a.end(), auth.begin(), auth.end());
+    if (auth.empty() || (run(a) && !out.is_error())) run(args);
   }
   if (c) redisFree(c);
   return out;
