@@ -63,8 +63,8 @@ void make_cert(const std::string& dir, const std::string& ca, const std::string&
   ASSERT_EQ(r.exit_code, 0) << r.out;
 }
 
-// api_tls_test: a redis-server, a config dir whose http.tls names cert.pem and key.pem (a
-// certificate for CN=dmq-one by the CA ca.pem), and `dmq client` serving HTTPS.
+// api_tls_test: a redis-server, a config dir whose http.tls names cert.pem and cert.key (a
+// certificate for CN=dmq-one by the CA ca.pem, its key cert.key), and `dmq client` serving HTTPS.
 class api_tls_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +79,7 @@ class api_tls_test : public ::testing::Test {
     ASSERT_NE(at, std::string::npos);
     yaml.insert(at + http.size(),
                 "  read_timeout_ms: 1000\n  tls:\n    cert_file: cert.pem\n"
-                "    key_file: key.pem\n" +
+                "    key_file: cert.key\n" +
                     tls_yaml());
     std::ofstream(dir + "/config.yaml", std::ios::trunc) << yaml;
     if (start_at_setup) start();
@@ -170,7 +170,7 @@ TEST_F(api_tls_test, sighup_serves_a_new_certificate_to_new_connections_only) {
   test::tls_client before(port, dir + "/ca.pem");
   EXPECT_EQ(before.peer_subject(), "/CN=dmq-one");
   EXPECT_EQ(before.get("/healthz").status, 200);
-  make_cert(dir, "ca", "dmq-two", "cert");  // over cert.pem and key.pem
+  make_cert(dir, "ca", "dmq-two", "cert");  // over cert.pem and cert.key
   dmq->signal(SIGHUP);
   EXPECT_TRUE(test::wait_until([&] { return served_subject() == "/CN=dmq-two"; }, 10s))
       << served_subject() << "\n"
@@ -233,21 +233,21 @@ class api_tls_start_test : public api_tls_test {
 };
 
 TEST_F(api_tls_start_test, a_certificate_that_cannot_be_read_stops_dmq_with_exit_2) {
-  std::filesystem::remove(dir + "/key.pem");
+  std::filesystem::remove(dir + "/cert.key");
   test::dmq_process p(dir, port, "client", false);
   EXPECT_EQ(p.wait_exit(10000), 2) << p.log();
-  EXPECT_NE(p.log().find("http.tls: key_file " + dir + "/key.pem: cannot read it"),
+  EXPECT_NE(p.log().find("http.tls: key_file " + dir + "/cert.key: cannot read it"),
             std::string::npos)
       << p.log();
   auto check = shell(std::string(DMQ_BINARY) + " check " + dir);
   EXPECT_EQ(check.exit_code, 2) << check.out;
-  EXPECT_NE(check.out.find("key_file " + dir + "/key.pem: cannot read it"), std::string::npos)
+  EXPECT_NE(check.out.find("key_file " + dir + "/cert.key: cannot read it"), std::string::npos)
       << check.out;
 }
 
 TEST_F(api_tls_start_test, a_key_of_another_certificate_stops_dmq_with_exit_2) {
   make_cert(dir, "ca", "other", "other");
-  std::filesystem::copy_file(dir + "/other.key", dir + "/key.pem",
+  std::filesystem::copy_file(dir + "/other.key", dir + "/cert.key",
                              std::filesystem::copy_options::overwrite_existing);
   test::dmq_process p(dir, port, "client", false);
   EXPECT_EQ(p.wait_exit(10000), 2) << p.log();
