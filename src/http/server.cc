@@ -201,14 +201,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   // close_notify ends a TLS connection in order (after an answer with "Connection:
-  // close"): it sends TLS's close_notify and waits, within the read timeout, for the
-  // client's.
+  // close"): it sends TLS's close_notify and gives the client 1 s (at most the read
+  // timeout) to send its own, as refuse() gives it to read an answer.
   asio::awaitable<void> close_notify(tls_stream& stream, session_state& me) {
-    me.deadline = std::chrono::steady_clock::now() + opt.read_timeout;
+    me.deadline = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(
+                                                          opt.read_timeout, 1s);
     co_await stream.async_shutdown(use_tuple);
   }
 
-  static void close(tcp::socket& sock) {
+  // close_tcp closes a connection's socket (after a FIN, so the client sees an orderly end).
+  static void close_tcp(tcp::socket& sock) {
     boost::system::error_code ignored;
     sock.shutdown(tcp::socket::shutdown_send, ignored);
     sock.close(ignored);
@@ -242,7 +244,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       bool secured = co_await handshake(sock, *me, peer_text);
       if (!secured) {
-        close(tcp_of(sock));
+        close_tcp(tcp_of(sock));
         co_return;
       }
     }
@@ -307,7 +309,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     if constexpr (std::is_same_v<Stream, tls_stream>)
       if (in_order && !me->timed_out) co_await close_notify(sock, *me);
-    close(tcp_of(sock));
+    close_tcp(tcp_of(sock));
   }
 };
 

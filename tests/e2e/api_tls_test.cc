@@ -140,6 +140,9 @@ TEST_F(api_tls_test, the_api_answers_over_https_and_keeps_the_connection_alive) 
   auto url = "https://127.0.0.1:" + std::to_string(port);
   auto two = curl("/healthz", url + "/metrics -o /dev/null");
   EXPECT_EQ(two.out, "200 1200 0") << "the second request made a new connection";
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(curl("/healthz", "-H \"Connection: close\"").out, "200 1");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 900ms) << "close_notify waited for its bound";
   auto post = shell("curl -sS -m 5 --cacert " + dir + "/ca.pem " + url +
                     "/api/message/single -d \"{\\\"project\\\":\\\"sds\\\","
                     "\\\"cmd\\\":\\\"sds:create:order\\\",\\\"bucket\\\":\\\"b\\\","
