@@ -204,8 +204,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // close"): it sends TLS's close_notify and gives the client 1 s (at most the read
   // timeout) to send its own, as refuse() gives it to read an answer.
   asio::awaitable<void> close_notify(tls_stream& stream, session_state& me) {
-    me.deadline = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(
-                                                          opt.read_timeout, 1s);
+    me.deadline = std::chrono::steady_clock::now() +
+                  std::min<std::chrono::milliseconds>(opt.read_timeout, 1s);
     co_await stream.async_shutdown(use_tuple);
   }
 

@@ -68,8 +68,7 @@ built build(const tls_files& files) {
   if (ec) return {nullptr, refused("cert_file", files.cert_file, "not a PEM certificate", ec)};
   ctx->use_private_key_file(files.key_file.string(), ssl::context::pem, ec);
   if (ec)
-    return {nullptr,
-            refused("key_file", files.key_file, "not a PEM private key of cert_file", ec)};
+    return {nullptr, refused("key_file", files.key_file, "not a PEM private key of cert_file", ec)};
   if (::SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     ::ERR_clear_error();
     return {nullptr, "key_file " + files.key_file.string() + " is not the key of cert_file " +

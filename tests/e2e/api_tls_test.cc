@@ -97,8 +97,10 @@ class api_tls_test : public ::testing::Test {
   void start(const std::string& sub = "client") {
     dmq = std::make_unique<test::dmq_process>(dir, port, sub, false);
     bool up = test::wait_until(
-        [&] { return dmq->running() && curl("/healthz").out == "200 1" &&
-                     test::listening_pid_has(dmq->pid(), port); },
+        [&] {
+          return dmq->running() && curl("/healthz").out == "200 1" &&
+                 test::listening_pid_has(dmq->pid(), port);
+        },
         10s);
     ASSERT_TRUE(up) << dmq->log();
   }
@@ -122,8 +124,8 @@ class api_tls_test : public ::testing::Test {
 
   // metric returns the value of the series name on /metrics (over HTTPS), -1 if absent.
   double metric(const std::string& name) const {
-    auto r = shell("curl -sS -m 5 --cacert " + dir + "/ca.pem https://127.0.0.1:" +
-                   std::to_string(port) + "/metrics");
+    auto r = shell("curl -sS -m 5 --cacert " + dir +
+                   "/ca.pem https://127.0.0.1:" + std::to_string(port) + "/metrics");
     auto at = r.out.find("\n" + name + " ");
     if (at == std::string::npos) return -1;
     return std::stod(r.out.substr(at + name.size() + 2));
@@ -165,8 +167,8 @@ TEST_F(api_tls_test, a_client_that_never_handshakes_is_closed_after_the_read_tim
   test::http_client silent(port);  // connects, sends nothing
   EXPECT_EQ(curl("/healthz").out, "200 1") << "another connection waited for the silent one";
   EXPECT_TRUE(silent.closed(3s)) << "not closed within http.read_timeout (1 s) + slack";
-  EXPECT_TRUE(test::wait_until(
-      [&] { return metric("dmq_http_tls_handshake_failures_total") == 1; }, 5s));
+  EXPECT_TRUE(
+      test::wait_until([&] { return metric("dmq_http_tls_handshake_failures_total") == 1; }, 5s));
 }
 
 TEST_F(api_tls_test, sighup_serves_a_new_certificate_to_new_connections_only) {
@@ -212,8 +214,8 @@ class api_mutual_tls_test : public api_tls_test {
   std::string tls_yaml() const override { return "    client_ca_file: clients.pem\n"; }
 
   shell_result with_cert(const std::string& name) const {
-    return curl("/healthz", "--cert " + dir + "/" + name + ".pem --key " + dir + "/" + name +
-                                ".key");
+    return curl("/healthz",
+                "--cert " + dir + "/" + name + ".pem --key " + dir + "/" + name + ".key");
   }
 };
 
