@@ -6,6 +6,7 @@
 #
 # Order (each dmq scenario followed by its BullMQ peer, so both meet similar machine noise):
 #   ingest      bench/ingest.sh (W1, W2, nginx and Redis tx ceilings)      bullmq w2
+#   tls         bench/tls.sh (W1, W2 over HTTPS beside plain HTTP)
 #   drain_<N>   bench/drain.sh, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
 #   lateness    bench/lateness.sh (W4 idle)                                 bullmq w4
 #   lateness_w2 LOAD=w2 bench/lateness.sh (W4 under W2 load)                LOAD=w2 bullmq w4
@@ -83,6 +84,7 @@ step() {
 }
 
 step ingest "$HERE/ingest.sh"
+step tls "$HERE/tls.sh"
 step bullmq_w2 "$HERE/bullmq.sh" w2
 for n in $DRAIN_NS; do
   step "drain_$n" N="$n" "$HERE/drain.sh"

@@ -14,6 +14,7 @@
 #include "app/redis_probe.h"
 #include "app/run.h"
 #include "config/config.h"
+#include "http/tls_context.h"
 #include "ingest/access.h"
 #include "util/crypto.h"
 
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
       for (const auto& p : r.problems) std::cerr << "problem: " << p.to_string() << "\n";
       std::cerr << r.problems.size() << " problem(s) in " << dir << "\n";
       return 2;
+    }
+    if (const auto& t = r.cfg->http.tls; t.enabled()) {
+      auto err = dmq::http::check_tls_files({t.cert_file, t.key_file, t.client_ca_file});
+      if (!err.empty()) {
+        std::cerr << "problem: config.yaml: http.tls: " << err << "\n1 problem(s) in " << dir
+                  << "\n";
+        return 2;
+      }
     }
     std::cout << dir << ": configuration OK (" << r.cfg->producers.size() << " producers, "
               << r.cfg->commands.size() << " commands)\n";

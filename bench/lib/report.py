@@ -57,6 +57,8 @@ def latest():
             res["kill"] = p
         elif b.startswith("memory-"):
             res["memory"] = p
+        elif b.startswith("tls-"):
+            res["tls"] = p
         elif b.startswith("ceilings-"):
             res["ceilings"] = p
         elif b.startswith("bullmq-w4-"):
@@ -319,6 +321,21 @@ def render(man):
         w(f"| not accounted for by MEMORY USAGE/STATS (likely allocator rounding) | {fmt(ms.get('per_msg_rest_other'))} |")
         w(f"| **total** | **{fmt(ms.get('bytes_per_msg'))}** |")
     w("")
+
+    # ------------------------------------------------------------------ tls
+    T = R.get("tls")
+    if T:
+        w("### W1, W2 over TLS beside plain HTTP (`bench/tls.sh`)")
+        w("")
+        w("| workload | http msg/s | https msg/s | https ÷ http | p99 ms http / https | dmq CPU µs/msg http / https |")
+        w("|---|---|---|---|---|---|")
+        for wl in ("W1", "W2"):
+            h, s_ = g(T, "summary", wl, "http") or {}, g(T, "summary", wl, "https") or {}
+            w(f"| {wl} | {fmt(h.get('msgs_per_s'))} | {fmt(s_.get('msgs_per_s'))} | "
+              f"{ratio(s_.get('msgs_per_s'), h.get('msgs_per_s'))} | {fmt(h.get('p99_ms'), 2)} / "
+              f"{fmt(s_.get('p99_ms'), 2)} | {fmt(h.get('dmq_cpu_us_per_msg'), 1)} / "
+              f"{fmt(s_.get('dmq_cpu_us_per_msg'), 1)} |")
+        w("")
 
     # ------------------------------------------------------------------ ceilings
     w("### Ceilings on this machine (`bench/ingest.sh`, `bench/ceilings.sh`)")

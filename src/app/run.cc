@@ -14,6 +14,7 @@
 #include "app/redis_probe.h"
 #include "dispatch/dispatcher.h"
 #include "http/server.h"
+#include "http/tls_context.h"
 #include "ingest/access.h"
 #include "ingest/api.h"
 #include "ingest/envelope.h"
@@ -35,8 +36,10 @@ namespace dmq::app {
 
 namespace {
 
-http::server_options http_options(const config::settings& cfg) {
+http::server_options http_options(const config::settings& cfg,
+                                  std::shared_ptr<http::tls_context> tls) {
   http::server_options o;
+  o.tls = std::move(tls);
   o.listen = cfg.http.listen;
   o.port = cfg.http.port;
   o.max_body_bytes = cfg.limits.max_body_bytes;
@@ -51,11 +54,26 @@ http::server_options http_options(const config::settings& cfg) {
   return o;
 }
 
+// load_tls returns http.tls's context, null without TLS or (logged) if it cannot be loaded.
+std::shared_ptr<http::tls_context> load_tls(const config::tls_settings& t) {
+  if (!t.enabled()) return nullptr;
+  auto tls = std::make_shared<http::tls_context>(
+      http::tls_files{t.cert_file, t.key_file, t.client_ca_file});
+  if (auto err = tls->load(); !err.empty()) {
+    spdlog::error("http.tls: {}", err);
+    return nullptr;
+  }
+  spdlog::info("http.tls: serving {}", tls->subject());
+  return tls;
+}
+
 // process: everything one dmq process runs, wired together.
 struct process {
-  process(asio::io_context& ioc, const config::settings& cfg, role r)
+  process(asio::io_context& ioc, const config::settings& cfg, role r,
+          std::shared_ptr<http::tls_context> tls)
       : cfg(cfg),
         role(r),
+        tls(std::move(tls)),
         keys(cfg.redis.key_prefix),
         conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
         store(conn, keys, scripts,
@@ -66,7 +84,7 @@ struct process {
         saver(ioc.get_executor(), store, static_cast<std::size_t>(cfg.limits.max_queued_saves)),
         ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
         api(cfg, store, saver, ids, conn, last_check),
-        http(ioc.get_executor(), observed(http_options(cfg)),
+        http(ioc.get_executor(), observed(http_options(cfg, this->tls)),
              [this](http::request& r) { return api.handle(r); }) {
     conn.set_on_connect([this](redis::connection& c) { return on_redis_connect(c); });
     if (r != role::client)
@@ -125,7 +143,25 @@ struct process {
         "dmq_http_accept_errors_total",
         "Connections the API could not accept (EMFILE, ENFILE, ...); each is retried after "
         "50 ms, so a producer waits rather than fails.");
+    if (o.tls) o.tls_handshake_failures = &tls_failures();
     return o;
+  }
+
+  // tls_failures returns the counter of failed TLS handshakes on this process's port.
+  std::uint64_t& tls_failures() {
+    return metrics.counter("dmq_http_tls_handshake_failures_total",
+                           "TLS handshakes that failed (no certificate the client trusts, a "
+                           "client certificate refused, plain HTTP) or did not end within "
+                           "http.read_timeout.");
+  }
+
+  // reload_tls reads http.tls's files again (SIGHUP): new connections use them, open
+  // ones keep theirs; files that do not load are reported and the old ones kept.
+  void reload_tls() {
+    if (auto err = tls->load(); !err.empty())
+      spdlog::error("SIGHUP: http.tls not reloaded, keeping the certificate in use: {}", err);
+    else
+      spdlog::info("SIGHUP: http.tls reloaded: new connections get {}", tls->subject());
   }
 
   // count registers every metric of this process (docs/metrics.md).
@@ -176,6 +212,7 @@ struct process {
 
   const config::settings& cfg;
   app::role role;
+  std::shared_ptr<http::tls_context> tls;  // set: the HTTP ports are HTTPS only
   util::metrics metrics;
   storage::keys keys;
   storage::script_set scripts;
@@ -216,7 +253,8 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
     ioc.stop();
     co_return false;
   }
-  spdlog::info("dmq API listening on http://{}:{}", cfg.http.listen, p.http.port());
+  spdlog::info("dmq API listening on {}://{}:{}", p.tls ? "https" : "http", cfg.http.listen,
+               p.http.port());
   for (const auto& w : ingest::exposure_warnings(cfg)) spdlog::warn("security: {}", w);
   co_return true;
 }
@@ -270,8 +308,9 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
   }
   if (p.dispatcher) p.dispatcher->start();
   if (!p.serves_api() && cfg.dispatch.http_port > 0) {
-    auto o = http_options(cfg);
+    auto o = http_options(cfg, p.tls);
     o.port = cfg.dispatch.http_port;
+    if (o.tls) o.tls_handshake_failures = &p.tls_failures();
     p.status_http.emplace(ioc.get_executor(), o,
                           [&p](http::request& r) { return p.status_page(r); });
     if (auto ec = p.status_http->listen())
@@ -280,12 +319,17 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
           "delivering without /healthz and /metrics",
           cfg.http.listen, cfg.dispatch.http_port, ec.message());
     else
-      spdlog::info("dmq server: /healthz and /metrics on http://{}:{}", cfg.http.listen,
-                   p.status_http->port());
+      spdlog::info("dmq server: /healthz and /metrics on {}://{}:{}", p.tls ? "https" : "http",
+                   cfg.http.listen, p.status_http->port());
   }
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  if (p.tls) signals.add(SIGHUP);  // without TLS, SIGHUP keeps its default action
   int sig = co_await signals.async_wait(asio::use_awaitable);
+  while (sig == SIGHUP) {
+    p.reload_tls();
+    sig = co_await signals.async_wait(asio::use_awaitable);
+  }
   p.stopping = true;
   spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
                cfg.http.shutdown_timeout_ms);
@@ -303,6 +347,8 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
 int run(const config::settings& cfg, role r) {
   ::signal(SIGPIPE, SIG_IGN);
+  auto tls = load_tls(cfg.http.tls);
+  if (cfg.http.tls.enabled() && !tls) return 2;
   if (auto raised = util::raise_fd_limit(); !raised.empty()) spdlog::info("{}", raised);
   std::optional<embedded_redis> redis;
   if (cfg.redis.embedded) {
@@ -313,7 +359,7 @@ int run(const config::settings& cfg, role r) {
     }
   }
   asio::io_context ioc(1);
-  process p(ioc, cfg, r);
+  process p(ioc, cfg, r, tls);
   // A coroutine ended by an exception (a bug): stop in order, and exit 70 so a supervisor
   // restarts the process; leases make what was in flight due again.
   util::set_fatal_handler([&p, &ioc](const std::string& what, const std::string&) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -13,6 +14,7 @@
 #include <list>
 
 #include "http/request_reader.h"
+#include "http/tls_context.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -26,6 +28,16 @@ namespace dmq::http {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using tls_stream = asio::ssl::stream<tcp::socket>;
+
+// tcp_of returns the TCP socket under a connection's stream.
+tcp::socket& tcp_of(tcp::socket& s) {
+  return s;
+}
+tcp::socket& tcp_of(tls_stream& s) {
+  return s.next_layer();
+}
 
 util::ip_address to_ip(const asio::ip::address& a) {
   if (a.is_v4()) return asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes();
@@ -97,7 +109,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
         spdlog::warn("http: {} connections open, refusing one", sessions.size());
         continue;  // sock closes as it goes out of scope
       }
-      util::spawn(ex, session(std::move(sock)), "http session");
+      if (!opt.tls) {
+        util::spawn(ex, session(std::move(sock), nullptr), "http session");
+        continue;
+      }
+      // The connection keeps the context it starts with: a reload (SIGHUP) replaces only
+      // the context of the connections accepted after it.
+      auto ctx = opt.tls->current();
+      util::spawn(ex, session(tls_stream(std::move(sock), *ctx), ctx), "https session");
     }
   }
 
@@ -134,11 +153,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // refuse answers a request that cannot be served (400, 413, 431, 505) and closes
   // gracefully: the client may still be sending, and closing at once would reset the
   // connection before it reads the answer. A refusal of status 0 is not answered.
-  asio::awaitable<void> refuse(session_state& me, std::string& out, const refusal& r,
-                               unsigned version) {
+  template <class Stream>
+  asio::awaitable<void> refuse(Stream& stream, session_state& me, std::string& out,
+                               const refusal& r, unsigned version) {
     if (r.status == 0) co_return;
     serialise(out, answer_to(r), version, false);
-    co_await asio::async_write(*me.sock, asio::buffer(out), use_tuple);
+    co_await asio::async_write(stream, asio::buffer(out), use_tuple);
     boost::system::error_code ignored;
     me.sock->shutdown(tcp::socket::shutdown_send, ignored);
     me.deadline = std::chrono::steady_clock::now() + 1s;
@@ -154,7 +174,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // read_some_of feeds rd from buf, reading more from sock while it needs more: until it
   // has the head of a request, or the whole of it once it has the head. Returns the error
   // that ended the read (the parser's or the socket's), or success.
-  static asio::awaitable<boost::system::error_code> read_some_of(tcp::socket& sock,
+  template <class Stream>
+  static asio::awaitable<boost::system::error_code> read_some_of(Stream& sock,
                                                                  beast::flat_buffer& buf,
                                                                  request_reader& rd) {
     for (;;) {
@@ -166,11 +187,43 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket sock) {
+  // handshake runs the server's side of a TLS handshake, which must end within the read
+  // timeout (the sweeper ends it); false, counted and logged, if it failed.
+  asio::awaitable<bool> handshake(tls_stream& stream, session_state& me, const std::string& peer) {
+    me.deadline = std::chrono::steady_clock::now() + opt.read_timeout;
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (!ec && !me.timed_out) co_return true;
+    if (stopping && ec == asio::error::operation_aborted) co_return false;
+    if (opt.tls_handshake_failures) ++*opt.tls_handshake_failures;
+    spdlog::warn("http: TLS handshake with {} failed: {}", peer,
+                 me.timed_out ? "no handshake within http.read_timeout" : ec.message());
+    co_return false;
+  }
+
+  // close_notify ends a TLS connection in order (after an answer with "Connection:
+  // close"): it sends TLS's close_notify and gives the client 1 s (at most the read
+  // timeout) to send its own, as refuse() gives it to read an answer.
+  asio::awaitable<void> close_notify(tls_stream& stream, session_state& me) {
+    me.deadline = std::chrono::steady_clock::now() +
+                  std::min<std::chrono::milliseconds>(opt.read_timeout, 1s);
+    co_await stream.async_shutdown(use_tuple);
+  }
+
+  // close_tcp closes a connection's socket (after a FIN, so the client sees an orderly end).
+  static void close_tcp(tcp::socket& sock) {
+    boost::system::error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    sock.close(ignored);
+  }
+
+  // session serves one connection, over Stream: tcp::socket, or tls_stream (whose context
+  // keep holds for as long as the connection lives).
+  template <class Stream>
+  asio::awaitable<void> session(Stream sock, [[maybe_unused]] std::shared_ptr<void> keep) {
     auto self = shared_from_this();
     boost::system::error_code opt_ec;
-    sock.set_option(tcp::no_delay(true), opt_ec);
-    auto me = sessions.insert(sessions.end(), {&sock});
+    tcp_of(sock).set_option(tcp::no_delay(true), opt_ec);
+    auto me = sessions.insert(sessions.end(), {&tcp_of(sock)});
     // The sweeper and shutdown() hold &sock: leave the list however this coroutine ends.
     struct leave {
       std::list<session_state>& all;
@@ -181,15 +234,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
       me->deadline = std::chrono::steady_clock::now() + t;
     };
     boost::system::error_code pec;
-    auto peer = sock.remote_endpoint(pec);
+    auto peer = tcp_of(sock).remote_endpoint(pec);
     util::ip_address peer_ip{};
     std::string peer_text;
     if (!pec) {
       peer_ip = to_ip(peer.address());
       peer_text = peer.address().to_string();
     }
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      bool secured = co_await handshake(sock, *me, peer_text);
+      if (!secured) {
+        close_tcp(tcp_of(sock));
+        co_return;
+      }
+    }
     beast::flat_buffer buf;
     std::string out;
+    bool in_order = false;  // ended by an answer that closes the connection
     while (!stopping && !me->timed_out) {
       request_reader rd(opt.max_body_bytes);
       if (buf.size() == 0) {  // idle keep-alive: wait for the first byte of the next request
@@ -205,7 +266,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       // A malformed head, or a Content-Length alone over the body limit, is answered.
       auto refused = ec ? rd.refusal_for(ec) : rd.refusal_for_head();
       if (ec || refused.status) {
-        co_await refuse(*me, out, refused, 11);
+        co_await refuse(sock, *me, out, refused, 11);
         break;
       }
       me->busy = true;
@@ -219,7 +280,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         auto bec = co_await read_some_of(sock, buf, rd);
         if (me->timed_out) break;
         if (bec) {  // a malformed chunked body, or one over the limit, is answered
-          co_await refuse(*me, out, rd.refusal_for(bec), version);
+          co_await refuse(sock, *me, out, rd.refusal_for(bec), version);
           break;
         }
       }
@@ -243,11 +304,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
       serialise(out, resp, version, keep_alive);
       auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(out), use_tuple);
       me->busy = false;
+      in_order = !wec && !keep_alive;
       if (wec || !keep_alive || me->timed_out) break;
     }
-    boost::system::error_code ignored;
-    sock.shutdown(tcp::socket::shutdown_send, ignored);
-    sock.close(ignored);
+    if constexpr (std::is_same_v<Stream, tls_stream>)
+      if (in_order && !me->timed_out) co_await close_notify(sock, *me);
+    close_tcp(tcp_of(sock));
   }
 };
 

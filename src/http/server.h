@@ -5,6 +5,10 @@
 // by one timer for all connections, not one per read or write (W1: -25% CPU per request
 // in dmq with both changes, docs/performance.md).
 //
+// With options.tls set, the port speaks HTTPS only: each connection first completes a TLS
+// handshake (within the read timeout) with the context current when it was accepted, then
+// runs the same loop over the TLS stream. Plain connections keep the plain socket type.
+//
 // shutdown() stops accepting, closes idle connections, lets requests in flight finish
 // within a deadline, and returns when no connection is left.
 #pragma once
@@ -23,6 +27,8 @@
 
 namespace dmq::http {
 
+class tls_context;
+
 struct server_options {
   std::string listen = "0.0.0.0";
   int port = 8989;  // 0: any free port, see server::port()
@@ -40,6 +46,10 @@ struct server_options {
   std::function<void(const request&, const response&, double)> observe;
   // accept_errors, if set, counts failed accepts (EMFILE and the like: retried after 50 ms).
   std::uint64_t* accept_errors = nullptr;
+  // tls, if set, makes the port HTTPS only, with tls->current() for each new connection.
+  std::shared_ptr<tls_context> tls;
+  // tls_handshake_failures, if set, counts TLS handshakes that failed or timed out.
+  std::uint64_t* tls_handshake_failures = nullptr;
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
