@@ -672,8 +672,8 @@ const table<settings>& settings_table() {
               check_ip),
           location<settings>(
               "http.tls.cert_file", [](auto& s) -> auto& { return s.http.tls.cert_file; }, true,
-              "PEM certificate chain of the API; set: HTTPS only on http_port (reloaded on "
-              "SIGHUP). Relative to CONFIG_DIR."),
+              "PEM certificate chain of the API; set: HTTPS only on http_port and "
+              "dispatch.http_port (reloaded on SIGHUP). Relative to CONFIG_DIR."),
           location<settings>(
               "http.tls.key_file", [](auto& s) -> auto& { return s.http.tls.key_file; }, true,
               "PEM private key of http.tls.cert_file."),
