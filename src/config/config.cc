@@ -208,11 +208,12 @@ property<T> location(std::string_view key, Get get, bool allow_empty,
   return p;
 }
 
-// ip_list declares a list of addresses or CIDR ranges.
-template <class T, class Get>
-property<T> ip_list(std::string_view key, std::string_view origin, Get get,
-                    std::string_view description) {
-  property<T> p(key, "list of IP/CIDR", origin, description);
+// item_list declares a list of strings, each turned into an item by parse (the item, or
+// the reason it is refused, reported under "key[i]"); show prints the list for reference().
+template <class T, class Get, class Parse, class Show>
+property<T> item_list(std::string_view key, std::string_view type, std::string_view origin, Get get,
+                      std::string_view description, Parse parse, Show show) {
+  property<T> p(key, type, origin, description);
   p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
     if (!read_list(r, n, shown)) return;
     auto& out = get(t);
@@ -221,42 +222,72 @@ property<T> ip_list(std::string_view key, std::string_view origin, Get get,
       auto key = indexed(shown, i);
       auto v = read_string(r, n[i], key);
       if (!v) continue;
-      auto range = util::ip_range::parse(*v);
-      if (!range)
-        r.fail(key, "not an IP address or CIDR range: '" + *v + "'");
+      auto item = parse(r, *v);  // a variant: the item, or (index 1) why it is refused
+      if (item.index() == 1)
+        r.fail(key, std::get<1>(item));
       else
-        out.push_back(std::move(*range));
+        out.push_back(std::move(std::get<0>(item)));
     }
   };
-  p.show = [=](const T& t) {
-    std::string out;
-    for (const auto& r : get(t)) out += (out.empty() ? "" : ", ") + r.text;
-    return "[" + out + "]";
-  };
+  p.show = [=](const T& t) { return show(get(t)); };
   return p;
+}
+
+// hidden shows a list of secrets without them.
+template <class List>
+std::string hidden(const List& l) {
+  return l.empty() ? "[]" : "[...]";
+}
+
+// ip_list declares a list of addresses or CIDR ranges.
+template <class T, class Get>
+property<T> ip_list(std::string_view key, std::string_view origin, Get get,
+                    std::string_view description) {
+  return item_list<T>(
+      key, "list of IP/CIDR", origin, get, description,
+      [](const reader&, const std::string& v) -> std::variant<util::ip_range, std::string> {
+        if (auto range = util::ip_range::parse(v)) return std::move(*range);
+        return "not an IP address or CIDR range: '" + v + "'";
+      },
+      [](const std::vector<util::ip_range>& l) {
+        std::string out;
+        for (const auto& r : l) out += (out.empty() ? "" : ", ") + r.text;
+        return "[" + out + "]";
+      });
 }
 
 // token_list declares a list of bearer tokens: sha256:<hex>, env:VAR or file:PATH each.
 template <class T, class Get>
 property<T> token_list(std::string_view key, Get get, std::string_view description) {
-  property<T> p(key, "list of tokens", "dmq", description);
-  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
-    if (!read_list(r, n, shown)) return;
-    auto& out = get(t);
-    out.clear();
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      auto key = indexed(shown, i);
-      auto v = read_string(r, n[i], key);
-      if (!v) continue;
-      auto tok = read_token(*v, r.dir);
-      if (auto* e = std::get_if<secret_error>(&tok))
-        r.fail(key, e->reason);
-      else
-        out.push_back(std::move(std::get<token>(tok)));
-    }
-  };
-  p.show = [=](const T& t) { return get(t).empty() ? std::string("[]") : std::string("[...]"); };
-  return p;
+  return item_list<T>(
+      key, "list of tokens", "dmq", get, description,
+      [](const reader& r, const std::string& v) -> std::variant<token, std::string> {
+        auto tok = read_token(v, r.dir);
+        if (auto* e = std::get_if<secret_error>(&tok)) return e->reason;
+        return std::move(std::get<token>(tok));
+      },
+      hidden<std::vector<token>>);
+}
+
+// signing_list declares Standard Webhooks secrets: whsec_<base64> each, or env:VAR or
+// file:PATH holding one; the field holds the decoded keys.
+template <class T, class Get>
+property<T> signing_list(std::string_view key, Get get, std::string_view description) {
+  using result = std::variant<std::string, std::string>;  // the key's bytes, or why not
+  return item_list<T>(
+      key, "list of secrets", "dmq", get, description,
+      [](const reader& r, const std::string& v) -> result {
+        auto s = read_secret(v, r.dir);
+        if (auto* e = std::get_if<secret_error>(&s))
+          return result(std::in_place_index<1>, e->reason);
+        const auto& text = std::get<std::string>(s);
+        auto bytes = text.starts_with("whsec_") ? util::from_base64(text.substr(6)) : std::nullopt;
+        if (!bytes || bytes->size() < 24 || bytes->size() > 64)
+          return result(std::in_place_index<1>,
+                        "must be whsec_ followed by the base64 of 24 to 64 random bytes");
+        return result(std::in_place_index<0>, std::move(*bytes));
+      },
+      hidden<std::vector<std::string>>);
 }
 
 // secret_text declares a string key that may name where its secret is (env:VAR, file:PATH);
@@ -274,36 +305,6 @@ property<T> secret_text(std::string_view key, std::string_view origin, Get get,
     get(t) = std::move(std::get<std::string>(s));
   };
   p.show = [](const T&) { return std::string("\"\""); };
-  return p;
-}
-
-// signing_list declares Standard Webhooks secrets: whsec_<base64> each, or env:VAR or
-// file:PATH holding one; the field holds the decoded keys.
-template <class T, class Get>
-property<T> signing_list(std::string_view key, Get get, std::string_view description) {
-  property<T> p(key, "list of secrets", "dmq", description);
-  p.apply = [=](const reader& r, const YAML::Node& n, const std::string& shown, T& t) {
-    if (!read_list(r, n, shown)) return;
-    auto& out = get(t);
-    out.clear();
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      auto key = indexed(shown, i);
-      auto v = read_string(r, n[i], key);
-      if (!v) continue;
-      auto s = read_secret(*v, r.dir);
-      if (auto* e = std::get_if<secret_error>(&s)) {
-        r.fail(key, e->reason);
-        continue;
-      }
-      const auto& text = std::get<std::string>(s);
-      auto bytes = text.starts_with("whsec_") ? util::from_base64(text.substr(6)) : std::nullopt;
-      if (!bytes || bytes->size() < 24 || bytes->size() > 64)
-        r.fail(key, "must be whsec_ followed by the base64 of 24 to 64 random bytes");
-      else
-        out.push_back(std::move(*bytes));
-    }
-  };
-  p.show = [=](const T& t) { return get(t).empty() ? std::string("[]") : std::string("[...]"); };
   return p;
 }
 
