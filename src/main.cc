@@ -46,7 +46,8 @@ int serve(const std::string& dir, dmq::app::role role, const char* name) {
 
 int main(int argc, char** argv) {
   CLI::App app{"dmq: a delayed message queue on Redis, compatible with the seed dmq's API"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("dmq ") + DMQ_VERSION);
   std::string dir;
 
   auto* client = app.add_subcommand(
@@ -76,7 +77,17 @@ int main(int argc, char** argv) {
   token->add_flag("--webhook", webhook,
                   "Print a Standard Webhooks signing secret (whsec_...) for signing_secrets");
 
-  CLI11_PARSE(app, argc, argv);
+  // Usage errors exit 2 (CLI11's own codes start at 100, where dmq's API codes live);
+  // --help and --version exit 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (app.get_subcommands().empty()) {  // `dmq` alone: what it can do, as a usage error
+    std::cerr << app.help();
+    return 2;
+  }
 
   if (*token) {
     if (webhook) {

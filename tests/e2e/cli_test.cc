@@ -125,10 +125,18 @@ TEST(cli_test, help_names_the_subcommands) {
     EXPECT_NE(r.output.find(sub), std::string::npos) << sub << "\n" << r.output;
 }
 
-TEST(cli_test, no_subcommand_or_an_unknown_one_fails) {
-  EXPECT_NE(run("").exit_code, 0);
-  EXPECT_NE(run("frobnicate /tmp").exit_code, 0);
-  EXPECT_NE(run("client").exit_code, 0);  // CONFIG_DIR is required
+TEST(cli_test, no_subcommand_or_an_unknown_one_is_a_usage_error) {
+  auto alone = run("");
+  EXPECT_EQ(alone.exit_code, 2) << alone.output;
+  EXPECT_NE(alone.output.find("Subcommands:"), std::string::npos) << "dmq alone prints help";
+  EXPECT_EQ(run("frobnicate /tmp").exit_code, 2);
+  EXPECT_EQ(run("client").exit_code, 2);  // CONFIG_DIR is required
+}
+
+TEST(cli_test, version_names_the_release) {
+  auto r = run("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, std::string("dmq ") + DMQ_VERSION_TEXT + "\n");
 }
 
 TEST(cli_test, config_reference_lists_the_keys) {
