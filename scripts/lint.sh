@@ -2,7 +2,9 @@
 # Lint, run by scripts/test.sh (so by CI): every C++ file formatted as .clang-format says
 # (clang-format), the shell scripts clean (shellcheck: the product's at warning level,
 # bench/ at error level), and dmq's sources clean of clang-tidy's bugprone and performance
-# checks (.clang-tidy; needs the build dir's compile_commands.json).
+# checks (.clang-tidy; needs the build dir's compile_commands.json), and the systemd units
+# of deploy/systemd clean (systemd-analyze verify, run on copies whose ExecStart names the
+# build dir's dmq: verify wants the binary to exist; any message it prints is a failure).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +67,25 @@ if shellcheck -x -S warning "${product[@]}" && (cd bench && shellcheck -S error 
 else
   log "shellcheck: see above"
   failed=1
+fi
+
+mapfile -t units < <(git ls-files 'deploy/systemd/*.service')
+if ((${#units[@]})); then
+  udir=$(mktemp -d)
+  dmq_bin="$(cd "$BUILD_DIR" 2>/dev/null && pwd)/dmq"  # ExecStart wants an absolute path
+  for u in "${units[@]}"; do
+    sed "s|/usr/local/bin/dmq|$dmq_bin|g" "$u" >"$udir/$(basename "$u")"
+  done
+  if uout=$(systemd-analyze verify --man=no "$udir"/*.service 2>&1) && [[ -z "$uout" ]] &&
+    [[ -x "$dmq_bin" ]]; then
+    log "systemd-analyze verify: ${#units[@]} units clean"
+  else
+    printf '%s
+' "$uout"
+    log "systemd-analyze verify: findings above (or no $BUILD_DIR/dmq: build first)"
+    failed=1
+  fi
+  rm -rf "$udir"
 fi
 
 if ((TIDY)); then

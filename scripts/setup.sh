@@ -14,6 +14,7 @@ DEPS=(
   redis-server clang-format clang-tidy shellcheck curl openssl ca-certificates python3 faketime
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   nginx haproxy                # the e2e tests' reverse proxies (tests/e2e/proxy_test.cc)
+  systemd                      # systemd-analyze verify of deploy/systemd (scripts/lint.sh)
 )
 
 usage() {
