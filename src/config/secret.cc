@@ -74,10 +74,12 @@ std::variant<token, secret_error> read_token(std::string_view spec, const fs::pa
 }
 
 bool matches(std::string_view bearer, const std::vector<token>& tokens) {
-  if (bearer.empty()) return false;
-  auto d = util::sha256(bearer);
+  return !bearer.empty() && matches(util::sha256(bearer), tokens);
+}
+
+bool matches(const util::sha256_digest& digest, const std::vector<token>& tokens) {
   bool found = false;
-  for (const auto& t : tokens) found |= util::same_digest(d, t.digest);  // no early exit
+  for (const auto& t : tokens) found |= util::same_digest(digest, t.digest);  // no early exit
   return found;
 }
 

@@ -37,5 +37,7 @@ std::variant<token, secret_error> read_token(std::string_view spec,
 
 // matches says whether bearer is one of tokens (each compared in constant time).
 bool matches(std::string_view bearer, const std::vector<token>& tokens);
+// matches says whether digest is that of one of tokens: every one is compared, none skipped.
+bool matches(const util::sha256_digest& digest, const std::vector<token>& tokens);
 
 }  // namespace dmq::config

@@ -9,12 +9,9 @@ namespace dmq::ingest {
 
 namespace {
 
-// holds says whether digest d is one of tokens: every one is compared, none skipped.
+// holds says whether d, a request's token digest if it has one, is one of tokens.
 bool holds(const std::optional<util::sha256_digest>& d, const std::vector<config::token>& tokens) {
-  if (!d) return false;
-  bool found = false;
-  for (const auto& t : tokens) found |= util::same_digest(*d, t.digest);
-  return found;
+  return d && config::matches(*d, tokens);
 }
 
 bool holds(const config::credentials& c, const credential& who) {

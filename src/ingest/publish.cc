@@ -86,7 +86,7 @@ static std::variant<accepted, http::response> read_single(const http::request& r
   auto body = parse_body(req.body, why, &mr);
   if (!body) return reply(errc::bad_json, why, nullptr);
   auto who = identify(req, cfg);
-  if (auto* why = std::get_if<std::string>(&who)) return fail(errc::invalid, *why);
+  if (auto* bad = std::get_if<std::string>(&who)) return fail(errc::invalid, *bad);
   auto v = validate_message(*body, cfg, std::get<credential>(who), now_ms, req.idempotency_key);
   if (auto* r = std::get_if<refusal>(&v)) return fail(r->code, r->text);
   return std::move(std::get<accepted>(v));
