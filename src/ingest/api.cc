@@ -23,7 +23,7 @@ static asio::awaitable<http::response> answer(http::response r) {
   co_return r;
 }
 
-const api::route api::routes_[8] = {
+const std::vector<api::route> api::routes_ = {
     {"/api/message/single", "POST", &api::single},  {"/api/message/batch", "POST", &api::batch},
     {"/api/message/status", "GET", &api::status},   {"/api/message/detail", "GET", &api::detail},
     {"/api/message/pending", "GET", &api::pending}, {"/api/message/solved", "POST", &api::solved},

@@ -58,7 +58,7 @@ class api {
     std::string_view method;
     boost::asio::awaitable<http::response> (api::*fn)(http::request&);
   };
-  static const route routes_[8];
+  static const std::vector<route> routes_;  // api.cc
 
   // path_stats: the metrics of one path (those of the routes, /healthz, /metrics, other).
   struct path_stats {

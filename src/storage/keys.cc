@@ -40,6 +40,18 @@ std::string keys::bucket(std::string_view project, std::string_view consumer,
       .append(bucket);
 }
 
+std::string keys::attempts(std::string_view project, std::uint64_t id) const {
+  return base(project).append("a:").append(std::to_string(id));
+}
+
+std::string keys::paused(std::string_view project) const {
+  return base(project).append("paused");
+}
+
+std::string keys::find_index(std::string_view project, std::string_view rid) const {
+  return base(project).append("f:").append(rid);
+}
+
 std::string keys::wake_channel(std::string_view project) const {
   return base(project).append("wake");
 }
@@ -107,6 +119,25 @@ std::string keys::node(int n) const {
 }
 std::string keys::node_clock(int n) const {
   return node(n) + ":clock";
+}
+
+std::string keys::dispatchers() const {
+  return prefix_ + ":dispatchers";
+}
+std::string keys::dispatcher(std::string_view id) const {
+  return prefix_ + ":dispatcher:" + std::string(id);
+}
+std::string keys::events() const {
+  return prefix_ + ":events";
+}
+std::string keys::tail() const {
+  return prefix_ + ":tail";
+}
+std::string keys::job(std::string_view id) const {
+  return prefix_ + ":job:" + std::string(id);
+}
+std::string keys::jobs() const {
+  return prefix_ + ":jobs";
 }
 
 }  // namespace dmq::storage

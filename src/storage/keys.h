@@ -38,12 +38,32 @@ class keys {
   std::string idempotency(std::string_view project, std::string_view key) const;
   // pending returns the ZSET of a consumer's finally failed ids scored by timestamp (s).
   std::string pending(std::string_view project, std::string_view consumer) const;
+  // attempts returns the HASH of a message's attempt history: consumer -> its last attempts
+  // (docs/storage.md, "Attempt history"): <base>a:<id>.
+  std::string attempts(std::string_view project, std::uint64_t id) const;
+  // paused returns the HASH of a project's paused consumers: consumer -> since (ms).
+  std::string paused(std::string_view project) const;
+  // find_index returns the SET of ids of a project's messages sent with request_id rid:
+  // <base>f:<rid>. Like a bucket, rid is data from a request that only ever ends a key.
+  std::string find_index(std::string_view project, std::string_view rid) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.
   std::string wake_channel(std::string_view project) const;
   // node returns the lease key of id-generator node n (global, not per project).
   std::string node(int n) const;
   // node_clock returns the key remembering the last time node n issued ids.
   std::string node_clock(int n) const;
+
+  // dispatchers returns the ZSET of live dispatchers: member = dispatcher id, score = when
+  // it last reported (ms); dispatcher(id) is the STRING of its latest report (JSON).
+  std::string dispatchers() const;
+  std::string dispatcher(std::string_view id) const;
+  // events returns the STREAM of delivery outcomes written while someone tails them;
+  // tail is the STRING whose presence (a TTL, refreshed by each reader) turns that on.
+  std::string events() const;
+  std::string tail() const;
+  // job returns the HASH of one bulk job (replay, solve); jobs the ZSET of job ids by start.
+  std::string job(std::string_view id) const;
+  std::string jobs() const;
 
   // queues_pattern and buckets_pattern match every consumer queue, and every ordered
   // bucket, of every project (SCAN MATCH patterns).

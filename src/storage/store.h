@@ -198,7 +198,7 @@ class store {
                                                           std::string_view consumer,
                                                           std::span<const std::uint64_t> ids);
 
- private:
+  // For the storage layer's other readers and writers (browse.h, operate.h):
   // exec runs cmd, retrying up to redis.max_retries times (with backoff) when the
   // connection was lost or is down; never on a timeout, so the time bound holds. Every
   // command of the store is idempotent (saves carry their ids and use NX), so a retry is
@@ -207,6 +207,15 @@ class store {
   boost::asio::awaitable<redis::exec_result> exec(const redis::command& cmd,
                                                   bool* maybe_sent = nullptr);
 
+  // run_script calls one script; on NOSCRIPT it retries with EVAL. maybe_sent: as exec's.
+  boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
+                                                          std::size_t numkeys,
+                                                          const std::vector<std::string>& args,
+                                                          bool* maybe_sent = nullptr);
+  const keys& key_names() const { return keys_; }
+  std::int64_t status_ttl_ms() const { return status_ttl_ms_; }
+
+ private:
   // decide finds out, after a save whose outcome is unknown, which of msgs are stored and
   // clears their errors in out; if Redis does not answer within confirm_bound, they stay
   // errors and wait in unsettled_ for on_connect to revoke them.
@@ -230,11 +239,6 @@ class store {
   // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
   boost::asio::awaitable<void> publish(redis::command wakes);
 
-  // run_script calls one script; on NOSCRIPT it retries with EVAL. maybe_sent: as exec's.
-  boost::asio::awaitable<result<redis::reply>> run_script(std::string_view name,
-                                                          std::size_t numkeys,
-                                                          const std::vector<std::string>& args,
-                                                          bool* maybe_sent = nullptr);
   // read_clock reads Redis's TIME into clock_, on conn.
   boost::asio::awaitable<std::error_code> read_clock(redis::connection& conn);
   // unclaim undoes the claims whose answers were lost (lost_claims_), on conn.
