@@ -577,6 +577,11 @@ const table<producer>& producer_table() {
           "idempotency_from_request_id", "dmq",
           [](auto& p) -> auto& { return p.idempotency_from_request_id; },
           "true: a message's request_id is also its idempotency key (when it has none)."),
+      flag<producer>(
+          "find_index", "dmq", [](auto& p) -> auto& { return p.find_index; },
+          "true (default): each message sent with a request_id is indexed by it, as long as "
+          "its record lives, so /api/message/find answers its id (docs/storage.md has the "
+          "cost); false: no index, find by request_id answers nothing."),
   }};
   return t;
 }

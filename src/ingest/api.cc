@@ -16,7 +16,15 @@ namespace dmq::ingest {
 api::api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
          storage::id_source& ids, redis::connection& conn,
          const std::optional<storage::redis_verdict>& checks)
-    : cfg_(cfg), store_(store), saver_(saver), ids_(ids), conn_(conn), checks_(checks) {}
+    : cfg_(cfg),
+      store_(store),
+      browse_(store),
+      operate_(store),
+      jobs_(store, browse_, operate_),
+      saver_(saver),
+      ids_(ids),
+      conn_(conn),
+      checks_(checks) {}
 
 // answer is an awaitable of a response already made.
 static asio::awaitable<http::response> answer(http::response r) {
@@ -24,10 +32,26 @@ static asio::awaitable<http::response> answer(http::response r) {
 }
 
 const std::vector<api::route> api::routes_ = {
-    {"/api/message/single", "POST", &api::single},  {"/api/message/batch", "POST", &api::batch},
-    {"/api/message/status", "GET", &api::status},   {"/api/message/detail", "GET", &api::detail},
-    {"/api/message/pending", "GET", &api::pending}, {"/api/message/solved", "POST", &api::solved},
-    {"/api/message/retry", "POST", &api::retry},    {"/api/message/cancel", "POST", &api::cancel},
+    {"/api/message/single", "POST", &api::single},
+    {"/api/message/batch", "POST", &api::batch},
+    {"/api/message/status", "GET", &api::status},
+    {"/api/message/detail", "GET", &api::detail},
+    {"/api/message/pending", "GET", &api::pending},
+    {"/api/message/solved", "POST", &api::solved},
+    {"/api/message/retry", "POST", &api::retry},
+    {"/api/message/cancel", "POST", &api::cancel},
+    {"/api/message/attempts", "GET", &api::attempts},
+    {"/api/message/find", "GET", &api::find},
+    {"/api/message/scheduled", "GET", &api::scheduled},
+    {"/api/message/failed", "GET", &api::failed},
+    {"/api/message/reschedule", "POST", &api::reschedule},
+    {"/api/consumer/pause", "POST", &api::pause},
+    {"/api/consumer/resume", "POST", &api::resume},
+    {"/api/jobs", "GET", &api::get_jobs},
+    {"/api/jobs", "POST", &api::create_job},
+    {"/api/jobs/cancel", "POST", &api::cancel_job},
+    {"/api/stats", "GET", &api::stats},
+    {"/api/events", "GET", &api::events},
 };
 
 // handle is not a coroutine itself: it returns the handler's, one frame fewer per request.
@@ -44,19 +68,22 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     if (auto refused = metrics_refusal(req, cfg_)) return answer(std::move(*refused));
     return metrics_page_();
   }
+  std::string methods;  // of path, for a 405 (a path may take GET and POST: /api/jobs)
   for (const auto& r : routes_) {
     if (r.path != path) continue;
-    if (req.method != r.method)
-      return answer(fail(errc::method_not_allowed,
-                         std::string(path) + ": use " + std::string(r.method), 405));
-    return (this->*r.fn)(req);
+    if (req.method == r.method) return (this->*r.fn)(req);
+    methods += methods.empty() ? std::string(r.method) : " or " + std::string(r.method);
   }
+  if (!methods.empty())
+    return answer(fail(errc::method_not_allowed, std::string(path) + ": use " + methods, 405));
   return answer(fail(errc::not_found, "no such path: " + std::string(path), 404));
 }
 
 void api::count_into(util::metrics& m) {
   metrics_ = &m;
   auto add_path = [&](std::string_view path) {
+    for (const auto& p : paths_)
+      if (p.path == path) return;  // one series per path, whatever its methods
     paths_.push_back({path,
                       &m.histo("dmq_http_request_duration_seconds",
                                "Time from a request read whole to its answer made (the save "

@@ -12,8 +12,11 @@
 
 #include "config/config.h"
 #include "http/message.h"
+#include "ingest/bulk_jobs.h"
 #include "redis/connection.h"
+#include "storage/browse.h"
 #include "storage/id_source.h"
+#include "storage/operate.h"
 #include "storage/redis_check.h"
 #include "storage/save_batcher.h"
 #include "storage/store.h"
@@ -51,6 +54,19 @@ class api {
   boost::asio::awaitable<http::response> solved(http::request& req);
   boost::asio::awaitable<http::response> retry(http::request& req);
   boost::asio::awaitable<http::response> cancel(http::request& req);
+  // The operators' endpoints (issue 14): inspect.cc, stats.cc, control.cc, jobs.cc.
+  boost::asio::awaitable<http::response> attempts(http::request& req);
+  boost::asio::awaitable<http::response> find(http::request& req);
+  boost::asio::awaitable<http::response> scheduled(http::request& req);
+  boost::asio::awaitable<http::response> failed(http::request& req);
+  boost::asio::awaitable<http::response> events(http::request& req);
+  boost::asio::awaitable<http::response> stats(http::request& req);
+  boost::asio::awaitable<http::response> reschedule(http::request& req);
+  boost::asio::awaitable<http::response> pause(http::request& req);
+  boost::asio::awaitable<http::response> resume(http::request& req);
+  boost::asio::awaitable<http::response> create_job(http::request& req);
+  boost::asio::awaitable<http::response> get_jobs(http::request& req);
+  boost::asio::awaitable<http::response> cancel_job(http::request& req);
   http::response healthz() const;
 
   struct route {
@@ -84,6 +100,9 @@ class api {
   std::vector<project_stats> projects_;
   std::function<boost::asio::awaitable<http::response>()> metrics_page_;
   storage::store& store_;
+  storage::browse browse_;
+  storage::operate operate_;
+  bulk_jobs jobs_;
   storage::save_batcher& saver_;
   storage::id_source& ids_;
   redis::connection& conn_;

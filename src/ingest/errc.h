@@ -25,6 +25,8 @@ enum class errc : int {
   cancel_failed = 127,  // redis failed during /cancel
   bad_request = 128,    // a malformed HTTP request (400, 431, 505), answered before closing
   overloaded = 129,     // /single, /batch: too many saves wait for Redis (503, Retry-After)
+  read_failed = 130,    // redis failed during an operators' read (find, scheduled, stats, ...)
+  write_failed = 131,   // redis failed during an operators' write (reschedule, pause, jobs)
 };
 
 }  // namespace dmq::ingest

@@ -13,81 +13,13 @@
 #include "ingest/api.h"
 #include "ingest/envelope.h"
 #include "ingest/json_body.h"
+#include "ingest/management.h"
 #include "ingest/validate.h"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace dmq::ingest {
-
-namespace {
-
-struct consumer_ref {
-  const config::command* command = nullptr;
-  const config::consumer* consumer = nullptr;
-};
-
-// find_consumer reads the "consumer" query parameter or body field.
-std::variant<consumer_ref, refusal> find_consumer(const config::settings& cfg,
-                                                  const std::string& name, bool present) {
-  if (!present || name.empty()) return refusal{errc::invalid, "consumer: is required"};
-  auto [cmd, c] = cfg.find_consumer(name);
-  if (!c) return refusal{errc::invalid, "consumer: '" + name + "' is not configured"};
-  return consumer_ref{cmd, c};
-}
-
-// query_int reads an optional integer query parameter.
-std::optional<std::int64_t> query_int(const http::request& req, std::string_view name,
-                                      std::int64_t fallback, bool& ok) {
-  bool present = false;
-  auto text = req.query_param(name, &present);
-  ok = true;
-  if (!present || text.empty()) return fallback;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size()) {
-    ok = false;
-    return std::nullopt;
-  }
-  return v;
-}
-
-// not_allowed refuses a caller who may not manage what it asked for. It names the project
-// (from the configuration), never whether the message asked for exists.
-http::response not_allowed(std::string_view project) {
-  return fail(errc::unknown_producer,
-              "not allowed: this caller may not manage the messages of project '" +
-                  std::string(project) + "' (its allow_ip or tokens, or admin)",
-              403);
-}
-
-// manager returns the credential of a caller who may manage some project, or the refusal.
-std::variant<credential, http::response> manager(const http::request& req,
-                                                 const config::settings& cfg) {
-  auto who = identify(req, cfg);
-  if (auto* why = std::get_if<std::string>(&who)) return fail(errc::invalid, *why);
-  auto& c = std::get<credential>(who);
-  if (!is_admin(cfg, c) && managed_projects(cfg, c).empty())
-    return fail(errc::unknown_producer,
-                "not allowed: this caller may manage no project (a project's allow_ip or "
-                "tokens, or admin)",
-                403);
-  return std::move(c);
-}
-
-// managed_consumer reads the consumer a management call names, and checks that who may
-// manage its project; the refusal to send back otherwise.
-std::variant<consumer_ref, http::response> managed_consumer(const config::settings& cfg,
-                                                            const credential& who,
-                                                            const std::string& name, bool present) {
-  auto c = find_consumer(cfg, name, present);
-  if (auto* r = std::get_if<refusal>(&c)) return fail(r->code, r->text);
-  auto ref = std::get<consumer_ref>(c);
-  if (!may_manage(cfg, ref.command->project, who)) return not_allowed(ref.command->project);
-  return ref;
-}
-
-}  // namespace
 
 asio::awaitable<http::response> api::status(http::request& req) {
   auto who = manager(req, cfg_);
@@ -112,9 +44,12 @@ asio::awaitable<http::response> api::detail(http::request& req) {
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
-  auto [ec, m] = co_await store_.detail(std::get<consumer_ref>(c).command->project, id);
+  auto [ec, view] = co_await browse_.message(std::get<consumer_ref>(c).command->project, id);
   if (ec) co_return reply(errc::message_failed, "get message failed: " + ec.message(), nullptr);
-  if (!m) co_return reply(errc::message_failed, "message not found (unknown or expired)", nullptr);
+  // The data expires msg_save_days after the due time, the statuses twice as late.
+  if (!view || view->rec.data_expire_at_ms <= store_.redis_clock().now_ms())
+    co_return reply(errc::message_failed, "message not found (unknown or expired)", nullptr);
+  const auto* m = &view->rec.msg;
   json::object data{{"id", m->id},
                     {"cmd", m->cmd},
                     {"timestamp", m->timestamp()},
@@ -125,6 +60,19 @@ asio::awaitable<http::response> api::detail(http::request& req) {
                     {"request_id", m->request_id},
                     {"due_ms", m->due_ms},
                     {"create_time_ms", m->create_ms}};
+  // dmq's own: each consumer's side (issue 14): status, attempts, when it is next due, and
+  // its latest attempt (the whole history: /api/message/attempts).
+  json::array sides;
+  for (const auto& cv : view->consumers)
+    sides.push_back(
+        json::object{{"consumer", cv.consumer},
+                     {"status", cv.status},
+                     {"attempts", cv.attempts},
+                     {"next_attempt_ms",
+                      cv.next_attempt_ms ? json::value(*cv.next_attempt_ms) : json::value(nullptr)},
+                     {"last_attempt", cv.history.empty() ? json::value(nullptr)
+                                                         : attempt_json(cv.history.back())}});
+  data["consumers"] = std::move(sides);
   co_return ok(data);
 }
 

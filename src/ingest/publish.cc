@@ -34,7 +34,8 @@ static to_store give_ids(std::vector<accepted>& items, storage::id_source& ids) 
     if (!id) continue;
     items[i].msg.id = *id;
     out.batch.push_back({&items[i].msg, items[i].command->consumer_names, items[i].command->ordered,
-                         items[i].producer->idempotency_window_ms, &out.same_as[out.batch.size()]});
+                         items[i].producer->idempotency_window_ms, &out.same_as[out.batch.size()],
+                         items[i].producer->find_index});
     out.where.push_back(i);
   }
   if (out.batch.size() < items.size())

@@ -77,10 +77,16 @@ struct save_call {
     std::int64_t min_due;            // the earliest due time of the messages added
     std::vector<std::string> pairs;  // ZADD's score, member, score, member...
   };
-  std::vector<set> sets;      // unordered only
-  std::vector<queue> queues;  // unordered only
+  struct index {
+    std::string key, id, expire_at_ms;
+  };
+  std::vector<set> sets;       // unordered only
+  std::vector<queue> queues;   // unordered only
+  std::vector<index> indexes;  // unordered only: find index entries (3 commands each)
 
-  std::size_t replies() const { return ordered ? 1 : 2 + sets.size() + 2 * queues.size(); }
+  std::size_t replies() const {
+    return ordered ? 1 : 2 + sets.size() + 2 * queues.size() + 3 * indexes.size();
+  }
 
   void append(redis::command& cmd, const script& save_1, bool eval) const {
     if (ordered)
@@ -91,6 +97,13 @@ struct save_call {
     for (const auto& q : queues) {
       cmd.begin(3 + q.pairs.size()).arg("ZADD").arg(q.key).arg("NX");
       for (const auto& a : q.pairs) cmd.arg(a);
+    }
+    // The index lives as long as its latest record: NX sets a new key's expiry, GT moves
+    // it later (a non-volatile key counts as infinite for GT, hence both).
+    for (const auto& x : indexes) {
+      cmd.push("SADD", x.key, x.id);
+      cmd.push("PEXPIREAT", x.key, x.expire_at_ms, "NX");
+      cmd.push("PEXPIREAT", x.key, x.expire_at_ms, "GT");
     }
     cmd.push("EXEC");
   }
@@ -180,6 +193,7 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
                         {id, due, expire_at, m.bucket, std::move(record),
                          keyed ? k.idempotency(project, m.idempotency_key) : std::string(),
                          std::to_string(keyed ? msgs[i].idempotency_ttl_ms : 0),
+                         msgs[i].indexed() ? k.find_index(project, m.request_id) : std::string(),
                          msgs[i].ordered ? "1" : "0", std::to_string(msgs[i].consumers.size())});
           for (const auto& name : msgs[i].consumers)
             c.args.push_back(std::to_string(index_of(name) + 1));
@@ -190,6 +204,8 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
           q.pairs.insert(q.pairs.end(), {due, id});
           q.min_due = std::min(q.min_due, m.due_ms);
         }
+        if (msgs[i].indexed())
+          c.indexes.push_back({k.find_index(project, m.request_id), id, expire_at});
         c.sets.push_back({k.message(project, m.id), std::move(record), std::move(expire_at)});
       }
       calls.push_back(std::move(c));

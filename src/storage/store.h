@@ -33,8 +33,11 @@ struct to_save {
   // that time is not stored: *same_as gets the id of the one that was.
   std::int64_t idempotency_ttl_ms = 0;
   std::uint64_t* same_as = nullptr;
+  // true: a message with a request_id joins its project's find index (keys::find_index).
+  bool find_index = false;
 
   bool keyed() const { return idempotency_ttl_ms > 0 && !msg->idempotency_key.empty(); }
+  bool indexed() const { return find_index && !msg->request_id.empty(); }
 };
 
 struct pending_entry {

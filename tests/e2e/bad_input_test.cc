@@ -19,9 +19,11 @@ struct bad_input_test : dmq_test {
     EXPECT_TRUE(message_keys().empty());
   }
 
-  // keys_of returns the keys one stored sds message may leave, besides dmq:node:*.
-  static std::set<std::string> keys_of(const std::vector<std::uint64_t>& ids) {
-    std::set<std::string> k{queue_key("dgfa"), queue_key("fghyds")};
+  // keys_of returns the keys one stored sds message may leave, besides dmq:node:*: its
+  // record, its queue entries and the find index of its request_id (order()'s).
+  static std::set<std::string> keys_of(const std::vector<std::uint64_t>& ids,
+                                       const std::string& rid = "rid-1") {
+    std::set<std::string> k{queue_key("dgfa"), queue_key("fghyds"), "dmq:{sds}:f:" + rid};
     for (auto id : ids) {
       k.insert(msg_key(id));
       k.insert(status_key(id));
@@ -265,7 +267,12 @@ TEST_F(bad_input_test, key_syntax_in_fields_is_stored_as_values_only) {
   EXPECT_EQ(d.at("bucket"), json::value(bucket));
   EXPECT_EQ(d.at("request_id"), json::value(rid));
   EXPECT_EQ(d.at("params"), json::value(params));
-  EXPECT_EQ(keys_but_nodes(), keys_of({id}));
+  // The request_id ends one key, the project's find index, after the project's hash tag
+  // (Redis hashes the first {...}, so it stays in the project's slot), and is found there.
+  EXPECT_EQ(keys_but_nodes(), keys_of({id}, rid));
+  auto found = test::call(port, "GET",
+                          "/api/message/find?project=sds&request_id=%7D%3Am%3A1%20%2A%0D%0A%7B");
+  EXPECT_EQ(found.data().at("ids"), (json::array{json::string(std::to_string(id))})) << found.body;
 }
 
 TEST_F(bad_input_test, key_syntax_in_project_and_cmd_is_refused_before_any_key_is_built) {

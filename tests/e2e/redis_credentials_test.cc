@@ -18,11 +18,13 @@ namespace fs = std::filesystem;
 // channels, and only the commands it sends or its scripts call. No CONFIG: dmq then reads
 // the settings it checks from INFO (CONFIG GET would also show the default user's password).
 const std::vector<std::string> recommended_acl = {
-    "resetkeys", "~dmq:*",     "resetchannels", "&dmq:*",   "-@all",       "+ping",   "+select",
-    "+info",     "+time",      "+multi",        "+exec",    "+get",        "+set",    "+del",
-    "+pexpire",  "+pexpireat", "+pttl",         "+hget",    "+hmget",      "+hset",   "+hdel",
-    "+zadd",     "+zrem",      "+zscore",       "+zcard",   "+zcount",     "+zrange", "+scan",
-    "+publish",  "+subscribe", "+eval",         "+evalsha", "+script|load"};
+    "resetkeys", "~dmq:*", "resetchannels", "&dmq:*", "-@all", "+ping", "+select", "+info", "+time",
+    "+multi", "+exec", "+get", "+set", "+del", "+pexpire", "+pexpireat", "+pttl", "+hget", "+hmget",
+    "+hset", "+hdel", "+zadd", "+zrem", "+zscore", "+zcard", "+zcount", "+zrange", "+scan",
+    "+publish", "+subscribe", "+eval", "+evalsha", "+script|load",
+    // the operators' features (issue 14): find index, pages, stats, events, jobs, history
+    "+sadd", "+smembers", "+strlen", "+mget", "+hgetall", "+hsetnx", "+hexists", "+exists",
+    "+hincrby", "+xadd", "+xrange", "+xrevrange", "+zremrangebyrank", "+pexpiretime"};
 
 std::string random_password() {
   return util::to_hex(util::random_bytes(16));

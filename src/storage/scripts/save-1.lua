@@ -12,9 +12,10 @@
   ARGV[1]  base     "<prefix>:{p}:"  message keys are built from it (same slot)
   ARGV[2]  channel  PUBLISHed "<consumer> <due_ms>" when a queue's earliest due time moves earlier
   ARGV[3..2+k]      the consumer of each of KEYS, in order
-  then per message, 9 + n fields:
+  then per message, 10 + n fields:
            id, due_ms, expire_at_ms, bucket, record,
-           ikey (<base>i:<key>, or '' for none), ikey_ttl_ms, ordered ('1' or '0'),
+           ikey (<base>i:<key>, or '' for none), ikey_ttl_ms,
+           fkey (<base>f:<request_id>, the find index, or '' for none), ordered ('1' or '0'),
            n, queue_index_1 .. queue_index_n (1-based; the record lists the same
            consumers, in this order, each "waiting" with 0 attempts)
   No allow-oom flag: at Redis's memory limit the whole call is refused (OOM), nothing stored.
@@ -25,6 +26,7 @@
   key within its project's window) is not stored; its answer is that id. A stored message
   sets its ikey (SET ... PX ikey_ttl_ms); settle-1 removes it again if the save is revoked.
   Writes   <base>m:<id>  STRING the record (lib/record.lua), expiring at expire_at_ms
+           fkey: the id joins the SET, which expires with its latest record
            unordered: per consumer the id joins the consumer's queue (ZADD NX).
            ordered: per consumer the id also joins the bucket's ZSET
            <base>b:<len(consumer)>:<consumer>:<bucket> (score due), and only the bucket's
@@ -46,8 +48,8 @@ end
 local i, out = 3 + k, {}
 while i <= #ARGV do
   local id, due, expire_at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local bucket, ikey, ordered = ARGV[i + 3], ARGV[i + 5], ARGV[i + 7] == '1'
-  local n, d = tonumber(ARGV[i + 8]), tonumber(due)
+  local bucket, ikey, fkey, ordered = ARGV[i + 3], ARGV[i + 5], ARGV[i + 7], ARGV[i + 8] == '1'
+  local n, d = tonumber(ARGV[i + 9]), tonumber(due)
   local first = ikey ~= '' and redis.call('GET', ikey)
   local fresh = false
   if first and first ~= id then
@@ -56,9 +58,14 @@ while i <= #ARGV do
     fresh = redis.call('SET', base .. 'm:' .. id, ARGV[i + 4], 'NX', 'PXAT', expire_at)
     out[#out + 1] = fresh and 1 or 0
     if fresh and ikey ~= '' then redis.call('SET', ikey, id, 'PX', ARGV[i + 6]) end
+    if fresh and fkey ~= '' then
+      redis.call('SADD', fkey, id)
+      redis.call('PEXPIREAT', fkey, expire_at, 'NX')  -- NX: a new key; GT: a later record
+      redis.call('PEXPIREAT', fkey, expire_at, 'GT')
+    end
   end
   for c = 1, fresh and n or 0 do
-    local q = tonumber(ARGV[i + 8 + c])
+    local q = tonumber(ARGV[i + 9 + c])
     local consumer = ARGV[2 + q]
     local enqueue = not ordered
     if not ordered then
@@ -91,7 +98,7 @@ while i <= #ARGV do
     end
     if enqueue and (not min_due[q] or d < min_due[q]) then min_due[q] = d end
   end
-  i = i + 9 + n
+  i = i + 10 + n
 end
 for q = 1, k do
   if min_due[q] and (not earliest[q] or min_due[q] < earliest[q]) then
