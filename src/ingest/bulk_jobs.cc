@@ -41,6 +41,7 @@ storage::page_query range(const bulk_jobs::spec& s, const std::string& cursor, i
   q.max = s.end_s;
   q.cursor = cursor;
   q.limit = limit;
+  q.cmd = s.cmd;
   return q;
 }
 
@@ -56,6 +57,7 @@ storage::job fresh(const bulk_jobs::spec& s, std::int64_t total, std::int64_t no
           {"rate", std::to_string(s.rate)},
           {"start", std::to_string(s.start_s)},
           {"end", std::to_string(s.end_s)},
+          {"cmd", s.cmd},
           {"created_ms", std::to_string(now)},
           {"updated_ms", std::to_string(now)},
           {"error", ""}};
@@ -72,7 +74,7 @@ storage::job ending(std::int64_t processed, std::int64_t succeeded, std::int64_t
 
 }  // namespace
 
-asio::awaitable<storage::result<std::string>> bulk_jobs::start(spec s) {
+asio::awaitable<storage::result<std::string>> bulk_jobs::start(const spec& s) {
   using R = storage::result<std::string>;
   auto now = store_.redis_clock().now_ms();
   auto q = range(s, "", 1);
@@ -83,7 +85,7 @@ asio::awaitable<storage::result<std::string>> bulk_jobs::start(spec s) {
   if (auto e = co_await operate_.save_job(id, fields, now)) co_return R{e, {}};
   spdlog::info("job {}: {} of {}'s failed messages ({} of them, {}..{}) at {}/s", id, s.kind,
                s.consumer, first.count, s.start_s, s.end_s, s.rate);
-  util::spawn(co_await asio::this_coro::executor, run(id, std::move(s), first.count), "bulk job");
+  util::spawn(co_await asio::this_coro::executor, run(id, s, first.count), "bulk job");
   co_return R{{}, std::move(id)};
 }
 

@@ -22,6 +22,7 @@ class bulk_jobs {
     std::string kind;  // "replay" or "solve"
     std::string project, consumer;
     std::int64_t start_s = 0, end_s = 0;  // the failed messages' timestamps
+    std::string cmd;                      // "" or: only messages of this cmd
     int rate = 200;                       // messages per second
   };
 
@@ -29,7 +30,7 @@ class bulk_jobs {
       : store_(s), browse_(b), operate_(o) {}
 
   // start records a new job and runs it in the background; returns its id.
-  boost::asio::awaitable<storage::result<std::string>> start(spec s);
+  boost::asio::awaitable<storage::result<std::string>> start(const spec& s);
 
   // view returns a job as the API shows it: its fields, with "running" read as
   // "interrupted" once its heartbeat is older than stale_ms (now_ms: Redis's time).

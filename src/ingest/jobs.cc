@@ -80,8 +80,12 @@ asio::awaitable<http::response> api::create_job(http::request& req) {
   if (bad.empty()) bad = number("rate", 200, 1, bulk_jobs::max_rate, rate);
   if (!bad.empty()) co_return fail(errc::invalid, bad);
   if (s.end_s < s.start_s) co_return fail(errc::invalid, "end: must not be before start");
+  if (auto* cmd = o.if_contains("cmd")) {
+    if (!cmd->is_string()) co_return fail(errc::invalid, "cmd: must be a string");
+    s.cmd = cmd->get_string();
+  }
   s.rate = static_cast<int>(rate);
-  auto [ec, id] = co_await jobs_.start(std::move(s));
+  auto [ec, id] = co_await jobs_.start(s);
   if (ec) co_return reply(errc::write_failed, "job not started: " + ec.message(), nullptr);
   co_return ok(json::object{{"job_id", id}});
 }
