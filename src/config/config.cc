@@ -803,6 +803,16 @@ const table<settings>& settings_table() {
               [](auto& s) -> auto& { return s.dispatch.http_port; }, 0, 65535,
               "dmq server: port of its own /healthz and /metrics, on http.listen; 0: none. "
               "(dmq client and dmq run serve them on http_port.)"),
+          number<settings>(
+              "dispatch.attempt_history", "integer", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.attempt_history; }, 0, 50,
+              "Attempts kept per message and consumer (the attempt history: start, duration, "
+              "HTTP status or error, the answer's first bytes, dispatcher), the last ones; a "
+              "first-try success keeps none. 0: no history."),
+          number<settings>(
+              "dispatch.attempt_answer_bytes", "integer, bytes", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.attempt_answer_bytes; }, 0, 4096,
+              "Bytes of each attempt's answer body kept in the attempt history."),
           location<settings>(
               "log.dir", [](auto& s) -> auto& { return s.log.dir; }, true,
               "Directory of the log files, relative to CONFIG_DIR; empty: log to "

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "dispatch/attempt_entry.h"
 #include "dispatch/rate_limiter.h"
 #include "dispatch/retry_policy.h"
 #include "dispatch/webhook_signature.h"
@@ -19,7 +20,8 @@ namespace dmq::dispatch {
 
 consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store,
                                  http::client& client, const config::settings& cfg,
-                                 const config::command& cmd, const config::consumer& consumer)
+                                 const config::command& cmd, const config::consumer& consumer,
+                                 const std::string& dispatcher_id, event_log& events)
     : ex_(ex),
       store_(store),
       client_(client),
@@ -29,6 +31,8 @@ consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store
       endpoint_(parse_endpoint(consumer)),
       trace_header_("X-" + cfg.request_trace_id_key),
       timer_(ex),
+      dispatcher_id_(dispatcher_id),
+      events_(events),
       limiter_(consumer.rate_per_sec, steady_ms()) {}
 
 void consumer_worker::wake() {
@@ -76,6 +80,11 @@ asio::awaitable<void> consumer_worker::run() {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
     }
+    paused_ = batch.paused;
+    if (paused_) {  // until resume's wake-up (or a look every max_idle_ms)
+      co_await sleep(cfg_.dispatch.max_idle_ms);
+      continue;
+    }
     limiter_.spend(static_cast<int>(batch.items.size()));
     if (!batch.dropped.empty()) gave_up(batch.dropped);
     for (auto& c : batch.items) {
@@ -102,6 +111,8 @@ void consumer_worker::prepare(attempt_request& a, storage::claimed& c, std::int6
   req.target = endpoint_.target(c.id, c.attempt - 1);
   req.body = std::move(c.params);
   req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);
+  req.keep_body =
+      cfg_.dispatch.attempt_history > 0 ? static_cast<std::size_t>(cfg_.dispatch.attempt_answer_bytes) : 0;
   a.id = std::to_string(c.id);
   a.attempt = std::to_string(c.attempt);
   a.due = std::to_string(c.due_ms);
@@ -131,8 +142,8 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   auto res = co_await client_.post(req);
   bool ok = res.status >= 200 && res.status < 300;
   auto now = clock.now_ms();
+  auto took = std::chrono::steady_clock::now() - t0;
   if (duration_) {
-    auto took = std::chrono::steady_clock::now() - t0;
     duration_->observe(std::chrono::duration<double>(took).count());
     // Late by the time this attempt was queued for: a first attempt's due time, or the
     // time of a manual /retry (which starts again at attempt 1), not the original due time.
@@ -164,12 +175,17 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   }
   if (done_)
     ++*(res.local ? deferred_ : ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
+  std::string entry;
+  if (!res.local)
+    entry = observe(c, res, what, started,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
     auto [ec, recorded] =
         co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at,
-                            c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr);
+                            c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr, entry,
+                            cfg_.dispatch.attempt_history);
     if (!ec) {
       if (!recorded)
         spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
@@ -181,6 +197,27 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   }
   in_flight_.erase({c.id, lease_until});
   wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+}
+
+std::string consumer_worker::observe(const storage::claimed& c, const http::client_response& res,
+                                     storage::outcome what, std::int64_t started,
+                                     std::int64_t took_ms) {
+  bool ok = what == storage::outcome::done;
+  auto s = now_s();
+  if (ok)
+    recent_.done(s);
+  else
+    recent_.failed(s);
+  if (c.attempt == 1) recent_.late(s, static_cast<double>(started - c.queued_ms) / 1000.0);
+  std::string_view name = ok ? "done" : what == storage::outcome::retry ? "retry" : "failure";
+  auto kind = error_kind(res.status, res.error);
+  if (events_.on())
+    events_.add({store_.redis_clock().now_ms(), cmd_.project, consumer_.name, c.id, c.attempt, name,
+                 res.status, std::string(kind), took_ms});
+  // A first-try success keeps nothing: the record already says done after 1 attempt.
+  if (cfg_.dispatch.attempt_history <= 0 || (ok && c.attempt == 1)) return {};
+  return to_json({c.attempt, started, took_ms, name, res.status, kind, res.body, dispatcher_id_},
+                 static_cast<std::size_t>(cfg_.dispatch.attempt_answer_bytes));
 }
 
 void consumer_worker::gave_up(const std::vector<storage::dropped>& dropped) {
@@ -229,6 +266,10 @@ void consumer_worker::count_into(util::metrics& m) {
                        util::latency_buckets, who);
   m.gauge("dmq_deliveries_in_flight", "Attempts sent and not yet answered.", who,
           [this] { return static_cast<double>(in_flight()); });
+  m.gauge("dmq_consumer_paused",
+          "1 while the consumer is paused (POST /api/consumer/pause): nothing new is claimed.",
+          {{"project", cmd_.project}, {"consumer", consumer_.name}},
+          [this] { return paused_ ? 1.0 : 0.0; });
 }
 
 asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_point deadline) {

@@ -17,7 +17,9 @@
 
 #include "config/config.h"
 #include "dispatch/endpoint.h"
+#include "dispatch/event_log.h"
 #include "dispatch/rate_limiter.h"
+#include "dispatch/recent_window.h"
 #include "http/client.h"
 #include "storage/store.h"
 #include "util/metrics.h"
@@ -26,9 +28,12 @@ namespace dmq::dispatch {
 
 class consumer_worker {
  public:
+  // dispatcher_id names this process in the attempt history; outcomes go to events while
+  // someone tails them. Both outlive the worker.
   consumer_worker(boost::asio::any_io_executor ex, storage::store& store, http::client& client,
                   const config::settings& cfg, const config::command& cmd,
-                  const config::consumer& consumer);
+                  const config::consumer& consumer, const std::string& dispatcher_id,
+                  event_log& events);
 
   // run claims and delivers until stop().
   boost::asio::awaitable<void> run();
@@ -43,6 +48,12 @@ class consumer_worker {
   const config::consumer& consumer() const { return consumer_; }
   const config::command& command() const { return cmd_; }
   int in_flight() const { return static_cast<int>(in_flight_.size()); }
+  // paused says whether the last claim found the consumer paused (store::pause).
+  bool paused() const { return paused_; }
+  // recent returns the attempts of the last minute (for the dispatcher's reports).
+  const recent_window& recent() const { return recent_; }
+  // now_s: the clock of recent(), whole seconds.
+  static std::int64_t now_s() { return steady_ms() / 1000; }
 
   // count_into registers this consumer's delivery metrics in m (docs/metrics.md).
   void count_into(util::metrics& m);
@@ -57,6 +68,11 @@ class consumer_worker {
   };
   void prepare(attempt_request& a, storage::claimed& c, std::int64_t now_ms) const;
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
+  // observe counts an attempt's outcome in recent_ and, while someone tails, in the events;
+  // returns its attempt history entry ("" when none is kept: a first-try success, or the
+  // history is off).
+  std::string observe(const storage::claimed& c, const http::client_response& res,
+                      storage::outcome what, std::int64_t started, std::int64_t took_ms);
   // gave_up counts and logs the deliveries claim() dropped.
   void gave_up(const std::vector<storage::dropped>& dropped);
   boost::asio::awaitable<void> sleep(std::int64_t ms);
@@ -76,8 +92,12 @@ class consumer_worker {
   // free only its own slot.
   std::set<std::pair<std::uint64_t, std::int64_t>> in_flight_;
   std::mt19937_64 rng_{std::random_device{}()};
+  const std::string& dispatcher_id_;
+  event_log& events_;
+  recent_window recent_{util::latency_buckets};
   bool stopping_ = false;
   bool woken_ = false;
+  bool paused_ = false;
   // counted, once count_into() was called: attempts by result, their durations, and how
   // late first attempts started
   std::uint64_t* done_ = nullptr;

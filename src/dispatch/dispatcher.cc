@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "dispatch/report.h"
 #include "storage/id_source.h"
 #include "util/spawn.h"
 
@@ -22,10 +23,14 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
       keys_(keys),
       client_(ex),
       wake_(ex, std::move(wake_connection)),
-      heartbeat_timer_(ex) {
+      heartbeat_timer_(ex),
+      report_timer_(ex),
+      id_(dispatcher_id()),
+      events_(ex, store) {
   for (const auto& cmd : cfg.commands)
     for (const auto& c : cmd.consumers)
-      workers_.push_back(std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c));
+      workers_.push_back(
+          std::make_unique<consumer_worker>(ex, store, client_, cfg, cmd, c, id_, events_));
   counts_.resize(workers_.size());
 }
 
@@ -119,6 +124,8 @@ void dispatcher::start() {
   wake_.start();
   util::spawn(ex_, heartbeat(), "wake heartbeat");
   util::spawn(ex_, audit(), "queue audit");
+  util::spawn(ex_, report(), "dispatcher report");
+  util::spawn(ex_, events_.run(), "events tail check");
   for (auto& w : workers_) util::spawn(ex_, w->run(), "consumer worker");
   spdlog::info("dispatcher: {} consumers", workers_.size());
 }
@@ -134,12 +141,29 @@ asio::awaitable<void> dispatcher::heartbeat() {
   }
 }
 
+asio::awaitable<void> dispatcher::report() {
+  while (!stopping_) {
+    auto json = report_json(id_, store_.redis_clock().now_ms(), consumer_worker::now_s(), workers_);
+    if (auto ec = co_await store_.report(id_, json, store_.redis_clock().now_ms(),
+                                         report_ttl.count()))
+      spdlog::debug("dispatcher: report not written: {}", ec.message());
+    if (stopping_) break;  // shutdown began meanwhile: its unreport must stay the last word
+    report_timer_.expires_after(report_every);
+    co_await report_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 asio::awaitable<void> dispatcher::shutdown(std::chrono::milliseconds deadline) {
   stopping_ = true;
   heartbeat_timer_.cancel();
+  report_timer_.cancel();
+  events_.stop();
   for (auto& w : workers_) w->stop();
   auto until = std::chrono::steady_clock::now() + deadline;
   for (auto& w : workers_) co_await w->drain(until);
+  if (auto ec = co_await store_.unreport(id_))
+    spdlog::warn("dispatcher: report not removed ({}): it expires in {} s", ec.message(),
+                 report_ttl.count() / 1000);
   wake_.stop();
 }
 

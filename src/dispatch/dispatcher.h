@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "dispatch/consumer_worker.h"
+#include "dispatch/event_log.h"
 #include "http/client.h"
 #include "redis/connection.h"
 #include "storage/keys.h"
@@ -47,6 +48,9 @@ class dispatcher {
   // hear a wake-up again; the unanswered PING breaks it (redis.read_timeout) and the
   // reconnect subscribes again and wakes every worker.
   boost::asio::awaitable<void> heartbeat();
+  // report writes this dispatcher's report every report_every (docs/storage.md,
+  // "Dispatcher reports") until shutdown, which removes it.
+  boost::asio::awaitable<void> report();
   // audit runs once at start: it logs (and counts, dmq_unserved_queue_messages) the queues
   // in Redis that no configured consumer serves (a consumer removed or renamed), and
   // releases into their queues the messages waiting in ordered buckets of consumers that
@@ -60,10 +64,16 @@ class dispatcher {
   http::client client_;
   redis::connection wake_;
   boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer report_timer_;
+  std::string id_;  // "<host>:<pid>": names it in reports and attempt histories
+  event_log events_;
   bool stopping_ = false;
 
  public:
   static constexpr std::chrono::milliseconds wake_ping{1000};
+  static constexpr std::chrono::milliseconds report_every{2000};
+  static constexpr std::chrono::milliseconds report_ttl{10000};
+  const std::string& id() const { return id_; }
 
  private:
   std::vector<std::unique_ptr<consumer_worker>> workers_;

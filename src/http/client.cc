@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -56,11 +57,14 @@ void serialise(std::string& out, const client_request& req) {
   out.append("\r\nContent-Length: ").append(std::to_string(req.body.size())).append("\r\n\r\n");
 }
 
-// status_parser reads an answer and keeps only its status: the header's fields and the body
-// are read and dropped, without storing them.
+// status_parser reads an answer and keeps only its status and the first keep bytes of its
+// body: the header's fields and the rest of the body are read and dropped, without storing
+// them.
 class status_parser : public bhttp::basic_parser<false> {
  public:
+  explicit status_parser(std::size_t keep) : keep_(keep) {}
   int status = 0;
+  std::string body;
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -72,15 +76,21 @@ class status_parser : public bhttp::basic_parser<false> {
                      beast::error_code&) override {}
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    return body.size();
+  std::size_t on_body_impl(beast::string_view b, beast::error_code&) override {
+    keep(b);
+    return b.size();
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view b,
                                  beast::error_code&) override {
-    return body.size();
+    keep(b);
+    return b.size();
   }
   void on_finish_impl(beast::error_code&) override {}
+  void keep(beast::string_view b) {
+    if (body.size() < keep_) body.append(b.data(), std::min(b.size(), keep_ - body.size()));
+  }
+  std::size_t keep_;
 };
 
 // plain_conn: a keep-alive connection over TCP. One timer per connection keeps a request's
@@ -290,8 +300,8 @@ struct client::impl {
       c = make<Conn>(req);
       auto err = co_await connect(*c, req, key, deadline);
       if (err.starts_with(local_mark))
-        co_return client_response{0, err.substr(local_mark.size()), true};
-      if (!err.empty()) co_return client_response{0, err};
+        co_return client_response{0, err.substr(local_mark.size()), true, {}};
+      if (!err.empty()) co_return client_response{0, err, false, {}};
     }
     serialise(c->head, req);
     std::array<asio::const_buffer, 2> out{asio::buffer(c->head), asio::buffer(req.body)};
@@ -299,20 +309,22 @@ struct client::impl {
     auto [ec, n] = co_await asio::async_write(c->stream(), out, use_tuple);
     int status = 0;
     bool keep_alive = false;
+    std::string body;
     // Interim answers (1xx, such as an unasked-for 100 Continue) come before the real one.
     for (int answers = 0; !ec && status < 200 && answers < 4; ++answers) {
-      status_parser parser;
+      status_parser parser(req.keep_body);
       parser.body_limit(boost::none);  // read and dropped; the deadline bounds it
       parser.header_limit(64 * 1024);  // big cookies must not fail a 2xx
       std::tie(ec, n) = co_await bhttp::async_read(c->stream(), c->in, parser, use_tuple);
       status = parser.status;
       keep_alive = parser.keep_alive();
+      body = std::move(parser.body);
     }
     c->disarm();
-    if (ec) co_return client_response{0, c->is_timeout(ec) ? "timeout" : ec.message()};
+    if (ec) co_return client_response{0, c->is_timeout(ec) ? "timeout" : ec.message(), false, {}};
     // Bytes after the answer would be read as the start of the next one: not reused then.
     if (keep_alive && status >= 200 && c->in.size() == 0) give_back(key, std::move(c));
-    co_return client_response{status, {}};
+    co_return client_response{status, {}, false, std::move(body)};
   }
 };
 

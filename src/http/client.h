@@ -32,6 +32,9 @@ struct client_request {
   // LF and NUL in a name or value are sent as spaces, so none can add a header.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   std::chrono::milliseconds timeout{600};
+  // keep_body: keep the first keep_body bytes of the answer's body (client_response::body),
+  // for the attempt history; 0: the body is read and dropped.
+  std::size_t keep_body = 0;
 };
 
 struct client_response {
@@ -40,6 +43,7 @@ struct client_response {
   // local: the request never left this host, for want of a descriptor or memory (EMFILE,
   // ENFILE, ENOBUFS, ENOMEM): no fault of the consumer's, so no attempt of the delivery.
   bool local = false;
+  std::string body;  // the first request.keep_body bytes of the answer's body
 };
 
 class client {

@@ -584,6 +584,10 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
   if (e.size() < 4 || (e.size() - 4) % 7 != 0 || !e[2].is_array())
     co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
   b.next_due_ms = to_int(e[0].str);
+  if (b.next_due_ms == -2) {  // paused (claim-1.lua)
+    b.paused = true;
+    b.next_due_ms = -1;
+  }
   b.lease_until = e[1].as_int().value_or(0);
   b.redis_us = e[3].as_int().value_or(0);
   clock_.observe(b.redis_us, sent_at, storage::now_us());
@@ -607,7 +611,8 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
 asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_view consumer,
                                          std::uint64_t id, std::int64_t lease_until, outcome what,
                                          std::int64_t at_ms, std::int64_t timestamp_s,
-                                         const std::string* ordered_bucket) {
+                                         const std::string* ordered_bucket,
+                                         std::string_view history, int keep) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
   std::vector<std::string> args{keys_.queue(project, consumer),
@@ -620,7 +625,9 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                 std::to_string(at_ms),
                                 std::to_string(timestamp_s),
                                 std::to_string(trim_below),
-                                ordered_bucket ? *ordered_bucket : std::string{}};
+                                ordered_bucket ? *ordered_bucket : std::string{},
+                                std::string(history),
+                                std::to_string(keep)};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};
@@ -707,6 +714,138 @@ asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project
   std::vector<bool> out;
   for (const auto& x : r.elements) out.push_back(x.integer == 1);
   co_return ok(std::move(out));
+}
+
+// --- operators' view of delivery (issue 14)
+
+asio::awaitable<result<std::int64_t>> store::pause(std::string_view project,
+                                                   std::string_view consumer,
+                                                   std::int64_t now_ms) {
+  auto key = keys_.paused(project);
+  redis::command cmd;
+  cmd.push("HSETNX", key, consumer, now_ms);
+  cmd.push("HGET", key, consumer);
+  cmd.push("PUBLISH", keys_.wake_channel(project), std::string(consumer) + " 0");
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<std::int64_t>{e, 0};
+  co_return result<std::int64_t>{{}, to_int(r[1].str)};
+}
+
+asio::awaitable<result<bool>> store::resume(std::string_view project, std::string_view consumer) {
+  redis::command cmd;
+  cmd.push("HDEL", keys_.paused(project), consumer);
+  cmd.push("PUBLISH", keys_.wake_channel(project), std::string(consumer) + " 0");
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<bool>{e, false};
+  co_return result<bool>{{}, r[0].integer == 1};
+}
+
+asio::awaitable<result<std::map<std::string, std::int64_t>>> store::paused(
+    std::string_view project) {
+  using out_t = std::map<std::string, std::int64_t>;
+  redis::command cmd;
+  cmd.push("HGETALL", keys_.paused(project));
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
+  out_t out;
+  const auto& e = r[0].elements;
+  for (std::size_t i = 0; i + 1 < e.size(); i += 2) out[e[i].str] = to_int(e[i + 1].str);
+  co_return ok(std::move(out));
+}
+
+namespace {
+// split_history splits a stored history into its entries (ack-2.lua joins them by "\n").
+std::vector<std::string> split_history(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto nl = s.find('\n');
+    if (nl != 0) out.emplace_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    s.remove_prefix(nl + 1);
+  }
+  return out;
+}
+}  // namespace
+
+asio::awaitable<result<std::vector<std::string>>> store::attempts(std::string_view project,
+                                                                  std::uint64_t id,
+                                                                  std::string_view consumer) {
+  redis::command cmd;
+  cmd.push("HGET", keys_.attempts(project, id), consumer);
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<std::vector<std::string>>{e, {}};
+  co_return ok(split_history(r[0].str));
+}
+
+asio::awaitable<result<std::map<std::string, std::vector<std::string>>>>
+store::attempt_histories(std::string_view project, std::uint64_t id) {
+  using out_t = std::map<std::string, std::vector<std::string>>;
+  redis::command cmd;
+  cmd.push("HGETALL", keys_.attempts(project, id));
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
+  out_t out;
+  const auto& e = r[0].elements;
+  for (std::size_t i = 0; i + 1 < e.size(); i += 2) out[e[i].str] = split_history(e[i + 1].str);
+  co_return ok(std::move(out));
+}
+
+asio::awaitable<std::error_code> store::report(std::string_view id, std::string_view json,
+                                               std::int64_t now_ms, std::int64_t ttl_ms) {
+  redis::command cmd;
+  cmd.push("SET", keys_.dispatcher(id), json, "PX", ttl_ms);
+  cmd.push("ZADD", keys_.dispatchers(), now_ms, id);
+  // A dispatcher killed without its clean shutdown leaves a member: dropped here by the
+  // others once its report expired.
+  cmd.push("ZREMRANGEBYSCORE", keys_.dispatchers(), "-inf", "(" + std::to_string(now_ms - ttl_ms));
+  auto [ec, r] = co_await exec(cmd);
+  co_return first_error(ec, r);
+}
+
+asio::awaitable<std::error_code> store::unreport(std::string_view id) {
+  redis::command cmd;
+  cmd.push("DEL", keys_.dispatcher(id));
+  cmd.push("ZREM", keys_.dispatchers(), id);
+  auto [ec, r] = co_await exec(cmd);
+  co_return first_error(ec, r);
+}
+
+asio::awaitable<result<std::vector<std::string>>> store::dispatcher_reports(std::int64_t now_ms,
+                                                                            std::int64_t max_age_ms) {
+  using out_t = std::vector<std::string>;
+  redis::command cmd;
+  cmd.push("ZRANGE", keys_.dispatchers(), now_ms - max_age_ms, "+inf", "BYSCORE");
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
+  out_t out;
+  if (r[0].elements.empty()) co_return ok(std::move(out));
+  redis::command get;
+  for (const auto& m : r[0].elements) get.push("GET", keys_.dispatcher(m.str));
+  auto [ec2, r2] = co_await exec(get);
+  if (auto e = first_error(ec2, r2)) co_return result<out_t>{e, {}};
+  for (const auto& x : r2)
+    if (!x.is_nil()) out.push_back(x.str);
+  co_return ok(std::move(out));
+}
+
+asio::awaitable<result<bool>> store::tailing() {
+  redis::command cmd;
+  cmd.push("EXISTS", keys_.tail());
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<bool>{e, false};
+  co_return result<bool>{{}, r[0].integer == 1};
+}
+
+asio::awaitable<std::error_code> store::add_events(std::span<const delivery_event> events) {
+  if (events.empty()) co_return std::error_code{};
+  redis::command cmd;
+  auto key = keys_.events();
+  for (const auto& e : events)
+    cmd.push("XADD", key, "MAXLEN", "~", events_max_len, "*", "t", e.t, "project", e.project,
+             "consumer", e.consumer, "id", e.id, "attempt", e.attempt, "outcome", e.outcome,
+             "http_status", e.http_status, "error", e.error, "duration_ms", e.duration_ms);
+  auto [ec, r] = co_await exec(cmd);
+  co_return first_error(ec, r);
 }
 
 }  // namespace dmq::storage

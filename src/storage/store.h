@@ -74,6 +74,7 @@ struct dropped {
 
 struct claim_batch {
   std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
+  bool paused = false;            // the consumer is paused: nothing was claimed
   std::int64_t lease_until = 0;
   std::int64_t redis_us = 0;  // Redis's TIME during the claim (µs)
   std::vector<claimed> items;
@@ -173,11 +174,14 @@ class store {
   // ack records an attempt's outcome if the lease is still ours; returns whether it was.
   // at_ms: next attempt (retry) or due again (release). timestamp_s: the pending score.
   // ordered_bucket: the message's bucket when its command is ordered (done and failure
-  // then move the bucket on to its next message).
+  // then move the bucket on to its next message). history: an entry of the attempt
+  // history (compact JSON, no newline; docs/storage.md), appended to the consumer's
+  // history of the message, of which the last keep entries are kept; empty: none.
   boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
                                            std::uint64_t id, std::int64_t lease_until, outcome what,
                                            std::int64_t at_ms, std::int64_t timestamp_s,
-                                           const std::string* ordered_bucket = nullptr);
+                                           const std::string* ordered_bucket = nullptr,
+                                           std::string_view history = {}, int keep = 0);
 
   // queue_size: one consumer queue found in Redis.
   struct queue_size {
@@ -270,6 +274,63 @@ class store {
   // confirm_bound: how long a save whose outcome is unknown waits for Redis to answer
   // settle-1 before it is answered "not saved" (and revoked in the background).
   static constexpr std::chrono::milliseconds confirm_bound{250};
+
+  // --- operators' view of delivery (issue 14): pause, attempt history, dispatcher
+  // reports, the events stream. Keys: docs/storage.md.
+
+  // pause pauses a consumer for every dispatcher (HSETNX <base>paused consumer now_ms):
+  // claim-1 claims nothing for it until resume(); deliveries in flight finish. Returns
+  // since when it is paused (now_ms, or the earlier time if it already was). Also wakes
+  // the dispatchers, so that their dmq_consumer_paused gauge shows it at once.
+  boost::asio::awaitable<result<std::int64_t>> pause(std::string_view project,
+                                                     std::string_view consumer,
+                                                     std::int64_t now_ms);
+  // resume un-pauses a consumer and wakes its dispatchers (PUBLISH "<consumer> 0" on the
+  // project's wake channel), so it is delivered to at once. Returns whether it was paused.
+  boost::asio::awaitable<result<bool>> resume(std::string_view project, std::string_view consumer);
+  // paused returns a project's paused consumers: consumer -> paused since (ms).
+  boost::asio::awaitable<result<std::map<std::string, std::int64_t>>> paused(
+      std::string_view project);
+
+  // attempts returns a consumer's attempt history of a message, oldest first: each entry a
+  // compact JSON object {"attempt","start_ms","duration_ms","outcome","http_status",
+  // "error","answer","dispatcher"} (docs/storage.md). Empty when there is none (unknown
+  // message, first-try success, history off, or expired with the record).
+  boost::asio::awaitable<result<std::vector<std::string>>> attempts(std::string_view project,
+                                                                    std::uint64_t id,
+                                                                    std::string_view consumer);
+  // attempt_histories returns every consumer's history of a message (consumer -> entries,
+  // oldest first), in one round trip.
+  boost::asio::awaitable<result<std::map<std::string, std::vector<std::string>>>>
+  attempt_histories(std::string_view project, std::uint64_t id);
+
+  // report writes a dispatcher's report (JSON, docs/storage.md) to <prefix>:dispatcher:<id>
+  // for ttl_ms and lists it in <prefix>:dispatchers at now_ms, dropping members that have
+  // not reported for ttl_ms. unreport removes both (clean shutdown).
+  boost::asio::awaitable<std::error_code> report(std::string_view id, std::string_view json,
+                                                 std::int64_t now_ms, std::int64_t ttl_ms);
+  boost::asio::awaitable<std::error_code> unreport(std::string_view id);
+  // dispatcher_reports returns the reports of the dispatchers that reported within
+  // max_age_ms of now_ms (their JSON texts).
+  boost::asio::awaitable<result<std::vector<std::string>>> dispatcher_reports(
+      std::int64_t now_ms, std::int64_t max_age_ms = 10000);
+
+  // delivery_event: one delivery outcome for the events stream (tail).
+  struct delivery_event {
+    std::int64_t t = 0;  // ms
+    std::string project, consumer;
+    std::uint64_t id = 0;
+    int attempt = 0;
+    std::string_view outcome;  // done | retry | failure (a literal)
+    int http_status = 0;
+    std::string error;
+    std::int64_t duration_ms = 0;
+  };
+  // tailing says whether someone tails the events (<prefix>:tail exists).
+  boost::asio::awaitable<result<bool>> tailing();
+  // add_events appends events to <prefix>:events (XADD MAXLEN ~ 10000), in one round trip.
+  boost::asio::awaitable<std::error_code> add_events(std::span<const delivery_event> events);
+  static constexpr int events_max_len = 10000;
 };
 
 }  // namespace dmq::storage

@@ -18,6 +18,8 @@
            (failure only; at most 16 looked at per call: a failure is listed as long as
            its record lives, whatever its timestamp)
   ARGV[9]  the bucket of an ordered command's message, or ''  (lib/bucket.lua)
+  ARGV[10] an attempt history entry (compact JSON, no newline), or '' for none
+  ARGV[11] how many entries the history keeps (dispatch.attempt_history)
   The status and attempt count are the consumer's in the message's record <base>m:<id>
   (lib/record.lua); a record that expired meanwhile is left alone.
   done:    the id leaves the queue, status "done".
@@ -27,6 +29,10 @@
            no attempt left its status is "waiting" again.
   done and failure of an ordered command also move its bucket on (lib/bucket.lua): the id
   leaves the bucket's ZSET and the next id in it (if any) joins the queue at its due time.
+  done, retry and failure with an entry append it to the consumer's field of HASH
+  <base>a:<id> (entries joined by newlines, oldest first, the last ARGV[11] kept), whose
+  expiry is set to the record's (PEXPIRETIME), so the history lives exactly as long as the
+  statuses; with no record left nothing is written.
   Returns  1 if recorded, 0 if the lease was lost.
 ]]
 -- uses record.lua
@@ -35,8 +41,27 @@ local q, id = KEYS[1], ARGV[3]
 local score = redis.call('ZSCORE', q, id)
 if not score or tonumber(score) ~= tonumber(ARGV[4]) then return 0 end
 local mkey, outcome = ARGV[1] .. 'm:' .. id, ARGV[5]
+-- history appends ARGV[10] to the consumer's attempt history, keeping the last ARGV[11].
+local function history()
+  local entry = ARGV[10]
+  if not entry or entry == '' then return end
+  local expire_at = redis.call('PEXPIRETIME', mkey)
+  if expire_at < 0 then return end  -- no record (or, never the case, no expiry)
+  local akey, keep = ARGV[1] .. 'a:' .. id, tonumber(ARGV[11])
+  local old = redis.call('HGET', akey, ARGV[2])
+  local v = entry
+  if old and keep > 1 then
+    local parts = {}
+    for e in string.gmatch(old, '[^\n]+') do parts[#parts + 1] = e end
+    parts[#parts + 1] = entry
+    v = table.concat(parts, '\n', math.max(1, #parts - keep + 1), #parts)
+  end
+  redis.call('HSET', akey, ARGV[2], v)
+  redis.call('PEXPIREAT', akey, expire_at)
+end
 if outcome == 'retry' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
+  history()
   return 1
 end
 local s = rec_get(mkey)
@@ -57,4 +82,5 @@ if outcome == 'failure' then
   end
 end
 if ARGV[9] ~= '' then bucket_leave(ARGV[1], ARGV[2], ARGV[9], q, id, true) end
+history()
 return 1

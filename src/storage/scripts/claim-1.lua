@@ -33,7 +33,9 @@
            queued_ms is the score it was claimed at: when this attempt was due (the due
            time, a retry's time, or the time of a manual /retry).
            next_due_ms is the earliest score left in the queue (leases included), or the
-           next second when the shared rate is used up.
+           next second when the shared rate is used up, or -2 when the consumer is paused
+           (listed in HASH <base>paused): then nothing is claimed, and the dispatcher waits
+           for the wake-up that resuming publishes.
 ]]
 -- uses record.lua
 -- uses bucket.lua
@@ -43,6 +45,9 @@ local t = redis.call('TIME')
 local time = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lease_until = now + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
+if redis.call('HEXISTS', base .. 'paused', consumer) == 1 then
+  return {'-2', lease_until, {}, time}
+end
 local rkey, sec, used = base .. 'r:' .. consumer, math.floor(now / 1000), 0
 if rate > 0 then
   local w = redis.call('HMGET', rkey, 's', 'n')
