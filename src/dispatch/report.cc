@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -16,7 +17,14 @@ std::string report_json(const std::string& id, std::int64_t at_ms, std::int64_t 
     auto t = w->recent().sum(now_s);
     boost::json::array buckets, edges;
     for (auto n : t.lateness) buckets.push_back(n);
-    for (auto b : w->recent().bounds()) edges.push_back(b * 1000);
+    for (auto b : w->recent().bounds()) {
+      auto ms = b * 1000;
+      // Whole numbers as integers: Boost.JSON writes every double in exponent form (1E0).
+      if (ms == std::floor(ms))
+        edges.push_back(static_cast<std::int64_t>(ms));
+      else
+        edges.push_back(ms);
+    }
     boost::json::object c;
     c["project"] = w->command().project;
     c["in_flight"] = w->in_flight();
