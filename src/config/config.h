@@ -122,8 +122,8 @@ struct dispatch_settings {
   int claim_batch = 256;            // most deliveries claimed in one round trip
   int shutdown_timeout_ms = 10000;  // SIGTERM: deliveries in flight get this long
   int max_idle_ms = 5000;           // re-check an idle queue at least this often
-  int http_port = 0;  // dmq server's own /healthz and /metrics (on http.listen); 0 = none
-  int attempt_history = 5;         // attempts kept per message and consumer; 0 = none
+  int http_port = 0;        // dmq server's own /healthz and /metrics (on http.listen); 0 = none
+  int attempt_history = 5;  // attempts kept per message and consumer; 0 = none
   int attempt_answer_bytes = 256;  // bytes of each attempt's answer kept in its history
 };
 

@@ -18,17 +18,11 @@ int sequence_length(std::string_view s) {
   auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   unsigned char c = b(0);
   if (c < 0x80) return 1;
-  int n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;
-  else if (c >= 0xE1 && c <= 0xEC) n = 3;
-  else if (c == 0xED) n = 3, hi = 0x9F;
-  else if (c >= 0xEE && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else if (c == 0xF4) n = 4, hi = 0x8F;
-  else return 0;
+  // The sequence's length, and the range of its second byte (RFC 3629's table).
+  int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+  unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+  if (c < 0xC2 || c > 0xF4) return 0;  // a continuation byte, overlong, or past U+10FFFF
   for (int i = 1; i < n; ++i) {
     if (static_cast<std::size_t>(i) >= s.size()) return -1;
     auto x = b(i);
@@ -50,8 +44,9 @@ std::string_view error_kind(int http_status, std::string_view error) {
       contains(error, "certificate") || contains(error, "stream truncated") ||
       contains(error, "handshake"))
     return "tls";
-  if (contains(error, "reset") || contains(error, "Broken pipe") || contains(error, "End of file") ||
-      contains(error, "end of stream") || contains(error, "aborted"))
+  if (contains(error, "reset") || contains(error, "Broken pipe") ||
+      contains(error, "End of file") || contains(error, "end of stream") ||
+      contains(error, "aborted"))
     return "reset";
   if (error.starts_with("bad ") || contains(error, "partial message") ||
       contains(error, "limit exceeded") || contains(error, "buffer overflow"))

@@ -111,8 +111,9 @@ void consumer_worker::prepare(attempt_request& a, storage::claimed& c, std::int6
   req.target = endpoint_.target(c.id, c.attempt - 1);
   req.body = std::move(c.params);
   req.timeout = std::chrono::milliseconds(consumer_.timeout_ms);
-  req.keep_body =
-      cfg_.dispatch.attempt_history > 0 ? static_cast<std::size_t>(cfg_.dispatch.attempt_answer_bytes) : 0;
+  req.keep_body = cfg_.dispatch.attempt_history > 0
+                      ? static_cast<std::size_t>(cfg_.dispatch.attempt_answer_bytes)
+                      : 0;
   a.id = std::to_string(c.id);
   a.attempt = std::to_string(c.attempt);
   a.due = std::to_string(c.due_ms);
@@ -182,10 +183,9 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
     if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
-    auto [ec, recorded] =
-        co_await store_.ack(cmd_.project, consumer_.name, c.id, lease_until, what, at,
-                            c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr, entry,
-                            cfg_.dispatch.attempt_history);
+    auto [ec, recorded] = co_await store_.ack(
+        cmd_.project, consumer_.name, c.id, lease_until, what, at, c.due_ms / 1000,
+        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history);
     if (!ec) {
       if (!recorded)
         spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,

@@ -144,8 +144,8 @@ asio::awaitable<void> dispatcher::heartbeat() {
 asio::awaitable<void> dispatcher::report() {
   while (!stopping_) {
     auto json = report_json(id_, store_.redis_clock().now_ms(), consumer_worker::now_s(), workers_);
-    if (auto ec = co_await store_.report(id_, json, store_.redis_clock().now_ms(),
-                                         report_ttl.count()))
+    if (auto ec =
+            co_await store_.report(id_, json, store_.redis_clock().now_ms(), report_ttl.count()))
       spdlog::debug("dispatcher: report not written: {}", ec.message());
     if (stopping_) break;  // shutdown began meanwhile: its unreport must stay the last word
     report_timer_.expires_after(report_every);

@@ -4,7 +4,8 @@
 
 namespace dmq::dispatch {
 
-recent_window::recent_window(std::span<const double> bounds) : bounds_(bounds.begin(), bounds.end()) {
+recent_window::recent_window(std::span<const double> bounds)
+    : bounds_(bounds.begin(), bounds.end()) {
   for (auto& s : slots_) s.lateness.assign(bounds_.size() + 1, 0);
 }
 
@@ -18,9 +19,13 @@ recent_window::slot& recent_window::at(std::int64_t s) {
   return x;
 }
 
-void recent_window::done(std::int64_t now_s) { ++at(now_s).done; }
+void recent_window::done(std::int64_t now_s) {
+  ++at(now_s).done;
+}
 
-void recent_window::failed(std::int64_t now_s) { ++at(now_s).failed; }
+void recent_window::failed(std::int64_t now_s) {
+  ++at(now_s).failed;
+}
 
 void recent_window::late(std::int64_t now_s, double lateness_s) {
   auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), lateness_s) -

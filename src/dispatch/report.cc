@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <array>
-#include <cmath>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 
 namespace dmq::dispatch {
 

@@ -81,8 +81,7 @@ class status_parser : public bhttp::basic_parser<false> {
     return b.size();
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view b,
-                                 beast::error_code&) override {
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view b, beast::error_code&) override {
     keep(b);
     return b.size();
   }

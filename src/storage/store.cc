@@ -719,8 +719,7 @@ asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project
 // --- operators' view of delivery (issue 14)
 
 asio::awaitable<result<std::int64_t>> store::pause(std::string_view project,
-                                                   std::string_view consumer,
-                                                   std::int64_t now_ms) {
+                                                   std::string_view consumer, std::int64_t now_ms) {
   auto key = keys_.paused(project);
   redis::command cmd;
   cmd.push("HSETNX", key, consumer, now_ms);
@@ -777,8 +776,8 @@ asio::awaitable<result<std::vector<std::string>>> store::attempts(std::string_vi
   co_return ok(split_history(r[0].str));
 }
 
-asio::awaitable<result<std::map<std::string, std::vector<std::string>>>>
-store::attempt_histories(std::string_view project, std::uint64_t id) {
+asio::awaitable<result<std::map<std::string, std::vector<std::string>>>> store::attempt_histories(
+    std::string_view project, std::uint64_t id) {
   using out_t = std::map<std::string, std::vector<std::string>>;
   redis::command cmd;
   cmd.push("HGETALL", keys_.attempts(project, id));
@@ -810,8 +809,8 @@ asio::awaitable<std::error_code> store::unreport(std::string_view id) {
   co_return first_error(ec, r);
 }
 
-asio::awaitable<result<std::vector<std::string>>> store::dispatcher_reports(std::int64_t now_ms,
-                                                                            std::int64_t max_age_ms) {
+asio::awaitable<result<std::vector<std::string>>> store::dispatcher_reports(
+    std::int64_t now_ms, std::int64_t max_age_ms) {
   using out_t = std::vector<std::string>;
   redis::command cmd;
   cmd.push("ZRANGE", keys_.dispatchers(), now_ms - max_age_ms, "+inf", "BYSCORE");

@@ -301,8 +301,8 @@ class store {
                                                                     std::string_view consumer);
   // attempt_histories returns every consumer's history of a message (consumer -> entries,
   // oldest first), in one round trip.
-  boost::asio::awaitable<result<std::map<std::string, std::vector<std::string>>>>
-  attempt_histories(std::string_view project, std::uint64_t id);
+  boost::asio::awaitable<result<std::map<std::string, std::vector<std::string>>>> attempt_histories(
+      std::string_view project, std::uint64_t id);
 
   // report writes a dispatcher's report (JSON, docs/storage.md) to <prefix>:dispatcher:<id>
   // for ttl_ms and lists it in <prefix>:dispatchers at now_ms, dropping members that have

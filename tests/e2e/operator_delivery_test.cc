@@ -121,13 +121,15 @@ TEST_F(operator_delivery_test, a_first_try_success_writes_no_history_key) {
   EXPECT_EQ(redis.cmd({"EXISTS", sc.keys.attempts("sds", id)}).integer, 0);
 }
 
-TEST_F(operator_delivery_test, pause_holds_new_deliveries_lets_the_one_in_flight_finish_resume_is_prompt) {
+TEST_F(operator_delivery_test,
+       pause_holds_new_deliveries_lets_the_one_in_flight_finish_resume_is_prompt) {
   endpoint.when_path("/dgfa/", answer::slow(1500), "\"n\":1");
   auto first = post(message(R"({"n":1})"));
   ASSERT_TRUE(endpoint.wait_until(
       [&](const auto& rs) {
-        return std::any_of(rs.begin(), rs.end(),
-                           [&](const auto& r) { return r.msg_id == first && r.path == "/dgfa/createorder"; });
+        return std::any_of(rs.begin(), rs.end(), [&](const auto& r) {
+          return r.msg_id == first && r.path == "/dgfa/createorder";
+        });
       },
       5s));
   // In flight at dgfa: pause it.
@@ -139,14 +141,17 @@ TEST_F(operator_delivery_test, pause_holds_new_deliveries_lets_the_one_in_flight
   ASSERT_TRUE(wait_status(first, "dgfa", "done", 5s));
   EXPECT_FALSE(endpoint.wait_until(
       [&](const auto& rs) {
-        return std::any_of(rs.begin(), rs.end(),
-                           [&](const auto& r) { return r.msg_id == second && r.path == "/dgfa/createorder"; });
+        return std::any_of(rs.begin(), rs.end(), [&](const auto& r) {
+          return r.msg_id == second && r.path == "/dgfa/createorder";
+        });
       },
       1500ms))
       << describe(endpoint.requests());
   EXPECT_EQ(status(second, "dgfa"), "waiting");
   EXPECT_TRUE(test::wait_until(
-      [&] { return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 1; },
+      [&] {
+        return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 1;
+      },
       3s))
       << metrics();
   EXPECT_EQ(value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="fghyds"})"), 0);
@@ -158,7 +163,9 @@ TEST_F(operator_delivery_test, pause_holds_new_deliveries_lets_the_one_in_flight
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_LT(rs[0].arrived_ms - resumed, 1000);
   EXPECT_TRUE(test::wait_until(
-      [&] { return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 0; },
+      [&] {
+        return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 0;
+      },
       3s));
 }
 
@@ -210,7 +217,10 @@ TEST_F(operator_delivery_test, outcomes_go_to_the_events_stream_only_while_someo
   ASSERT_TRUE(wait_status(quiet, "dgfa", "done"));
   ASSERT_TRUE(wait_status(quiet, "fghyds", "done"));
   EXPECT_FALSE(test::wait_until(
-      [&] { return redis.cmd({"EXISTS", sc.keys.events()}).integer == 1; }, 1500ms))
+      [&] {
+        return redis.cmd({"EXISTS", sc.keys.events()}).integer == 1;
+      },
+      1500ms))
       << "nobody tails: no events";
 
   redis.cmd({"SET", sc.keys.tail(), "1", "PX", "15000"});

@@ -66,9 +66,10 @@ TEST_F(attempt_memory_test, bytes_per_message_for_1_3_and_5_failed_attempts) {
     auto after = used_memory(redis);
     std::int64_t usage = 0;
     for (int i = 0; i < n; ++i)
-      usage += redis.cmd({"MEMORY", "USAGE", keys.attempts("sds", base + i), "SAMPLES", "0"}).integer;
-    std::cout << "| " << k << " | " << len << " | " << usage / n << " | " << (after - before) / n << " | "
-              << entry_len << " |\n";
+      usage +=
+          redis.cmd({"MEMORY", "USAGE", keys.attempts("sds", base + i), "SAMPLES", "0"}).integer;
+    std::cout << "| " << k << " | " << len << " | " << usage / n << " | " << (after - before) / n
+              << " | " << entry_len << " |\n";
     EXPECT_LT(usage / n, 700 * k + 200) << k;
     redis.cmd({"FLUSHALL"});
     base += n;

@@ -11,9 +11,9 @@ namespace json = boost::json;
 
 // entry is an attempt history entry as the dispatcher writes it (dispatch/attempt_entry.h).
 std::string entry(int attempt, const std::string& outcome, int status = 503) {
-  return R"({"attempt":)" + std::to_string(attempt) + R"(,"start_ms":1,"duration_ms":2,"outcome":")" +
-         outcome + R"(","http_status":)" + std::to_string(status) +
-         R"(,"error":"http","answer":"busy\nnow","dispatcher":"h:1"})";
+  return R"({"attempt":)" + std::to_string(attempt) +
+         R"(,"start_ms":1,"duration_ms":2,"outcome":")" + outcome + R"(","http_status":)" +
+         std::to_string(status) + R"(,"error":"http","answer":"busy\nnow","dispatcher":"h:1"})";
 }
 
 using operator_store_test = store_test;
@@ -138,9 +138,8 @@ TEST_F(operator_store_test, events_are_appended_to_a_capped_stream) {
   EXPECT_FALSE(run(store.tailing()).second);
   redis.cmd({"SET", keys.tail(), "1", "PX", "15000"});
   EXPECT_TRUE(run(store.tailing()).second);
-  std::vector<storage::store::delivery_event> ev{
-      {1, "sds", "dgfa", 42, 2, "retry", 503, "http", 7},
-      {2, "sds", "fghyds", 43, 1, "done", 200, "", 3}};
+  std::vector<storage::store::delivery_event> ev{{1, "sds", "dgfa", 42, 2, "retry", 503, "http", 7},
+                                                 {2, "sds", "fghyds", 43, 1, "done", 200, "", 3}};
   ASSERT_FALSE(run(store.add_events(ev)));
   auto r = redis.cmd({"XRANGE", keys.events(), "-", "+"});
   ASSERT_EQ(r.elements.size(), 2u);

@@ -30,14 +30,17 @@ TEST(attempt_entry, error_kinds_name_what_went_wrong) {
 
 TEST(attempt_entry, utf8_is_repaired_and_a_cut_sequence_dropped) {
   EXPECT_EQ(repair_utf8("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(repair_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(repair_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+  EXPECT_EQ(repair_utf8("a\xFF"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(repair_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
   EXPECT_EQ(repair_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   EXPECT_EQ(repair_utf8("ok\xE2\x82"), "ok");  // "€" cut short by the byte limit
 }
 
 TEST(attempt_entry, json_is_compact_one_line_with_the_answer_bounded) {
-  attempt_entry e{3, 1000, 42, "retry", 503, "http", "line1\nline2 \"q\" \xE2\x82\xAC tail",
+  attempt_entry e{3,       1000, 42, "retry", 503, "http", "line1\nline2 \"q\" \xE2\x82\xAC tail",
                   "host:7"};
   auto s = to_json(e, 18);
   EXPECT_EQ(s.find('\n'), std::string::npos) << s;
