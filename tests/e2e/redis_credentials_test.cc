@@ -24,7 +24,8 @@ const std::vector<std::string> recommended_acl = {
     "+publish", "+subscribe", "+eval", "+evalsha", "+script|load",
     // the operators' features (issue 14): find index, pages, stats, events, jobs, history
     "+sadd", "+smembers", "+strlen", "+mget", "+hgetall", "+hsetnx", "+hexists", "+exists",
-    "+hincrby", "+xadd", "+xrange", "+xrevrange", "+zremrangebyrank", "+pexpiretime"};
+    "+hincrby", "+xadd", "+xrange", "+xrevrange", "+zremrangebyrank", "+pexpiretime",
+    "+zremrangebyscore"};
 
 std::string random_password() {
   return util::to_hex(util::random_bytes(16));

@@ -45,7 +45,7 @@ local t = redis.call('TIME')
 local time = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lease_until = now + tonumber(ARGV[4])
 local max, rate = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
-if redis.call('HEXISTS', base .. 'paused', consumer) == 1 then
+if redis.call('HGET', base .. 'paused', consumer) then
   return {'-2', lease_until, {}, time}
 end
 local rkey, sec, used = base .. 'r:' .. consumer, math.floor(now / 1000), 0
