@@ -278,5 +278,21 @@ TEST_F(short_history_test, only_the_last_n_attempts_are_kept_with_answers_cut) {
   EXPECT_EQ(last.at("answer"), "scri");
 }
 
+// dispatch.attempt_history: 0 turns the history off.
+struct no_history_test : operator_delivery_test {
+  void configure() override {
+    operator_delivery_test::configure();
+    extra += "  attempt_history: 0\n";
+  }
+};
+
+TEST_F(no_history_test, failures_write_no_history_when_it_is_off) {
+  endpoint.when_path("/dgfa/", answer::with_status(500).first(2));
+  auto id = post(message());
+  ASSERT_TRUE(wait_status(id, "dgfa", "done"));
+  EXPECT_EQ(endpoint.for_id(id, "/dgfa/").size(), 3u);
+  EXPECT_EQ(redis.cmd({"EXISTS", sc.keys.attempts("sds", id)}).integer, 0);
+}
+
 }  // namespace
 }  // namespace dmq::e2e
