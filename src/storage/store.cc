@@ -716,78 +716,7 @@ asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project
   co_return ok(std::move(out));
 }
 
-// --- operators' view of delivery (issue 14)
-
-asio::awaitable<result<std::int64_t>> store::pause(std::string_view project,
-                                                   std::string_view consumer, std::int64_t now_ms) {
-  auto key = keys_.paused(project);
-  redis::command cmd;
-  cmd.push("HSETNX", key, consumer, now_ms);
-  cmd.push("HGET", key, consumer);
-  cmd.push("PUBLISH", keys_.wake_channel(project), std::string(consumer) + " 0");
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<std::int64_t>{e, 0};
-  co_return result<std::int64_t>{{}, to_int(r[1].str)};
-}
-
-asio::awaitable<result<bool>> store::resume(std::string_view project, std::string_view consumer) {
-  redis::command cmd;
-  cmd.push("HDEL", keys_.paused(project), consumer);
-  cmd.push("PUBLISH", keys_.wake_channel(project), std::string(consumer) + " 0");
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<bool>{e, false};
-  co_return result<bool>{{}, r[0].integer == 1};
-}
-
-asio::awaitable<result<std::map<std::string, std::int64_t>>> store::paused(
-    std::string_view project) {
-  using out_t = std::map<std::string, std::int64_t>;
-  redis::command cmd;
-  cmd.push("HGETALL", keys_.paused(project));
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
-  out_t out;
-  const auto& e = r[0].elements;
-  for (std::size_t i = 0; i + 1 < e.size(); i += 2) out[e[i].str] = to_int(e[i + 1].str);
-  co_return ok(std::move(out));
-}
-
-namespace {
-// split_history splits a stored history into its entries (ack-2.lua joins them by "\n").
-std::vector<std::string> split_history(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    auto nl = s.find('\n');
-    if (nl != 0) out.emplace_back(s.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    s.remove_prefix(nl + 1);
-  }
-  return out;
-}
-}  // namespace
-
-asio::awaitable<result<std::vector<std::string>>> store::attempts(std::string_view project,
-                                                                  std::uint64_t id,
-                                                                  std::string_view consumer) {
-  redis::command cmd;
-  cmd.push("HGET", keys_.attempts(project, id), consumer);
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<std::vector<std::string>>{e, {}};
-  co_return ok(split_history(r[0].str));
-}
-
-asio::awaitable<result<std::map<std::string, std::vector<std::string>>>> store::attempt_histories(
-    std::string_view project, std::uint64_t id) {
-  using out_t = std::map<std::string, std::vector<std::string>>;
-  redis::command cmd;
-  cmd.push("HGETALL", keys_.attempts(project, id));
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
-  out_t out;
-  const auto& e = r[0].elements;
-  for (std::size_t i = 0; i + 1 < e.size(); i += 2) out[e[i].str] = split_history(e[i + 1].str);
-  co_return ok(std::move(out));
-}
+// --- the dispatcher's side of the operators' features (issue 14)
 
 asio::awaitable<std::error_code> store::report(std::string_view id, std::string_view json,
                                                std::int64_t now_ms, std::int64_t ttl_ms) {
@@ -807,24 +736,6 @@ asio::awaitable<std::error_code> store::unreport(std::string_view id) {
   cmd.push("ZREM", keys_.dispatchers(), id);
   auto [ec, r] = co_await exec(cmd);
   co_return first_error(ec, r);
-}
-
-asio::awaitable<result<std::vector<std::string>>> store::dispatcher_reports(
-    std::int64_t now_ms, std::int64_t max_age_ms) {
-  using out_t = std::vector<std::string>;
-  redis::command cmd;
-  cmd.push("ZRANGE", keys_.dispatchers(), now_ms - max_age_ms, "+inf", "BYSCORE");
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<out_t>{e, {}};
-  out_t out;
-  if (r[0].elements.empty()) co_return ok(std::move(out));
-  redis::command get;
-  for (const auto& m : r[0].elements) get.push("GET", keys_.dispatcher(m.str));
-  auto [ec2, r2] = co_await exec(get);
-  if (auto e = first_error(ec2, r2)) co_return result<out_t>{e, {}};
-  for (const auto& x : r2)
-    if (!x.is_nil()) out.push_back(x.str);
-  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<bool>> store::tailing() {

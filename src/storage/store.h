@@ -275,34 +275,8 @@ class store {
   // settle-1 before it is answered "not saved" (and revoked in the background).
   static constexpr std::chrono::milliseconds confirm_bound{250};
 
-  // --- operators' view of delivery (issue 14): pause, attempt history, dispatcher
-  // reports, the events stream. Keys: docs/storage.md.
-
-  // pause pauses a consumer for every dispatcher (HSETNX <base>paused consumer now_ms):
-  // claim-1 claims nothing for it until resume(); deliveries in flight finish. Returns
-  // since when it is paused (now_ms, or the earlier time if it already was). Also wakes
-  // the dispatchers, so that their dmq_consumer_paused gauge shows it at once.
-  boost::asio::awaitable<result<std::int64_t>> pause(std::string_view project,
-                                                     std::string_view consumer,
-                                                     std::int64_t now_ms);
-  // resume un-pauses a consumer and wakes its dispatchers (PUBLISH "<consumer> 0" on the
-  // project's wake channel), so it is delivered to at once. Returns whether it was paused.
-  boost::asio::awaitable<result<bool>> resume(std::string_view project, std::string_view consumer);
-  // paused returns a project's paused consumers: consumer -> paused since (ms).
-  boost::asio::awaitable<result<std::map<std::string, std::int64_t>>> paused(
-      std::string_view project);
-
-  // attempts returns a consumer's attempt history of a message, oldest first: each entry a
-  // compact JSON object {"attempt","start_ms","duration_ms","outcome","http_status",
-  // "error","answer","dispatcher"} (docs/storage.md). Empty when there is none (unknown
-  // message, first-try success, history off, or expired with the record).
-  boost::asio::awaitable<result<std::vector<std::string>>> attempts(std::string_view project,
-                                                                    std::uint64_t id,
-                                                                    std::string_view consumer);
-  // attempt_histories returns every consumer's history of a message (consumer -> entries,
-  // oldest first), in one round trip.
-  boost::asio::awaitable<result<std::map<std::string, std::vector<std::string>>>> attempt_histories(
-      std::string_view project, std::uint64_t id);
+  // --- the dispatcher's side of the operators' features (issue 14): its reports and the
+  // events stream. (Pause, history and report reads: operate.h, browse.h.)
 
   // report writes a dispatcher's report (JSON, docs/storage.md) to <prefix>:dispatcher:<id>
   // for ttl_ms and lists it in <prefix>:dispatchers at now_ms, dropping members that have
@@ -310,10 +284,6 @@ class store {
   boost::asio::awaitable<std::error_code> report(std::string_view id, std::string_view json,
                                                  std::int64_t now_ms, std::int64_t ttl_ms);
   boost::asio::awaitable<std::error_code> unreport(std::string_view id);
-  // dispatcher_reports returns the reports of the dispatchers that reported within
-  // max_age_ms of now_ms (their JSON texts).
-  boost::asio::awaitable<result<std::vector<std::string>>> dispatcher_reports(
-      std::int64_t now_ms, std::int64_t max_age_ms = 10000);
 
   // delivery_event: one delivery outcome for the events stream (tail).
   struct delivery_event {

@@ -10,6 +10,8 @@
 #include <future>
 
 #include "delivery_fixture.h"
+#include "storage/browse.h"
+#include "storage/operate.h"
 #include "storage/store.h"
 
 namespace dmq::e2e {
@@ -49,6 +51,8 @@ struct store_client {
   storage::script_set scripts;
   redis::connection conn;
   storage::store store{conn, keys, scripts, std::chrono::hours(24 * 4)};
+  storage::browse browse{store};    // the API's reads
+  storage::operate operate{store};  // and writes
 };
 
 // value returns a series' sample in a metrics page, NaN if absent.
@@ -64,10 +68,14 @@ struct operator_delivery_test : delivery_test {
     dgfa.interval = fghyds.interval = 100;
     extra = "dispatch:\n  max_idle_ms: 600000\n";
   }
+  // history returns a consumer's attempt history of message id, as the API reads it.
   std::vector<std::string> history(std::uint64_t id, const std::string& consumer) {
-    auto [ec, h] = sc.run(sc.store.attempts("sds", id, consumer));
+    auto [ec, v] = sc.run(sc.browse.message("sds", id));
     EXPECT_FALSE(ec) << ec.message();
-    return h;
+    if (!v) return {};
+    for (const auto& c : v->consumers)
+      if (c.consumer == consumer) return c.history;
+    return {};
   }
   std::string metrics() { return "\n" + test::call(port, "GET", "/metrics").body; }
   std::string host_pid() const {
@@ -133,7 +141,7 @@ TEST_F(operator_delivery_test,
       },
       5s));
   // In flight at dgfa: pause it.
-  auto [ec, since] = sc.run(sc.store.pause("sds", "dgfa", now_ms()));
+  auto [ec, since] = sc.run(sc.operate.pause("sds", "dgfa", now_ms()));
   ASSERT_FALSE(ec) << ec.message();
   auto second = post(message(R"({"n":2})"));
   ASSERT_TRUE(wait_status(second, "fghyds", "done"));
@@ -157,7 +165,7 @@ TEST_F(operator_delivery_test,
   EXPECT_EQ(value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="fghyds"})"), 0);
   // Resume: delivered at once (the wake-up), not after max_idle_ms (10 min here).
   auto resumed = now_ms();
-  ASSERT_TRUE(sc.run(sc.store.resume("sds", "dgfa")).second);
+  ASSERT_TRUE(sc.run(sc.operate.resume("sds", "dgfa")).second);
   ASSERT_TRUE(wait_status(second, "dgfa", "done", 3s));
   auto rs = endpoint.for_id(second, "/dgfa/");
   ASSERT_EQ(rs.size(), 1u);
@@ -202,7 +210,7 @@ TEST_F(operator_delivery_test, the_dispatcher_reports_its_last_minute_and_remove
   EXPECT_EQ(n, 2);
   EXPECT_EQ(fg.at("lateness_buckets").as_array().size(),
             fg.at("lateness_edges_ms").as_array().size() + 1);
-  auto reports = sc.run(sc.store.dispatcher_reports(now_ms())).second;
+  auto reports = sc.run(sc.browse.reports(now_ms() - 10000)).second;
   EXPECT_EQ(reports.size(), 1u);
 
   // A clean stop removes its report at once.
