@@ -18,6 +18,7 @@ struct request {
   std::string real_ip;          // X-Real-Ip, as sent (lines joined with ", ")
   std::string authorization;    // Authorization, as sent
   std::string idempotency_key;  // Idempotency-Key, as sent (lines joined with ", ")
+  std::string if_none_match;    // If-None-Match, as sent (the dashboard's assets: 304)
   util::ip_address peer{};      // the socket's peer
   std::string peer_text;
 
@@ -33,6 +34,7 @@ struct response {
   std::string body;
   std::string_view content_type = "application/json; charset=utf-8";  // a literal
   int retry_after_s = 0;  // > 0: a Retry-After header (503 when overloaded)
+  std::string headers{};  // more header lines, each "\r\nName: value" (the dashboard's)
 };
 
 }  // namespace dmq::http

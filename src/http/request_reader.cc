@@ -123,6 +123,7 @@ request request_reader::release() {
   r.real_ip = all_lines(req, "X-Real-Ip");  // two lines: "a, b", refused as not one address
   r.authorization = all_lines(req, "Authorization");
   r.idempotency_key = all_lines(req, "Idempotency-Key");
+  r.if_none_match = all_lines(req, "If-None-Match");
   r.body = std::move(req.body());
   return r;
 }

@@ -133,9 +133,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     out.append(std::to_string(resp.status)).append(" ");
     out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status)));
     out.append("\r\nServer: dmq\r\nContent-Type: ").append(resp.content_type);
-    out.append("\r\nContent-Length: ").append(std::to_string(resp.body.size()));
+    // A 304 has no body and must not claim one of 0 bytes (RFC 9110, 8.6).
+    if (resp.status != 304)
+      out.append("\r\nContent-Length: ").append(std::to_string(resp.body.size()));
     if (resp.retry_after_s > 0)
       out.append("\r\nRetry-After: ").append(std::to_string(resp.retry_after_s));
+    out.append(resp.headers);
     if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
     if (!keep_alive) out.append("\r\nConnection: close");
     out.append("\r\n\r\n").append(resp.body);

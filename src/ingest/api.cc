@@ -6,6 +6,7 @@
 
 #include "ingest/access.h"
 #include "ingest/envelope.h"
+#include "ingest/ui.h"
 #include "storage/redis_check.h"
 
 namespace asio = boost::asio;
@@ -68,6 +69,7 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     if (auto refused = metrics_refusal(req, cfg_)) return answer(std::move(*refused));
     return metrics_page_();
   }
+  if (is_ui_path(path)) return answer(serve_ui(req));
   std::string methods;  // of path, for a 405 (a path may take GET and POST: /api/jobs)
   for (const auto& r : routes_) {
     if (r.path != path) continue;
