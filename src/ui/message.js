@@ -147,9 +147,8 @@ export async function messagePage(root, parts, query, ctx) {
       const tr = consumersBody.querySelector(`tr[data-consumer="${CSS.escape(c)}"]`);
       if (tr) showHistory(c, tr);
     }
-    const anyWaiting = consumers.some((c) => c.status === 'waiting');
-    cancelButton.disabled = !anyWaiting;
-    reschedule.hidden = !anyWaiting;
+    // Cancel and reschedule apply while no delivery has started.
+    actionsBar.hidden = !consumers.some((c) => c.status === 'waiting');
   };
 
   async function refresh() {
@@ -191,12 +190,13 @@ export async function messagePage(root, parts, query, ctx) {
     await refresh();
   } }, h('label', {}, 'Deliver at ', at), h('button', { type: 'submit' }, 'Reschedule'), h('span', { class: 'small muted' }, ' (empty: now)'));
 
+  const actionsBar = h('div', { class: 'actions-bar' }, cancelButton, reschedule);
   consumers = await consumersOf(id, asked, detail);
   if (!ctx.alive()) return;
   replace(root,
     h('p', { class: 'crumbs' }, link([], {}, 'Overview'), ' / ', project, ' / message'),
     h('h1', {}, 'Message ', h('code', {}, id)),
-    h('div', { class: 'actions-bar' }, cancelButton, reschedule),
+    actionsBar,
     record,
     h('h2', {}, 'Deliveries ', refreshNote),
     h('div', { class: 'scroll' }, h('table', { class: 'grid', id: 'consumers-table' },
