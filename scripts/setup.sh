@@ -15,6 +15,7 @@ DEPS=(
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   nginx haproxy                # the e2e tests' reverse proxies (tests/e2e/proxy_test.cc)
   systemd                      # systemd-analyze verify of deploy/systemd (scripts/lint.sh)
+  chromium                     # the dashboard's browser tests (tests/e2e/dashboard_test.cc)
 )
 
 usage() {
@@ -146,7 +147,8 @@ install_deps() {
 }
 
 # Node.js and npm (Debian's nodejs + npm unless a node with npm is already there), then the
-# test-only npm tools of tests/node (the standardwebhooks verifier), from its lockfile.
+# test-only npm tools of tests/node (the standardwebhooks verifier, playwright-core for the
+# dashboard's tests), from its lockfile.
 install_node_tools() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     DEPS=(nodejs npm)

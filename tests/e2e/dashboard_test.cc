@@ -276,6 +276,7 @@ TEST_F(dashboard_story_test, find_a_failed_message_read_its_error_replay_it_see_
                    {"request_id", rid},
                    {"msg_id", std::to_string(id)},
                    {"consumer", "dgfa"},
+                   {"scheduled", 12},
                    {"screenshots", std::getenv("DMQ_UI_SCREENSHOTS") ? std::getenv("DMQ_UI_SCREENSHOTS") : ""}};
   auto r = run_story(cfg);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\ndmq's log:\n" << dmq->log();

@@ -6,12 +6,14 @@
 //
 // CONFIG_FILE holds {"url": "http://127.0.0.1:PORT", "chromium": "/usr/bin/chromium",
 // "mode": "story" | "ip", "token": "...", "request_id": "...", "msg_id": "...",
-// "consumer": "dgfa", "screenshots": "" | DIR}.
+// "consumer": "dgfa", "scheduled": n, "screenshots": "" | DIR}.
 //
 // mode "story": the page asks for a token (dmq answers 403 without one); with it, the
-// overview lists the consumer; the search box finds the message by its request_id; its page
-// shows the consumer's last error (HTTP 500) and the request_id as text (it holds markup);
-// Retry replays it and the page shows it delivered (done). With "screenshots", the
+// overview lists the consumer; its page lists the message among its failed ones, pauses and
+// resumes it, and lists its n scheduled messages; the search box finds the message by its
+// request_id; its page shows the consumer's last error (HTTP 500), its attempt history and
+// the request_id as text (it holds markup); Retry replays it and the page shows it
+// delivered (done). With "screenshots", the
 // overview, the consumer page and the message page are saved there as PNGs.
 // mode "ip": a caller allowed by its address sees the overview without being asked for a
 // token.
@@ -40,7 +42,8 @@ function expect(cond, why) {
 async function shot(page, name) {
   if (!cfg.screenshots) return;
   fs.mkdirSync(cfg.screenshots, { recursive: true });
-  // Let the 2 s refreshes settle, and hide the caret and transient flash lines.
+  // Every part of the page drawn, and no caret.
+  await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Loading'), null, { timeout: T });
   await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.screenshot({ path: path.join(cfg.screenshots, `${name}.png`), fullPage: false });
   step(`screenshot ${name}.png`);
@@ -69,16 +72,29 @@ async function story(page) {
   expect(await page.evaluate(() => sessionStorage.getItem('dmq.token')) === cfg.token, 'the token is not in sessionStorage');
   const failedCell = await sel(`#overview tr[data-consumer="${consumer}"] td:nth-child(6)`).textContent();
   expect(Number(failedCell.replace(/,/g, '')) >= 1, `the overview shows ${failedCell} failed for ${consumer}`);
-  await shot(page, 'overview');
+  await shot(page, 'dashboard-overview');
 
   step('the consumer page lists the failed message');
   await page.goto(`${base}/ui/#/consumer/${encodeURIComponent(consumer)}?tab=failed`);
   await sel(`#failed-rows tr[data-id="${cfg.msg_id}"]`).waitFor({ timeout: T });
   const ridCell = await sel(`#failed-rows tr[data-id="${cfg.msg_id}"] td.rid`).textContent();
   expect(ridCell === cfg.request_id, `the failed list shows request_id "${ridCell}", not "${cfg.request_id}"`);
-  await sel('#scheduled-rows, #failed-summary').first().waitFor({ timeout: T });
-  await page.waitForFunction(() => !/Loading/.test(document.querySelector('#failed-summary').textContent), null, { timeout: T });
-  await shot(page, 'consumer');
+  await sel('#pause-toggle:not([disabled])').waitFor({ timeout: T }); // its figures are in
+  expect((await sel('#pause-toggle').textContent()) === 'Pause', 'the consumer is not shown running');
+  await shot(page, 'dashboard-consumer');
+
+  step('pause and resume the consumer');
+  await sel('#pause-toggle').click();
+  await page.waitForFunction(() => document.querySelector('#pause-toggle')?.textContent === 'Resume', null, { timeout: T });
+  await sel('#pause-toggle').click();
+  await page.waitForFunction(() => document.querySelector('#pause-toggle')?.textContent === 'Pause', null, { timeout: T });
+
+  step('its scheduled queue, soonest first');
+  await sel('nav.tabs a[data-tab="scheduled"]').click();
+  await sel('#scheduled-rows tr').first().waitFor({ timeout: T });
+  const due = await sel('#scheduled-rows tr time').evaluateAll((ts) => ts.map((t) => Date.parse(t.getAttribute('datetime'))));
+  expect(due.length === cfg.scheduled, `the scheduled tab lists ${due.length} messages, not ${cfg.scheduled}`);
+  expect(due.every((t, i) => i === 0 || due[i - 1] <= t), 'the scheduled messages are not soonest first');
 
   step('search by request_id finds the message');
   await sel('#search-q').fill(cfg.request_id);
@@ -103,7 +119,7 @@ async function story(page) {
   const hist = sel(`tr[data-history="${consumer}"] table.history tbody tr`);
   await hist.first().waitFor({ timeout: T });
   expect((await hist.count()) >= 2, `the history holds ${await hist.count()} attempts`);
-  await shot(page, 'message');
+  await shot(page, 'dashboard-message');
 
   step('retry: the page shows it delivered');
   await sel(`${row} button.retry`).click();
@@ -111,7 +127,7 @@ async function story(page) {
     `${row} td.status`, { timeout: T });
   const attempts = await sel(`${row} td:nth-child(3)`).textContent();
   expect(attempts === '1', `after the retry, attempts reads ${attempts}, not 1`);
-  if (cfg.screenshots) await shot(page, 'message-done');
+  await shot(page, 'dashboard-message-done');
 }
 
 async function ipOnly(page) {
