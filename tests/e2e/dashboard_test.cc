@@ -214,9 +214,9 @@ class dashboard_story_test : public delivery_test {
   void SetUp() override {
     delivery_test::SetUp();
     auto yaml = read_file(fs::path(dir) / "config.yaml");
-    ASSERT_TRUE(replace_once(yaml, "    allow_ip: [127.0.0.1]\n",
-                             "    tokens: [\"sha256:" +
-                                 util::to_hex(util::as_view(util::sha256(ui_token))) + "\"]\n"));
+    ASSERT_TRUE(replace_once(
+        yaml, "    allow_ip: [127.0.0.1]\n",
+        "    tokens: [\"sha256:" + util::to_hex(util::as_view(util::sha256(ui_token))) + "\"]\n"));
     std::ofstream(fs::path(dir) / "config.yaml", std::ios::trunc) << yaml;
     dmq = start_dmq(dir, port, "run");
   }
@@ -228,9 +228,9 @@ class dashboard_story_test : public delivery_test {
     return r.code() == 0 ? id_of(r) : 0;
   }
   std::string status_of(std::uint64_t id, const std::string& consumer) const {
-    auto r = test::call(port, "GET",
-                        "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=" + consumer,
-                        "", auth());
+    auto r = test::call(
+        port, "GET", "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=" + consumer,
+        "", auth());
     return r.code() == 0 && r.data().is_string() ? std::string(r.data().as_string()) : r.body;
   }
 };
@@ -269,15 +269,16 @@ TEST_F(dashboard_story_test, find_a_failed_message_read_its_error_replay_it_see_
     ASSERT_TRUE(test::wait_until([&] { return status_of(o, "dgfa") == "failure"; }, 20s));
   ASSERT_EQ(endpoint.for_id(id, "/dgfa").size(), 2u);
 
-  json::object cfg{{"url", "http://127.0.0.1:" + std::to_string(port)},
-                   {"chromium", chromium_binary()},
-                   {"mode", "story"},
-                   {"token", ui_token},
-                   {"request_id", rid},
-                   {"msg_id", std::to_string(id)},
-                   {"consumer", "dgfa"},
-                   {"scheduled", 12},
-                   {"screenshots", std::getenv("DMQ_UI_SCREENSHOTS") ? std::getenv("DMQ_UI_SCREENSHOTS") : ""}};
+  json::object cfg{
+      {"url", "http://127.0.0.1:" + std::to_string(port)},
+      {"chromium", chromium_binary()},
+      {"mode", "story"},
+      {"token", ui_token},
+      {"request_id", rid},
+      {"msg_id", std::to_string(id)},
+      {"consumer", "dgfa"},
+      {"scheduled", 12},
+      {"screenshots", std::getenv("DMQ_UI_SCREENSHOTS") ? std::getenv("DMQ_UI_SCREENSHOTS") : ""}};
   auto r = run_story(cfg);
   EXPECT_EQ(r.exit_code, 0) << r.output << "\ndmq's log:\n" << dmq->log();
   EXPECT_NE(r.output.find("\nOK"), std::string::npos) << r.output;
