@@ -42,9 +42,13 @@ export function outcomeText(a) {
   return parts.length ? parts.join(' · ') : a.outcome === 'done' ? 'ok' : '—';
 }
 
-function lastAttempt(a) {
+function lastAttempt(a, c) {
   if (!a) return h('span', { class: 'muted' }, '—');
+  // A retry starts a fresh count, and a first-try success keeps no entry: the latest entry
+  // kept may be of the round before the retry.
+  const earlier = Number(a.attempt) > Number(c.attempts) || (c.status === 'done' && a.outcome !== 'done');
   return h('div', { class: 'last-attempt' },
+    earlier ? h('div', { class: 'small muted earlier' }, 'before the latest retry:') : null,
     h('div', {}, badge(a.outcome), ' ', h('strong', { class: 'last-error' }, outcomeText(a)),
       h('span', { class: 'small muted' }, ` · attempt ${a.attempt} · ${span(a.duration_ms)} · `), when(a.start_ms)),
     a.answer ? h('pre', { class: 'answer', title: 'the first bytes of the consumer’s answer' }, a.answer) : null);
@@ -130,7 +134,7 @@ export async function messagePage(root, parts, query, ctx) {
       h('td', { class: 'status' }, badge(c.status)),
       h('td', { class: 'n' }, c.attempts === null || c.attempts === undefined ? '—' : String(c.attempts)),
       h('td', {}, c.next_attempt_ms ? when(c.next_attempt_ms) : h('span', { class: 'muted' }, '—')),
-      h('td', {}, lastAttempt(c.last_attempt)),
+      h('td', {}, lastAttempt(c.last_attempt, c)),
       h('td', { class: 'actions' },
         c.status === 'failure' ? h('button', { type: 'button', class: 'primary retry', onclick: () => idAction('/api/message/retry', 'Retried', c.consumer) }, 'Retry') : null,
         c.status === 'failure' ? h('button', { type: 'button', class: 'solve', onclick: () => idAction('/api/message/solved', 'Solved', c.consumer) }, 'Solve') : null,
