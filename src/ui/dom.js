@@ -57,6 +57,7 @@ const pad = (n, w = 2) => String(n).padStart(w, '0');
 export function clock(ms) {
   if (ms === null || ms === undefined || ms === '' || !Number.isFinite(Number(ms))) return '—';
   const d = new Date(Number(ms));
+  if (Number.isNaN(d.getTime())) return '—'; // past year 275760: "no bound"
   return (
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`

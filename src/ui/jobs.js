@@ -13,11 +13,13 @@ function progress(j) {
     h('span', { class: 'small' }, ` ${num(done)} / ${num(total)} · ${num(j.succeeded)} ok · ${pct}%`));
 }
 
+// range shows a job's time range (unix s); 0 or a far bound (no year 10000) is open.
 function range(j) {
-  const s = Number(j.start || 0);
-  const e = Number(j.end || 0);
+  const bound = (v) => Number.isFinite(Number(v)) && Number(v) > 0 && Number(v) < 253402300800;
+  const s = bound(j.start) ? clock(Number(j.start) * 1000) : '';
+  const e = bound(j.end) ? clock(Number(j.end) * 1000) : '';
   if (!s && !e) return 'all';
-  return `${s ? clock(s * 1000) : '…'} – ${e ? clock(e * 1000) : '…'}`;
+  return `${s || '…'} – ${e || '…'}`;
 }
 
 // jobsTable draws jobs; onChange is called after one was cancelled.

@@ -13,7 +13,8 @@
 // resumes it, and lists its n scheduled messages; the search box finds the message by its
 // request_id; its page shows the consumer's last error (HTTP 500), its attempt history and
 // the request_id as text (it holds markup); Retry replays it and the page shows it
-// delivered (done). With "screenshots", the
+// delivered (done); then Replay all replays the rest of the failed list as a job (at 2/s)
+// whose progress the page shows until it is done. With "screenshots", the
 // overview, the consumer page and the message page are saved there as PNGs.
 // mode "ip": a caller allowed by its address sees the overview without being asked for a
 // token.
@@ -81,7 +82,6 @@ async function story(page) {
   expect(ridCell === cfg.request_id, `the failed list shows request_id "${ridCell}", not "${cfg.request_id}"`);
   await sel('#pause-toggle:not([disabled])').waitFor({ timeout: T }); // its figures are in
   expect((await sel('#pause-toggle').textContent()) === 'Pause', 'the consumer is not shown running');
-  await shot(page, 'dashboard-consumer');
 
   step('pause and resume the consumer');
   await sel('#pause-toggle').click();
@@ -128,6 +128,21 @@ async function story(page) {
   const attempts = await sel(`${row} td:nth-child(3)`).textContent();
   expect(attempts === '1', `after the retry, attempts reads ${attempts}, not 1`);
   await shot(page, 'dashboard-message-done');
+
+  step('replay the rest of the failed list as a job, and watch its progress');
+  await page.goto(`${base}/ui/#/consumer/${encodeURIComponent(consumer)}?tab=failed`);
+  await sel('#failed-rows tr').first().waitFor({ timeout: T });
+  const left = await sel('#failed-rows tr').count();
+  expect((await sel(`#failed-rows tr[data-id="${cfg.msg_id}"]`).count()) === 0, 'the delivered message is still in the failed list');
+  await sel('.bulk input[type=number]').fill('2');
+  await sel('#replay-job').click();
+  const job = sel('.jobs-list tr[data-job]').first();
+  await job.waitFor({ timeout: T });
+  await shot(page, 'dashboard-consumer');
+  await page.waitForFunction(() => /\bdone\b/.test(document.querySelector('.jobs-list tr[data-job] td:nth-child(3)')?.textContent || ''),
+    null, { timeout: T });
+  const progress = await job.locator('.progress').textContent();
+  expect(progress.includes(`${left} / ${left}`), `the job's progress reads "${progress}", not ${left} / ${left}`);
 }
 
 async function ipOnly(page) {
