@@ -165,12 +165,13 @@ function failedTab(box, name, query, ctx) {
   const jobsBox = h('div');
   let reloadJobs = () => {};
   const startJob = async (kind) => {
-    const what = `${kind} every failed message of ${name}${f.start || f.end ? ' in the time range' : ''}`;
+    const what = `${kind} every failed message of ${name}${f.cmd ? ` of cmd ${f.cmd}` : ''}${f.start || f.end ? ' in the time range' : ''}`;
     if (!window.confirm(`Start a job to ${what} at ${rate.value}/s?`)) return;
     try {
       const body = { kind, consumer: name, rate: Number(rate.value) };
       if (f.start) body.start = Number(f.start);
       if (f.end) body.end = Number(f.end);
+      if (f.cmd) body.cmd = f.cmd;
       const r = await api.post('/api/jobs', body);
       ctx.flash(`Started job ${r.job_id}: ${what}`);
     } catch (e) {
@@ -186,10 +187,10 @@ function failedTab(box, name, query, ctx) {
       h('button', { type: 'button', id: 'retry-selected', onclick: () => act('retry', selected()) }, 'Retry selected'),
       h('button', { type: 'button', onclick: () => act('solve', selected()) }, 'Solve selected'),
       h('span', { class: 'sep' }),
-      h('span', { class: 'small muted' }, 'All failed', f.start || f.end ? ' in the time range' : '', ' as a job at '), rate, h('span', { class: 'small muted' }, '/s: '),
+      h('span', { class: 'small muted' }, 'All failed', f.cmd ? ' of this cmd' : '', f.start || f.end ? ' in the time range' : '', ' as a job at '), rate, h('span', { class: 'small muted' }, '/s: '),
       h('button', { type: 'button', id: 'replay-job', onclick: () => startJob('replay') }, 'Replay all'),
       h('button', { type: 'button', onclick: () => startJob('solve') }, 'Solve all'),
-      f.cmd || f.q ? h('span', { class: 'small muted' }, ' (jobs take the time range only, not cmd or search)') : null),
+      f.q ? h('span', { class: 'small muted' }, ' (jobs take the time range and cmd, not the search)') : null),
     h('div', { class: 'scroll' }, h('table', { class: 'grid', id: 'failed-table' },
       h('thead', {}, h('tr', {}, h('th', {}, all), h('th', {}, 'Message'), h('th', {}, 'Time'), h('th', {}, 'Cmd'), h('th', {}, 'Request id'), h('th', {}, ''))),
       tbody)),

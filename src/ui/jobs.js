@@ -32,7 +32,7 @@ export function jobsTable(jobs, { withConsumer = false, flash, onChange } = {}) 
       h('th', {}, 'Started'), h('th', {}, 'Updated'), h('th', {}, ''))),
     h('tbody', {}, jobs.map((j) => h('tr', { 'data-job': j.job_id },
       h('td', {}, h('code', {}, j.job_id)),
-      h('td', {}, j.kind),
+      h('td', {}, j.kind, j.cmd ? h('div', { class: 'small muted' }, j.cmd) : null),
       withConsumer ? h('td', {}, link(['consumer', j.consumer], { tab: 'jobs' }, j.consumer)) : null,
       h('td', {}, badge(j.state), j.error ? h('div', { class: 'error small' }, j.error) : null),
       h('td', {}, progress(j)),
