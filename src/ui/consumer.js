@@ -1,7 +1,7 @@
 // consumer: one consumer's page: its figures (refreshed every 2 s) and pause/resume; tabs
 // for its scheduled queue (by due time), its failed list (filters, search, retry, solve,
 // bulk replay or solve as a job) and its jobs.
-import { h, replace, link, route, when, clock, span, num, badge, fromLocalInput, toLocalInput } from './dom.js';
+import { h, replace, link, route, when, clock, span, num, rate, badge, fromLocalInput, toLocalInput } from './dom.js';
 import * as api from './api.js';
 import * as state from './state.js';
 import { jobsPanel } from './jobs.js';
@@ -64,8 +64,8 @@ function head(box, name, ctx) {
       card('In flight', num(c.in_flight)),
       card('Failed', num(c.failed), Number(c.failed) > 0 ? 'bad' : ''),
       card('Oldest due', c.oldest_due_age_ms ? span(c.oldest_due_age_ms) : '—'),
-      card('Deliveries/s', num(c.deliveries_per_s, 1)),
-      card('Failures/s', num(c.failures_per_s, 1), Number(c.failures_per_s) > 0 ? 'bad' : ''),
+      card('Deliveries/s', rate(c.deliveries_per_s)),
+      card('Failures/s', rate(c.failures_per_s), Number(c.failures_per_s) > 0 ? 'bad' : ''),
       card('Lateness p50 / p99', `${c.lateness_p50_ms == null ? '—' : span(c.lateness_p50_ms)} / ${c.lateness_p99_ms == null ? '—' : span(c.lateness_p99_ms)}`));
   }
   ctx.every(2000, refresh);
@@ -161,14 +161,14 @@ function failedTab(box, name, query, ctx) {
   more.addEventListener('click', load);
 
   // Bulk jobs: every failed message in the time range, at a rate, inside dmq.
-  const rate = h('input', { type: 'number', min: 1, max: 10000, value: 200, size: 6, 'aria-label': 'rate per second' });
+  const rateInput = h('input', { type: 'number', min: 1, max: 10000, value: 200, size: 6, 'aria-label': 'rate per second' });
   const jobsBox = h('div');
   let reloadJobs = () => {};
   const startJob = async (kind) => {
     const what = `${kind} every failed message of ${name}${f.cmd ? ` of cmd ${f.cmd}` : ''}${f.start || f.end ? ' in the time range' : ''}`;
-    if (!window.confirm(`Start a job to ${what} at ${rate.value}/s?`)) return;
+    if (!window.confirm(`Start a job to ${what} at ${rateInput.value}/s?`)) return;
     try {
-      const body = { kind, consumer: name, rate: Number(rate.value) };
+      const body = { kind, consumer: name, rate: Number(rateInput.value) };
       if (f.start) body.start = Number(f.start);
       if (f.end) body.end = Number(f.end);
       if (f.cmd) body.cmd = f.cmd;
@@ -187,7 +187,7 @@ function failedTab(box, name, query, ctx) {
       h('button', { type: 'button', id: 'retry-selected', onclick: () => act('retry', selected()) }, 'Retry selected'),
       h('button', { type: 'button', onclick: () => act('solve', selected()) }, 'Solve selected'),
       h('span', { class: 'sep' }),
-      h('span', { class: 'small muted' }, 'All failed', f.cmd ? ' of this cmd' : '', f.start || f.end ? ' in the time range' : '', ' as a job at '), rate, h('span', { class: 'small muted' }, '/s: '),
+      h('span', { class: 'small muted' }, 'All failed', f.cmd ? ' of this cmd' : '', f.start || f.end ? ' in the time range' : '', ' as a job at '), rateInput, h('span', { class: 'small muted' }, '/s: '),
       h('button', { type: 'button', id: 'replay-job', onclick: () => startJob('replay') }, 'Replay all'),
       h('button', { type: 'button', onclick: () => startJob('solve') }, 'Solve all'),
       f.q ? h('span', { class: 'small muted' }, ' (jobs take the time range and cmd, not the search)') : null),

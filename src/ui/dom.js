@@ -90,6 +90,12 @@ export function num(v, digits = 0) {
   return Number(v).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+// rate shows a per-second rate: 2 decimals under 1/s (one delivery a minute is 0.02/s).
+export function rate(v) {
+  if (v === null || v === undefined || v === '' || !Number.isFinite(Number(v))) return '—';
+  return num(v, Number(v) > 0 && Number(v) < 1 ? 2 : 1);
+}
+
 // status badge: waiting, doing, done, failure, cancelled, unknown, running, ...
 export function badge(text, extra = '') {
   const t = String(text ?? '—');

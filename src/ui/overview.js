@@ -1,6 +1,6 @@
 // overview: every project and consumer the caller may manage, from GET /api/stats,
 // refreshed every 2 s.
-import { h, replace, link, clock, span, num, badge } from './dom.js';
+import { h, replace, link, clock, span, num, rate, badge } from './dom.js';
 import * as api from './api.js';
 import * as state from './state.js';
 
@@ -30,8 +30,8 @@ function consumerRow(c) {
       Number(c.failed) > 0 ? link(['consumer', c.consumer], { tab: 'failed' }, h('span', { class: 'bad' }, num(c.failed))) : num(c.failed)),
     h('td', {}, c.paused ? badge('paused') : badge('running')),
     h('td', { class: 'n' }, c.oldest_due_age_ms ? span(c.oldest_due_age_ms) : '—'),
-    h('td', { class: 'n' }, num(c.deliveries_per_s, 1)),
-    h('td', { class: 'n' }, Number(c.failures_per_s) > 0 ? h('span', { class: 'bad' }, num(c.failures_per_s, 1)) : num(c.failures_per_s, 1)),
+    h('td', { class: 'n' }, rate(c.deliveries_per_s)),
+    h('td', { class: 'n' }, Number(c.failures_per_s) > 0 ? h('span', { class: 'bad' }, rate(c.failures_per_s)) : rate(c.failures_per_s)),
     h('td', { class: 'n' }, c.lateness_p50_ms === null || c.lateness_p50_ms === undefined ? '—' : span(c.lateness_p50_ms)),
     h('td', { class: 'n' }, c.lateness_p99_ms === null || c.lateness_p99_ms === undefined ? '—' : span(c.lateness_p99_ms)));
 }

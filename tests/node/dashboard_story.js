@@ -46,7 +46,10 @@ async function shot(page, name) {
   // Every part of the page drawn, and no caret.
   await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Loading'), null, { timeout: T });
   await page.evaluate(() => document.activeElement && document.activeElement.blur());
-  await page.screenshot({ path: path.join(cfg.screenshots, `${name}.png`), fullPage: false });
+  // The page down to its content's end, at most one screen.
+  const height = await page.evaluate(() => Math.ceil(document.querySelector('main').getBoundingClientRect().bottom) + 8);
+  const view = page.viewportSize();
+  await page.screenshot({ path: path.join(cfg.screenshots, `${name}.png`), clip: { x: 0, y: 0, width: view.width, height: Math.min(view.height, height) } });
   step(`screenshot ${name}.png`);
 }
 
@@ -73,6 +76,9 @@ async function story(page) {
   expect(await page.evaluate(() => sessionStorage.getItem('dmq.token')) === cfg.token, 'the token is not in sessionStorage');
   const failedCell = await sel(`#overview tr[data-consumer="${consumer}"] td:nth-child(6)`).textContent();
   expect(Number(failedCell.replace(/,/g, '')) >= 1, `the overview shows ${failedCell} failed for ${consumer}`);
+  // The dispatchers report every 2 s: the failed attempts of the last minute show as a rate.
+  await page.waitForFunction((s) => Number(document.querySelector(s)?.textContent) > 0,
+    `#overview tr[data-consumer="${consumer}"] td:nth-child(10)`, { timeout: T });
   await shot(page, 'dashboard-overview');
 
   step('the consumer page lists the failed message');
