@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/demo_consumer.h"
 #include "app/logging.h"
 #include "app/redis_probe.h"
 #include "app/run.h"
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   bool webhook = false;
   token->add_flag("--webhook", webhook,
                   "Print a Standard Webhooks signing secret (whsec_...) for signing_secrets");
+
+  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: exits when parsed
 
   // Usage errors exit 2 (CLI11's own codes start at 100, where dmq's API codes live);
   // --help and --version exit 0.
