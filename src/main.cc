@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   CLI::App app{"dmq: a delayed message queue on Redis, compatible with the seed dmq's API"};
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("dmq ") + DMQ_VERSION);
+  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: runs and exits when parsed
   std::string dir;
 
   auto* client = app.add_subcommand(
@@ -77,8 +78,6 @@ int main(int argc, char** argv) {
   bool webhook = false;
   token->add_flag("--webhook", webhook,
                   "Print a Standard Webhooks signing secret (whsec_...) for signing_secrets");
-
-  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: exits when parsed
 
   // Usage errors exit 2 (CLI11's own codes start at 100, where dmq's API codes live);
   // --help and --version exit 0.
