@@ -56,6 +56,7 @@ address parse_listen(std::string_view s) {
 // shown returns the first bytes of body for a log line: cut at a UTF-8 character boundary,
 // control characters as '.', and how much was left out.
 std::string shown(std::string_view body) {
+  if (body.empty()) return "(empty)";
   auto n = std::min(body.size(), shown_body_bytes);
   while (n > 0 && n < body.size() && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
   std::string out(body.substr(0, n));
