@@ -355,10 +355,12 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
                       url_host(cfg.http.listen), p.status_http->port()));
   }
 
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  if (p.tls) signals.add(SIGHUP);  // without TLS, SIGHUP keeps its default action
+  // SIGHUP reloads http.tls's files. Without TLS there is nothing to reload, and it stops
+  // dmq as the seed stopped on it, but in order, as SIGTERM does: its default action
+  // killed dmq at once, leaving deliveries in flight to be sent again after their lease.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
   int sig = co_await signals.async_wait(asio::use_awaitable);
-  while (sig == SIGHUP) {
+  while (sig == SIGHUP && p.tls) {
     p.reload_tls();
     sig = co_await signals.async_wait(asio::use_awaitable);
   }

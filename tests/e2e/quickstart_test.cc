@@ -228,6 +228,16 @@ TEST_F(quickstart_test, fail_first_answers_503_until_the_retry_succeeds) {
   EXPECT_GT(log.find(second), log.find(first)) << log;
 }
 
+// Without http.tls, SIGHUP has nothing to reload: dmq stops in order, as on SIGTERM (exit
+// 0, its last line said), not killed by the signal's default action.
+TEST_F(quickstart_test, sighup_without_tls_stops_in_order) {
+  test::dmq_process dmq(dir, api_port, "run");
+  dmq.signal(SIGHUP);
+  EXPECT_EQ(dmq.wait_exit(), 0) << dmq.log();
+  EXPECT_NE(dmq.log().find("signal 1 (SIGHUP): stopping"), std::string::npos) << dmq.log();
+  EXPECT_NE(dmq.log().find("stopped (exit code 0)"), std::string::npos) << dmq.log();
+}
+
 // exit_of runs `dmq args` (bounded by timeout(1)) and returns its exit code and output.
 std::pair<int, std::string> exit_of(const std::string& args) {
   std::string out;
