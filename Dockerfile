@@ -32,6 +32,9 @@ RUN apt-get update -q \
  && useradd --system --uid 10001 --home-dir /var/lib/dmq --shell /usr/sbin/nologin dmq \
  && install -d -o dmq -g dmq -m 0750 /var/lib/dmq
 COPY --from=build /build/dmq /usr/local/bin/dmq
+# Backup and restore of the embedded Redis (bash, redis-cli, flock: all in the image).
+COPY scripts/redis-backup.sh /usr/local/bin/dmq-redis-backup
+COPY scripts/redis-restore.sh /usr/local/bin/dmq-redis-restore
 # The example configuration, made fit for a container: listen on every address (the
 # port is published by docker run -p), the embedded Redis's data in the volume, logs to
 # stderr (docker logs). allow_ip still names loopback only: mount your own /etc/dmq with

@@ -3,8 +3,9 @@
 # Redis, while no dmq runs on it. dmq starts its redis-server with appendonly yes, and a
 # Redis with appendonly yes loads its AOF and ignores dump.rdb (Redis 7 even starts on an
 # empty dataset, with a new empty AOF, when only dump.rdb is there). So the RDB is loaded
-# by a redis-server of our own with appendonly off, which then writes the AOF from it
-# (CONFIG SET appendonly yes) and exits. docs/operations.md, "Backing up the embedded Redis".
+# by a redis-server of our own (on a unix socket) with appendonly off, which then writes
+# the AOF from it (CONFIG SET appendonly yes) and exits. docs/operations.md, "Backing up
+# the embedded Redis".
 set -euo pipefail
 
 usage() {
@@ -13,7 +14,7 @@ Usage: scripts/redis-restore.sh BACKUP.rdb DATA_DIR
 
 Stop every dmq on the configuration first. Moves DATA_DIR's current data (dump.rdb,
 appendonlydir/) aside into DATA_DIR/before-restore-<UTC time>/, loads BACKUP.rdb into
-a temporary redis-server on a free loopback port, has it write DATA_DIR/appendonlydir/,
+a temporary redis-server (on a unix socket), has it write DATA_DIR/appendonlydir/,
 and stops it. The next `dmq run` / `dmq client` starts on the restored data.
 EOF
 }
@@ -48,12 +49,13 @@ done
 [[ -d "$aside" ]] && echo "redis-restore.sh: the data it replaces is in $aside"
 cp "$BACKUP" "$DATA/dump.rdb"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA" --dbfilename dump.rdb \
-  --appendonly no --save "" --daemonize no --logfile "$DATA/restore.log" &
+# The temporary server listens on a unix socket only: no port to find, nothing reachable.
+sockdir=$(mktemp -d)
+redis-server --port 0 --unixsocket "$sockdir/redis.sock" --unixsocketperm 700 --dir "$DATA" \
+  --dbfilename dump.rdb --appendonly no --save "" --daemonize no --logfile "$DATA/restore.log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true' EXIT
-R=(redis-cli -h 127.0.0.1 -p "$port")
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$sockdir"' EXIT
+R=(redis-cli -s "$sockdir/redis.sock")
 info() { "${R[@]}" info persistence | tr -d '\r' | sed -n "s/^$1:\(.*\)/\1/p"; }
 for _ in $(seq 1 6000); do # loading a large RDB takes a while: 10 min at most
   [[ $(info loading 2>/dev/null) == 0 ]] && break
@@ -75,5 +77,6 @@ done
 "${R[@]}" shutdown >/dev/null 2>&1 || true
 wait "$pid" || true
 trap - EXIT
+rm -rf "$sockdir"
 rm -f "$DATA/dump.rdb"
 echo "redis-restore.sh: restored $BACKUP into $DATA/appendonlydir (${keys//$'\n'/; })"
