@@ -114,8 +114,8 @@ struct consumer {
                  req.dmq_headers.empty() ? "(no X-Dmq-* headers)" : req.dmq_headers,
                  shown(req.body), status, why.empty() ? "" : " (" + why + ")");
     if (!why.empty())
-      co_return json(503, R"({"ok":false,"why":)" +
-                              boost::json::serialize(boost::json::string(why)) + "}");
+      co_return json(
+          503, R"({"ok":false,"why":)" + boost::json::serialize(boost::json::string(why)) + "}");
     co_return json(200, R"({"ok":true,"received":)" + std::to_string(received) + "}");
   }
 };
@@ -149,8 +149,7 @@ int run_demo_consumer(const demo_options& o) {
   http::server_options so;
   so.listen = where.host;
   so.port = where.port;
-  http::server server(ioc.get_executor(), so,
-                      [&c](http::request& r) { return c.handle(r); });
+  http::server server(ioc.get_executor(), so, [&c](http::request& r) { return c.handle(r); });
   if (auto ec = server.listen()) {
     spdlog::error("cannot listen on {}:{} (--listen): {}", where.host, where.port, ec.message());
     return 1;
@@ -161,9 +160,9 @@ int run_demo_consumer(const demo_options& o) {
       "Ctrl-C stops it",
       host, server.port(),
       o.fail_first > 0 ? ", 503 to attempts 1.." + std::to_string(o.fail_first) : "",
-      o.fail_rate > 0 ? ", 503 to " + std::to_string(static_cast<int>(o.fail_rate * 100)) +
-                            "% of the others"
-                      : "");
+      o.fail_rate > 0
+          ? ", 503 to " + std::to_string(static_cast<int>(o.fail_rate * 100)) + "% of the others"
+          : "");
   util::spawn(ioc, serve_until_signal(ioc, server, c), "demo consumer");
   ioc.run();
   return 0;

@@ -280,8 +280,8 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
     ioc.stop();
     co_return false;
   }
-  auto base = fmt::format("{}://{}:{}", p.tls ? "https" : "http", url_host(cfg.http.listen),
-                          p.http.port());
+  auto base =
+      fmt::format("{}://{}:{}", p.tls ? "https" : "http", url_host(cfg.http.listen), p.http.port());
   say(cfg, p.role,
       fmt::format("dmq API listening on {}:{}: API {}/api/, dashboard {}/ui/, metrics {}/metrics, "
                   "health {}/healthz",
@@ -367,7 +367,9 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
   p.stopping = true;
   say(cfg, p.role,
       fmt::format("signal {} ({}): stopping (requests in flight get {} ms, deliveries {} ms)", sig,
-                  sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP",
+                  sig == SIGINT    ? "SIGINT"
+                  : sig == SIGTERM ? "SIGTERM"
+                                   : "SIGHUP",
                   cfg.http.shutdown_timeout_ms, cfg.dispatch.shutdown_timeout_ms));
   if (p.serves_api())
     co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));

@@ -68,8 +68,8 @@ TEST_F(backup_test, a_restored_rdb_brings_the_messages_of_the_snapshot_back) {
   {
     test::dmq_process dmq(dir, port, "run");
     for (int i = 0; i < 20; ++i) kept.push_back(save(3600000));
-    auto [rc, out] = sh(script("redis-backup.sh") + " --port " + std::to_string(redis_port) +
-                        " " + data + " " + backups);
+    auto [rc, out] = sh(script("redis-backup.sh") + " --port " + std::to_string(redis_port) + " " +
+                        data + " " + backups);
     ASSERT_EQ(rc, 0) << out;
     backup = out.substr(0, out.find('\n'));
     ASSERT_TRUE(fs::exists(backup)) << out;
@@ -89,9 +89,8 @@ TEST_F(backup_test, a_restored_rdb_brings_the_messages_of_the_snapshot_back) {
 
   test::dmq_process dmq(dir, port, "run");
   for (auto id : kept) EXPECT_EQ(status(id), "waiting") << id << "\n" << dmq.log();
-  auto d = test::call(port, "GET",
-                      "/api/message/detail?msg_id=" + std::to_string(kept.front()) +
-                          "&consumer=dgfa");
+  auto d = test::call(
+      port, "GET", "/api/message/detail?msg_id=" + std::to_string(kept.front()) + "&consumer=dgfa");
   EXPECT_EQ(d.code(), 0) << d.body;
   EXPECT_EQ(status(lost), "unknown");
   auto fresh = save(0);
@@ -109,8 +108,8 @@ TEST_F(backup_test, an_rdb_copied_into_data_dir_alone_is_not_loaded) {
   {
     test::dmq_process dmq(dir, port, "run");
     id = save(3600000);
-    auto [rc, out] = sh(script("redis-backup.sh") + " --port " + std::to_string(redis_port) +
-                        " " + data + " " + backups);
+    auto [rc, out] = sh(script("redis-backup.sh") + " --port " + std::to_string(redis_port) + " " +
+                        data + " " + backups);
     ASSERT_EQ(rc, 0) << out;
     backup = out.substr(0, out.find('\n'));
     EXPECT_EQ(dmq.stop(), 0) << dmq.log();

@@ -143,9 +143,9 @@ class quickstart_test : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir); }
 
   std::string status(std::uint64_t id, const std::string& consumer) {
-    auto r = test::call(api_port, "GET",
-                        "/api/message/status?msg_id=" + std::to_string(id) +
-                            "&consumer=" + consumer);
+    auto r =
+        test::call(api_port, "GET",
+                   "/api/message/status?msg_id=" + std::to_string(id) + "&consumer=" + consumer);
     return r.data().is_string() ? std::string(r.data().as_string()) : r.body;
   }
 
