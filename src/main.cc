@@ -49,7 +49,6 @@ int main(int argc, char** argv) {
   CLI::App app{"dmq: a delayed message queue on Redis, compatible with the seed dmq's API"};
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("dmq ") + DMQ_VERSION);
-  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: runs and exits when parsed
   std::string dir;
 
   auto* client = app.add_subcommand(
@@ -72,6 +71,8 @@ int main(int argc, char** argv) {
 
   auto* reference =
       app.add_subcommand("config-reference", "Print every configuration key with its default");
+
+  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: runs and exits when parsed
 
   auto* token = app.add_subcommand(
       "token", "Print a new random bearer token and the sha256: line for the configuration");
