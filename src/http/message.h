@@ -18,9 +18,9 @@ struct request {
   std::string real_ip;          // X-Real-Ip, as sent (lines joined with ", ")
   std::string authorization;    // Authorization, as sent
   std::string idempotency_key;  // Idempotency-Key, as sent (lines joined with ", ")
-  std::string dmq_headers;      // every X-Dmq-* field as "Name: value", joined with ", "
   util::ip_address peer{};      // the socket's peer
   std::string peer_text;
+  std::string dmq_headers;  // every X-Dmq-* field as "Name: value", joined with ", "
 
   // path returns target without its query.
   std::string_view path() const;

@@ -138,8 +138,8 @@ request request_reader::release() {
   r.real_ip = all_lines(req, "X-Real-Ip");  // two lines: "a, b", refused as not one address
   r.authorization = all_lines(req, "Authorization");
   r.idempotency_key = all_lines(req, "Idempotency-Key");
-  r.dmq_headers = dmq_fields(req);
   r.body = std::move(req.body());
+  r.dmq_headers = dmq_fields(req);
   return r;
 }
 
