@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/demo_consumer.h"
 #include "app/logging.h"
 #include "app/redis_probe.h"
 #include "app/run.h"
@@ -70,6 +71,8 @@ int main(int argc, char** argv) {
 
   auto* reference =
       app.add_subcommand("config-reference", "Print every configuration key with its default");
+
+  dmq::app::add_demo_consumer(app);  // `dmq demo-consumer`: runs and exits when parsed
 
   auto* token = app.add_subcommand(
       "token", "Print a new random bearer token and the sha256: line for the configuration");

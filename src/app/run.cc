@@ -1,6 +1,7 @@
 #include "app/run.h"
 
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -35,6 +36,32 @@ using namespace std::chrono_literals;
 namespace dmq::app {
 
 namespace {
+
+const char* role_name(role r) {
+  return r == role::client ? "client" : r == role::server ? "server" : "run";
+}
+
+// say logs one of the few lines an operator running dmq in the foreground must see: where
+// it listens, where it logs, that it stops. With log.dir set the terminal only shows
+// warnings (the file has everything), so these are written to stderr as well.
+void say(const config::settings& cfg, role r, const std::string& text) {
+  spdlog::info("{}", text);
+  if (cfg.log.dir.empty() || !spdlog::should_log(spdlog::level::info)) return;
+  static auto console = [r] {
+    auto l = std::make_shared<spdlog::logger>(
+        "console", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    l->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ [" + std::string(role_name(r)) + "] %v");
+    return l;
+  }();
+  console->info("{}", text);
+}
+
+// url_host returns how to reach an address dmq listens on from this machine.
+std::string url_host(const std::string& listen) {
+  if (listen == "0.0.0.0" || listen.empty()) return "127.0.0.1";
+  if (listen == "::") return "[::1]";
+  return listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
+}
 
 http::server_options http_options(const config::settings& cfg,
                                   std::shared_ptr<http::tls_context> tls) {
@@ -253,8 +280,12 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
     ioc.stop();
     co_return false;
   }
-  spdlog::info("dmq API listening on {}://{}:{}", p.tls ? "https" : "http", cfg.http.listen,
-               p.http.port());
+  auto base =
+      fmt::format("{}://{}:{}", p.tls ? "https" : "http", url_host(cfg.http.listen), p.http.port());
+  say(cfg, p.role,
+      fmt::format("dmq API listening on {}:{}: API {}/api/, dashboard {}/ui/, metrics {}/metrics, "
+                  "health {}/healthz",
+                  cfg.http.listen, p.http.port(), base, base, base, base));
   for (const auto& w : ingest::exposure_warnings(cfg)) spdlog::warn("security: {}", w);
   co_return true;
 }
@@ -319,20 +350,27 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
           "delivering without /healthz and /metrics",
           cfg.http.listen, cfg.dispatch.http_port, ec.message());
     else
-      spdlog::info("dmq server: /healthz and /metrics on {}://{}:{}", p.tls ? "https" : "http",
-                   cfg.http.listen, p.status_http->port());
+      say(cfg, p.role,
+          fmt::format("dmq server: /healthz and /metrics on {}://{}:{}", p.tls ? "https" : "http",
+                      url_host(cfg.http.listen), p.status_http->port()));
   }
 
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  if (p.tls) signals.add(SIGHUP);  // without TLS, SIGHUP keeps its default action
+  // SIGHUP reloads http.tls's files. Without TLS there is nothing to reload, and it stops
+  // dmq as the seed stopped on it, but in order, as SIGTERM does: its default action
+  // killed dmq at once, leaving deliveries in flight to be sent again after their lease.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
   int sig = co_await signals.async_wait(asio::use_awaitable);
-  while (sig == SIGHUP) {
+  while (sig == SIGHUP && p.tls) {
     p.reload_tls();
     sig = co_await signals.async_wait(asio::use_awaitable);
   }
   p.stopping = true;
-  spdlog::info("signal {}: stopping (requests in flight get {} ms)", sig,
-               cfg.http.shutdown_timeout_ms);
+  say(cfg, p.role,
+      fmt::format("signal {} ({}): stopping (requests in flight get {} ms, deliveries {} ms)", sig,
+                  sig == SIGINT    ? "SIGINT"
+                  : sig == SIGTERM ? "SIGTERM"
+                                   : "SIGHUP",
+                  cfg.http.shutdown_timeout_ms, cfg.dispatch.shutdown_timeout_ms));
   if (p.serves_api())
     co_await p.http.shutdown(std::chrono::milliseconds(cfg.http.shutdown_timeout_ms));
   if (p.dispatcher)
@@ -350,6 +388,11 @@ int run(const config::settings& cfg, role r) {
   auto tls = load_tls(cfg.http.tls);
   if (cfg.http.tls.enabled() && !tls) return 2;
   if (auto raised = util::raise_fd_limit(); !raised.empty()) spdlog::info("{}", raised);
+  if (!cfg.log.dir.empty())
+    say(cfg, r,
+        fmt::format("dmq {}: logging to {} (this terminal shows warnings and errors only)",
+                    role_name(r),
+                    (cfg.log.dir / (std::string("dmq-") + role_name(r) + ".log")).string()));
   std::optional<embedded_redis> redis;
   if (cfg.redis.embedded) {
     redis.emplace(cfg.redis);
@@ -373,7 +416,8 @@ int run(const config::settings& cfg, role r) {
   if (redis) util::spawn(ioc, watch_embedded(ioc, p, *redis), "embedded redis watch");
   ioc.run();
   util::set_fatal_handler(nullptr);
-  spdlog::info("stopped");
+  redis.reset();  // stops the embedded Redis (flushing its AOF) before the last line
+  say(cfg, r, fmt::format("stopped (exit code {})", p.exit_code));
   return p.exit_code;
 }
 

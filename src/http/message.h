@@ -21,6 +21,7 @@ struct request {
   std::string if_none_match;    // If-None-Match, as sent (the dashboard's assets: 304)
   util::ip_address peer{};      // the socket's peer
   std::string peer_text;
+  std::string dmq_headers;  // every X-Dmq-* field as "Name: value", joined with ", "
 
   // path returns target without its query.
   std::string_view path() const;

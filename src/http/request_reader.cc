@@ -49,6 +49,21 @@ std::string all_lines(const bhttp::request<bhttp::string_body>& req, std::string
   return out;
 }
 
+// dmq_fields returns every X-Dmq-* field (what a dispatcher sends a consumer) as
+// "Name: value" joined with ", ", for `dmq demo-consumer`'s log; empty for API requests.
+std::string dmq_fields(const bhttp::request<bhttp::string_body>& req) {
+  static constexpr std::string_view prefix = "x-dmq-";
+  std::string out;
+  for (const auto& f : req) {
+    auto name = f.name_string();
+    if (name.size() <= prefix.size() || !beast::iequals(name.substr(0, prefix.size()), prefix))
+      continue;
+    if (!out.empty()) out += ", ";
+    out.append(name).append(": ").append(f.value());
+  }
+  return out;
+}
+
 }  // namespace
 
 request_reader::request_reader(std::size_t max_body_bytes, std::size_t max_head_bytes)
@@ -125,6 +140,7 @@ request request_reader::release() {
   r.idempotency_key = all_lines(req, "Idempotency-Key");
   r.if_none_match = all_lines(req, "If-None-Match");
   r.body = std::move(req.body());
+  r.dmq_headers = dmq_fields(req);
   return r;
 }
 
