@@ -1,0 +1,333 @@
+// cli_api_test: the `dmq` subcommands that talk to a running dmq over HTTP (send, status,
+// detail, pending, retry, solved, cancel, ...), run as an operator runs them - the built
+// binary, through the shell - against a real `dmq run`, a real Redis and a scripted
+// consumer: what they print (tables, --json), where they find dmq and its token, and
+// their exit codes (0 ok, 1 API error, 2 usage, 3 unreachable, 4 not allowed, 5 not found).
+#include <sys/wait.h>
+
+#include <boost/json/parse.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "auth_fixture.h"
+#include "delivery_fixture.h"
+
+namespace dmq::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct cli_result {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+  std::string all() const { return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "stderr:\n" + err; }
+};
+
+// quoted returns s as one shell word.
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// cli runs `dmq args...` (each one shell word) with only the environment variables env
+// among DMQ_URL and DMQ_TOKEN, and returns its exit code, stdout and stderr.
+cli_result cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  static int n = 0;
+  auto err_path = fs::temp_directory_path() /
+                  ("dmq-cli-api-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  std::string cmd = "timeout 30 env -u DMQ_URL -u DMQ_TOKEN";
+  for (const auto& e : env) cmd += " " + quoted(e);
+  cmd += std::string(" ") + DMQ_BINARY;
+  for (const auto& a : args) cmd += " " + quoted(a);
+  cmd += " 2>" + err_path.string();
+  cli_result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t k; (k = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, k);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  fs::remove(err_path);
+  return r;
+}
+
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+// trimmed drops the final newline (of a one-line answer).
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class cli_api_test : public delivery_test {
+ protected:
+  void configure() override {
+    dgfa.retry_times = 0;  // one failed attempt ends in failure and the pending list
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+
+  // run runs `dmq args... --url URL`.
+  cli_result run(std::vector<std::string> args) const {
+    args.push_back("--url");
+    args.push_back(url());
+    return cli(args);
+  }
+
+  // send_cli sends a message of sds:create:order through `dmq send` with more flags;
+  // returns its id ("" and a failure if it printed none).
+  std::string send_cli(const std::vector<std::string>& more = {}) const {
+    std::vector<std::string> args{"send", "--project", "sds", "--cmd", "sds:create:order",
+                                  "--bucket", "b"};
+    args.insert(args.end(), more.begin(), more.end());
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.all();
+    auto id = trimmed(r.out);
+    EXPECT_FALSE(id.empty()) << r.all();
+    EXPECT_EQ(id.find_first_not_of("0123456789"), std::string::npos) << r.all();
+    return id;
+  }
+
+  // stored reads a field of message id's record in Redis (fixture.h, record_field).
+  std::string stored(const std::string& id, const std::string& field) const {
+    return record_field(redis, "dmq:{sds}:m:" + id, field);
+  }
+
+  // cli_status is what `dmq status ID CONSUMER` prints.
+  std::string cli_status(const std::string& id, const std::string& consumer) const {
+    return trimmed(run({"status", id, consumer}).out);
+  }
+  bool wait_cli_status(const std::string& id, const std::string& consumer,
+                       const std::string& want) const {
+    return test::wait_until([&] { return cli_status(id, consumer) == want; }, 10s);
+  }
+};
+
+TEST_F(cli_api_test, send_prints_the_id_and_status_follows_the_delivery_to_done) {
+  auto params = fs::temp_directory_path() / ("dmq-cli-params-" + std::to_string(::getpid()));
+  std::ofstream(params) << R"({"order_id":7})";
+  auto id = send_cli({"--params", "@" + params.string(), "--request-id", "r-7"});
+  fs::remove(params);
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa", 1, 10s));
+  auto got = endpoint.for_id(std::stoull(id), "/dgfa");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(has(got[0].body, R"({"order_id":7})")) << got[0].body;
+  auto d = run({"detail", id, "dgfa", "--json"});
+  ASSERT_EQ(d.exit_code, 0) << d.all();
+  EXPECT_EQ(json::parse(d.out).at("request_id"), "r-7") << d.all();
+  EXPECT_TRUE(wait_cli_status(id, "dgfa", "done")) << cli_status(id, "dgfa");
+  // The consumer as a flag, and --json: the envelope's data, a JSON string.
+  ASSERT_TRUE(wait_cli_status(id, "fghyds", "done")) << cli_status(id, "fghyds");
+  auto j = run({"status", "-c", "fghyds", id, "--json"});
+  EXPECT_EQ(j.exit_code, 0) << j.all();
+  EXPECT_EQ(j.out, "\"done\"\n") << j.all();
+}
+
+TEST_F(cli_api_test, send_takes_a_delay_and_an_idempotency_key) {
+  auto before = now_ms();
+  auto id = send_cli({"--delay", "1h", "--idempotency-key", "k-1", "--params", "{}"});
+  ASSERT_FALSE(id.empty());
+  auto due = std::stoll(stored(id, "due"));
+  EXPECT_GE(due, before + 3600 * 1000);
+  EXPECT_LE(due, now_ms() + 3600 * 1000);
+  // The same key again: not stored twice, the first id answered.
+  EXPECT_EQ(send_cli({"--delay", "1h", "--idempotency-key", "k-1"}), id);
+  auto ts = send_cli({"--timestamp", std::to_string(now_s() + 7200)});
+  EXPECT_EQ(std::stoll(stored(ts, "due")) / 1000, now_s() + 7200);
+}
+
+TEST_F(cli_api_test, detail_prints_the_record_for_people_and_its_data_with_json) {
+  auto id = send_cli({"--delay", "1h", "--request-id", "r-det", "--params", R"({"x":1})"});
+  ASSERT_FALSE(id.empty());
+  auto r = run({"detail", id, "dgfa"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  for (const auto& line : std::vector<std::string> {"id:          " + id, std::string("cmd:         sds:create:order"),
+                                 std::string("request_id:  r-det"), std::string(R"(params:      {"x":1})"),
+                                 std::string("bucket:      b")})
+    EXPECT_TRUE(has(r.out, line + "\n")) << line << "\n" << r.all();
+  auto j = run({"detail", id, "dgfa", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.all();
+  // --json prints the envelope's data exactly: what the API answers, one line.
+  auto api = test::call(port, "GET", "/api/message/detail?msg_id=" + id + "&consumer=dgfa");
+  EXPECT_EQ(json::parse(j.out), api.data()) << j.out << "\n" << api.body;
+  EXPECT_EQ(json::parse(j.out).at("request_id"), "r-det");
+}
+
+TEST_F(cli_api_test, cancel_settles_a_message_and_an_unknown_one_is_not_found_exit_5) {
+  auto id = send_cli({"--delay", "1h"});
+  ASSERT_FALSE(id.empty());
+  auto r = run({"cancel", id});
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out, "cancelled " + id + "\n");
+  EXPECT_EQ(stored(id, "dgfa"), "cancelled");
+  EXPECT_EQ(cli_status(id, "fghyds"), "cancelled");
+  // Settled: cancelling again is an API error (126), exit 1.
+  auto again = run({"cancel", id, "--project", "sds"});
+  EXPECT_EQ(again.exit_code, 1) << again.all();
+  EXPECT_TRUE(has(again.err, "cannot cancel")) << again.all();
+  EXPECT_TRUE(has(again.err, "code 126")) << again.all();
+  // No such message: exit 5, nothing on stdout.
+  auto unknown = run({"cancel", "12345"});
+  EXPECT_EQ(unknown.exit_code, 5) << unknown.all();
+  EXPECT_TRUE(has(unknown.err, "not found")) << unknown.all();
+  EXPECT_EQ(unknown.out, "");
+}
+
+TEST_F(cli_api_test, a_failed_delivery_is_pending_and_retry_delivers_it_again) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  auto id = send_cli();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(wait_cli_status(id, "dgfa", "failure")) << cli_status(id, "dgfa");
+  auto p = run({"pending", "dgfa"});
+  ASSERT_EQ(p.exit_code, 0) << p.all();
+  EXPECT_TRUE(has(p.out, "MSG_ID")) << p.all();
+  EXPECT_TRUE(has(p.out, "\n" + id + "  ")) << p.all();
+  EXPECT_TRUE(has(p.out, "1 pending in all\n")) << p.all();
+  auto pj = run({"pending", "-c", "dgfa", "--json"});
+  ASSERT_EQ(pj.exit_code, 0) << pj.all();
+  EXPECT_EQ(json::parse(pj.out).at("list").at(0).at("Member"), json::value(id)) << pj.out;
+
+  endpoint.clear_rules();
+  auto r = run({"retry", "-c", "dgfa", id});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_TRUE(has(r.out, id + "  queued\n")) << r.all();
+  EXPECT_TRUE(wait_cli_status(id, "dgfa", "done")) << cli_status(id, "dgfa");
+  EXPECT_EQ(endpoint.for_id(std::stoull(id), "/dgfa").size(), 2u);
+  // Retrying a delivered message does nothing, and says so.
+  auto none = run({"retry", "-c", "dgfa", id, "--json"});
+  ASSERT_EQ(none.exit_code, 0) << none.all();
+  EXPECT_EQ(json::parse(none.out), json::parse("{\"" + id + "\":false}")) << none.all();
+}
+
+TEST_F(cli_api_test, solved_takes_a_failed_message_off_the_pending_list) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  auto id = send_cli();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(wait_cli_status(id, "dgfa", "failure")) << cli_status(id, "dgfa");
+  auto r = run({"solved", "-c", "dgfa", id});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_TRUE(has(r.out, id + "  solved\n")) << r.all();
+  auto p = run({"pending", "dgfa"});
+  EXPECT_FALSE(has(p.out, id)) << p.all();
+  EXPECT_TRUE(has(p.out, "0 pending in all\n")) << p.all();
+}
+
+TEST_F(cli_api_test, url_comes_from_the_flag_the_environment_or_the_config_dir) {
+  auto id = send_cli({"--delay", "1h"});
+  ASSERT_FALSE(id.empty());
+  auto from_env = cli({"status", id, "dgfa"}, {"DMQ_URL=" + url()});
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.all();
+  EXPECT_EQ(from_env.out, "waiting\n");
+  auto from_config = cli({"status", id, "dgfa", "--config", dir});
+  EXPECT_EQ(from_config.exit_code, 0) << from_config.all();
+  EXPECT_EQ(from_config.out, "waiting\n");
+  // The flag wins over the environment, which wins over the config dir.
+  int closed = test::free_port();
+  auto closed_url = "http://127.0.0.1:" + std::to_string(closed);
+  auto flag_wins = cli({"status", id, "dgfa", "--url", url()}, {"DMQ_URL=" + closed_url});
+  EXPECT_EQ(flag_wins.exit_code, 0) << flag_wins.all();
+  auto env_wins = cli({"status", id, "dgfa", "--config", dir}, {"DMQ_URL=" + closed_url});
+  EXPECT_EQ(env_wins.exit_code, 3) << env_wins.all();
+  EXPECT_TRUE(has(env_wins.err, "cannot reach dmq at " + closed_url)) << env_wins.all();
+}
+
+TEST_F(cli_api_test, exit_codes_say_what_went_wrong) {
+  auto id = send_cli({"--delay", "1h"});
+  ASSERT_FALSE(id.empty());
+  // 1: the API answered an error; the message names the field.
+  auto api_error = run({"status", id, "nosuch"});
+  EXPECT_EQ(api_error.exit_code, 1) << api_error.all();
+  EXPECT_TRUE(has(api_error.err, "consumer: 'nosuch' is not configured")) << api_error.all();
+  auto bad_send = run({"send", "--project", "sds", "--cmd", "sds:no:such", "--bucket", "b"});
+  EXPECT_EQ(bad_send.exit_code, 1) << bad_send.all();
+  EXPECT_TRUE(has(bad_send.err, "cmd: 'sds:no:such' is not configured")) << bad_send.all();
+  // 2: usage, before any request.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status", "not-an-id", "dgfa"},
+           {"status", id},
+           {"send", "--cmd", "sds:create:order", "--bucket", "b"},
+           {"send", "--project", "sds", "--cmd", "c", "--bucket", "b", "--delay", "5"},
+           {"send", "--project", "sds", "--cmd", "c", "--bucket", "b", "--delay", "1s",
+            "--timestamp", "1"},
+           {"send", "--project", "sds", "--cmd", "c", "--bucket", "b", "--params", "@/nonexistent"},
+           {"retry", "-c", "dgfa"},
+           {"status", id, "dgfa", "--no-such-flag"},
+       }) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << (args.size() > 1 ? args[1] : "") << "\n"
+                              << r.all();
+    EXPECT_EQ(r.out, "") << r.all();
+  }
+  auto bad_url = cli({"status", id, "dgfa", "--url", "ftp://127.0.0.1:1"});
+  EXPECT_EQ(bad_url.exit_code, 2) << bad_url.all();
+  EXPECT_TRUE(has(bad_url.err, "http or https")) << bad_url.all();
+  // 3: nothing listens there, or what answers is not dmq.
+  auto closed = cli({"status", id, "dgfa", "--url",
+                     "http://127.0.0.1:" + std::to_string(test::free_port())});
+  EXPECT_EQ(closed.exit_code, 3) << closed.all();
+  EXPECT_TRUE(has(closed.err, "cannot reach dmq")) << closed.all();
+  auto not_dmq = cli({"status", id, "dgfa", "--url",
+                      "http://127.0.0.1:" + std::to_string(endpoint.port())});
+  EXPECT_EQ(not_dmq.exit_code, 3) << not_dmq.all();
+  EXPECT_TRUE(has(not_dmq.err, "HTTP 200 without dmq's JSON envelope")) << not_dmq.all();
+  // 5: no such message.
+  auto unknown = run({"detail", "12345", "dgfa"});
+  EXPECT_EQ(unknown.exit_code, 5) << unknown.all();
+  EXPECT_TRUE(has(unknown.err, "message not found")) << unknown.all();
+}
+
+// The same CLI against projects guarded by tokens (auth_fixture.h): pa takes token_a.
+class cli_auth_test : public auth_test {
+ protected:
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+TEST_F(cli_auth_test, the_token_comes_from_the_flag_a_file_or_the_environment_else_exit_4) {
+  auto id = send(owner_a, message("a", "{}", 3600 * 1000));
+  ASSERT_NE(id, 0u);
+  auto sid = std::to_string(id);
+  // No token: not allowed, and the message says which credential is missing.
+  auto none = cli({"status", sid, "ca", "--url", url()});
+  EXPECT_EQ(none.exit_code, 4) << none.all();
+  EXPECT_TRUE(has(none.err, "not allowed")) << none.all();
+  EXPECT_TRUE(has(none.err, "no token was sent")) << none.all();
+  auto wrong = cli({"status", sid, "ca", "--url", url(), "--token", token_wrong});
+  EXPECT_EQ(wrong.exit_code, 4) << wrong.all();
+  auto send_refused =
+      cli({"send", "--project", "pa", "--cmd", "pa:do", "--bucket", "b", "--url", url()});
+  EXPECT_EQ(send_refused.exit_code, 4) << send_refused.all();
+
+  auto flag = cli({"status", sid, "ca", "--url", url(), "--token", token_a});
+  EXPECT_EQ(flag.exit_code, 0) << flag.all();
+  EXPECT_EQ(flag.out, "waiting\n");
+  auto env = cli({"status", sid, "ca", "--url", url()}, {std::string("DMQ_TOKEN=") + token_a});
+  EXPECT_EQ(env.exit_code, 0) << env.all();
+  auto token_file = fs::temp_directory_path() / ("dmq-cli-token-" + std::to_string(::getpid()));
+  std::ofstream(token_file) << token_admin << "\n";
+  auto file = cli({"status", sid, "ca", "--url", url(), "--token-file", token_file.string()},
+                  {std::string("DMQ_TOKEN=") + token_wrong});
+  fs::remove(token_file);
+  EXPECT_EQ(file.exit_code, 0) << file.all();
+  // The flag wins over the environment.
+  auto flag_wins = cli({"status", sid, "ca", "--url", url(), "--token", token_a},
+                       {std::string("DMQ_TOKEN=") + token_wrong});
+  EXPECT_EQ(flag_wins.exit_code, 0) << flag_wins.all();
+
+  auto sent = cli({"send", "--project", "pa", "--cmd", "pa:do", "--bucket", "b", "--delay", "1h",
+                   "--url", url(), "--token", token_a});
+  EXPECT_EQ(sent.exit_code, 0) << sent.all();
+  EXPECT_EQ(status_in_redis(std::stoull(trimmed(sent.out)), "a", "ca"), "waiting");
+}
+
+}  // namespace
+}  // namespace dmq::e2e
