@@ -329,5 +329,88 @@ TEST_F(cli_auth_test, the_token_comes_from_the_flag_a_file_or_the_environment_el
   EXPECT_EQ(status_in_redis(std::stoull(trimmed(sent.out)), "a", "ca"), "waiting");
 }
 
+// The CLI against a dmq serving HTTPS (http.tls) with a certificate for IP 127.0.0.1 by a
+// CA the test makes with the openssl CLI.
+class cli_tls_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = test::make_config_dir(redis.port(), port);
+    auto made = shell("cd " + dir +
+                      " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                      " -days 2 -subj /CN=cli-ca -keyout ca.key -out ca.pem"
+                      " && echo subjectAltName=IP:127.0.0.1 >san.cnf"
+                      " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                      " -subj /CN=dmq -keyout cert.key -out cert.csr"
+                      " && openssl x509 -req -days 2 -in cert.csr -CA ca.pem -CAkey ca.key"
+                      " -set_serial 7 -extfile san.cnf -out cert.pem");
+    ASSERT_EQ(made.exit_code, 0) << made.out;
+    std::ifstream in(dir + "/config.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_TRUE(replace_once(yaml, "http:\n  listen: 127.0.0.1\n",
+                             "http:\n  listen: 127.0.0.1\n  tls:\n    cert_file: cert.pem\n"
+                             "    key_file: cert.key\n"));
+    std::ofstream(dir + "/config.yaml", std::ios::trunc) << yaml;
+    dmq = std::make_unique<test::dmq_process>(dir, port, "client", false);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+          return shell("curl -sS -m 5 --cacert " + dir + "/ca.pem -o /dev/null -w %{http_code} " +
+                       "https://127.0.0.1:" + std::to_string(port) + "/healthz")
+                     .out == "200";
+        },
+        10s))
+        << dmq->log();
+  }
+  void TearDown() override {
+    dmq.reset();
+    test::remove_config_dir(dir);
+  }
+
+  struct shell_result {
+    int exit_code = -1;
+    std::string out;
+  };
+  static shell_result shell(const std::string& cmd) {
+    shell_result r;
+    FILE* p = ::popen(("bash -c " + quoted(cmd) + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    for (std::size_t k; (k = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, k);
+    int status = ::pclose(p);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+  }
+
+  test::redis_server redis;
+  int port = test::free_port();
+  std::string dir;
+  std::unique_ptr<test::dmq_process> dmq;
+};
+
+TEST_F(cli_tls_test, https_from_the_config_dir_verified_against_the_ca_file) {
+  std::vector<std::string> send{"send",  "--project", "sds", "--cmd",   "sds:create:order",
+                                "--bucket", "b", "--delay", "1h", "--config", dir};
+  auto with_ca = send;
+  with_ca.insert(with_ca.end(), {"--ca-file", dir + "/ca.pem"});
+  auto ok = cli(with_ca);
+  ASSERT_EQ(ok.exit_code, 0) << ok.all() << dmq->log();
+  auto id = trimmed(ok.out);
+  auto st = cli({"status", id, "dgfa", "--url", "https://127.0.0.1:" + std::to_string(port),
+                 "--ca-file", dir + "/ca.pem"});
+  EXPECT_EQ(st.exit_code, 0) << st.all();
+  EXPECT_EQ(st.out, "waiting\n");
+  // The system's CAs do not know the test's CA: refused, exit 3, saying why.
+  auto unverified = cli(send);
+  EXPECT_EQ(unverified.exit_code, 3) << unverified.all();
+  EXPECT_TRUE(has(unverified.err, "TLS handshake failed")) << unverified.all();
+  EXPECT_TRUE(has(unverified.err, "certificate verify failed")) << unverified.all();
+  auto insecure = send;
+  insecure.push_back("--insecure");
+  auto r = cli(insecure);
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  // Plain HTTP to the HTTPS port: no envelope comes back.
+  auto plain = cli({"status", id, "dgfa", "--url", "http://127.0.0.1:" + std::to_string(port)});
+  EXPECT_EQ(plain.exit_code, 3) << plain.all();
+}
+
 }  // namespace
 }  // namespace dmq::e2e
