@@ -22,13 +22,16 @@ CLI::App* registry::add(const std::string& name, const std::string& description,
       ->group(group);
   s->add_option("--config", c.config_dir,
                 "A config dir whose config.yaml says where dmq listens (http.listen, http_port, "
-                "http.tls)")->group(group);
+                "http.tls)")
+      ->group(group);
   s->add_option("--token", c.token, "Bearer token; else --token-file, else $DMQ_TOKEN")
       ->group(group);
   s->add_option("--token-file", c.token_file, "File holding the bearer token")->group(group);
-  s->add_option("--ca-file", c.ca_file, "https: PEM file of the CAs to trust (else the system's)")->group(group);
+  s->add_option("--ca-file", c.ca_file, "https: PEM file of the CAs to trust (else the system's)")
+      ->group(group);
   s->add_flag("--insecure", c.insecure, "https: do not verify dmq's certificate")->group(group);
-  s->add_option("--timeout", c.timeout_s, "Seconds to wait for each answer (default 10)")->group(group);
+  s->add_option("--timeout", c.timeout_s, "Seconds to wait for each answer (default 10)")
+      ->group(group);
   s->add_flag("--json", flags.json, "Print the answer's data as JSON, for scripts")->group(group);
   list.emplace_back(s, std::move(run));
   return s;

@@ -19,7 +19,7 @@ std::string env(const char* name) {
 }
 
 // trimmed drops the whitespace around s (a token file's final newline).
-std::string trimmed(std::string s) {
+std::string trimmed(const std::string& s) {
   auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   auto last = s.find_last_not_of(" \t\r\n");

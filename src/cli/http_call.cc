@@ -133,8 +133,7 @@ std::string parse_url(const std::string& url, endpoint& out) {
 call_result http_call(const endpoint& at, const call_options& opt, const std::string& method,
                       const std::string& target, const std::string& body) {
   call_result out;
-  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), at.base_path + target,
-                                         11};
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), at.base_path + target, 11};
   bool v6 = at.host.find(':') != std::string::npos;
   req.set(bhttp::field::host, (v6 ? "[" + at.host + "]" : at.host) + ":" + at.port);
   req.set(bhttp::field::user_agent, "dmq-cli");

@@ -20,8 +20,8 @@ struct endpoint {
 std::string parse_url(const std::string& url, endpoint& out);
 
 struct call_options {
-  std::string token;    // sent as Authorization: Bearer; none when empty
-  std::string ca_file;  // https: PEM file of trusted CAs; empty = the system's store
+  std::string token;      // sent as Authorization: Bearer; none when empty
+  std::string ca_file;    // https: PEM file of trusted CAs; empty = the system's store
   bool insecure = false;  // https: no certificate verification (a test's self-signed cert)
   std::chrono::milliseconds timeout{10000};
 };

@@ -45,7 +45,7 @@ int pending(session& s, const pending_args& a) {
     s.print_json(*d);
     return exit_ok;
   }
-  table t({"MSG_ID", "DUE"});
+  table t({"MSG_ID", "TIMESTAMP"});
   if (const auto* l = list_of(*d))
     for (const auto& e : *l) t.add({field(e, "Member"), time_s(int_field(e, "Score"))});
   t.print(s.out());
@@ -61,7 +61,7 @@ struct paged_args {
 
 // pages reads target's pages from a.cursor on: one, or with --all every one. Returns the
 // data (with --all: every page's entries in one "list"), nullopt on failure.
-std::optional<json::value> pages(session& s, const std::string& path, query base,
+std::optional<json::value> pages(session& s, const std::string& path, const query& base,
                                  const paged_args& a) {
   std::string cursor = a.cursor;
   json::value merged;
@@ -179,8 +179,9 @@ CLI::Validator message_id() {
 void add_list_commands(registry& r) {
   {
     auto a = std::make_shared<pending_args>();
-    auto* c = r.add("pending", "A consumer's pending list (failed deliveries), as the seed keeps it",
-                    [a](session& s) { return pending(s, *a); });
+    auto* c =
+        r.add("pending", "A consumer's pending list (failed deliveries), as the seed keeps it",
+              [a](session& s) { return pending(s, *a); });
     c->add_option("CONSUMER,-c,--consumer", a->consumer, consumer_help)->required();
     c->add_option("--start", a->start, "From this time (unix seconds)");
     c->add_option("--end", a->end, "Until this time (unix seconds)");

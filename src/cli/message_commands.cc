@@ -53,7 +53,8 @@ struct one_message {
 };
 
 int status(session& s, const one_message& a) {
-  auto d = s.get("/api/message/status" + query().add("msg_id", a.id).add("consumer", a.consumer).str());
+  auto d =
+      s.get("/api/message/status" + query().add("msg_id", a.id).add("consumer", a.consumer).str());
   if (!d) return s.exit();
   if (s.json())
     s.print_json(*d);
@@ -74,7 +75,8 @@ std::string last_attempt(const json::value& e) {
 }
 
 int detail(session& s, const one_message& a) {
-  auto d = s.get("/api/message/detail" + query().add("msg_id", a.id).add("consumer", a.consumer).str());
+  auto d =
+      s.get("/api/message/detail" + query().add("msg_id", a.id).add("consumer", a.consumer).str());
   if (!d) return s.exit();
   if (s.json()) {
     s.print_json(*d);
@@ -129,7 +131,8 @@ std::string printable(const std::string& s, std::size_t max) {
 }
 
 int attempts(session& s, const one_message& a) {
-  auto d = s.get("/api/message/attempts" + query().add("msg_id", a.id).add("consumer", a.consumer).str());
+  auto d = s.get("/api/message/attempts" +
+                 query().add("msg_id", a.id).add("consumer", a.consumer).str());
   if (!d) return s.exit();
   if (s.json()) {
     s.print_json(*d);
@@ -147,9 +150,8 @@ int attempts(session& s, const one_message& a) {
     auto http = field(e, "http_status");
     auto err = field(e, "error");
     t.add({field(e, "attempt"), time_ms(int_field(e, "start_ms")),
-           duration_ms(int_field(e, "duration_ms")),
-           field(e, "outcome"), http == "0" ? "-" : http, err.empty() ? "-" : err,
-           field(e, "dispatcher"), printable(field(e, "answer"), 60)});
+           duration_ms(int_field(e, "duration_ms")), field(e, "outcome"), http == "0" ? "-" : http,
+           err.empty() ? "-" : err, field(e, "dispatcher"), printable(field(e, "answer"), 60)});
   }
   t.print(s.out());
   return exit_ok;
@@ -228,7 +230,8 @@ void add_message_commands(registry& r) {
                     [a](session& s) { return send(s, *a); });
     c->add_option("--project", a->project, "Its project (a producer in product_list)")->required();
     c->add_option("--cmd", a->cmd, "Its command (command_list)")->required();
-    c->add_option("--bucket", a->bucket, "Its bucket (ordered commands: the order's key)")->required();
+    c->add_option("--bucket", a->bucket, "Its bucket (ordered commands: the order's key)")
+        ->required();
     c->add_option("--params", a->params, "Its params: text (JSON, say), or @FILE, or @- for stdin");
     auto* ts = c->add_option("--timestamp", a->timestamp, "When it is due (unix seconds)");
     auto* dl = c->add_option("--delay", a->delay, "Due after this long: 500ms, 30s, 5m, 2h, 1d");
@@ -241,10 +244,9 @@ void add_message_commands(registry& r) {
   for (const char* name : {"status", "detail", "attempts"}) {
     auto a = std::make_shared<one_message>();
     std::string n = name;
-    runner run = n == "status" ? runner([a](session& s) { return status(s, *a); })
-                 : n == "detail"
-                     ? runner([a](session& s) { return detail(s, *a); })
-                     : runner([a](session& s) { return attempts(s, *a); });
+    runner run = n == "status"   ? runner([a](session& s) { return status(s, *a); })
+                 : n == "detail" ? runner([a](session& s) { return detail(s, *a); })
+                                 : runner([a](session& s) { return attempts(s, *a); });
     const char* what = n == "status"   ? "A message's delivery status for one consumer"
                        : n == "detail" ? "A message: its record and per consumer its status, "
                                          "attempts, next attempt and last attempt"
@@ -258,8 +260,9 @@ void add_message_commands(registry& r) {
   }
   {
     auto a = std::make_shared<find_args>();
-    auto* c = r.add("find", "The ids of a project's messages sent with a request_id or idempotency key",
-                    [a](session& s) { return find(s, *a); });
+    auto* c =
+        r.add("find", "The ids of a project's messages sent with a request_id or idempotency key",
+              [a](session& s) { return find(s, *a); });
     c->add_option("--project", a->project, "The project")->required();
     auto* rid = c->add_option("--request-id", a->request_id, "Their request_id");
     auto* key = c->add_option("--idempotency-key", a->idempotency_key, "Their idempotency key");
@@ -280,9 +283,9 @@ void add_message_commands(registry& r) {
   }
   {
     auto a = std::make_shared<reschedule_args>();
-    auto* c = r.add("reschedule",
-                    "Move a message none of whose deliveries has started to a new due time",
-                    [a](session& s) { return reschedule(s, *a); });
+    auto* c =
+        r.add("reschedule", "Move a message none of whose deliveries has started to a new due time",
+              [a](session& s) { return reschedule(s, *a); });
     c->add_option("MSG_ID", a->id, id_help)->required()->check([](const std::string& v) {
       return is_id(v) ? std::string{} : "must be a message id (a positive integer)";
     });

@@ -41,9 +41,9 @@ int pause(session& s, const consumer_args& a, bool pausing) {
 // 118 succeeded, 200/s".
 std::string progress(const json::value& j) {
   std::string out = "job " + field(j, "job_id") + " " + field(j, "kind") + " of " +
-                    field(j, "consumer") + ": " + field(j, "state") + ", " +
-                    field(j, "processed") + "/" + field(j, "total") + " processed, " +
-                    field(j, "succeeded") + " succeeded, " + field(j, "rate") + "/s";
+                    field(j, "consumer") + ": " + field(j, "state") + ", " + field(j, "processed") +
+                    "/" + field(j, "total") + " processed, " + field(j, "succeeded") +
+                    " succeeded, " + field(j, "rate") + "/s";
   if (auto e = field(j, "error"); !e.empty() && e != "-") out += ", error: " + e;
   return out;
 }
@@ -70,7 +70,7 @@ int follow(session& s, const std::string& id) {
     if (state != "running") {
       if (s.json()) s.print_json(*j);
       if (state == "done") return exit_ok;
-      return s.fail(exit_api_error, "job " + id + " ended " + state);
+      return s.fail(exit_api_error, "job " + id + " ended " + std::move(state));
     }
     std::this_thread::sleep_for(job_poll);
   }
@@ -157,8 +157,8 @@ int stats(session& s, const stats_args& a) {
   }
   s.out() << "at " << time_ms(int_field(*d, "at_ms")) << ", " << field(*d, "dispatchers")
           << " dispatcher(s) reporting\n";
-  table t({"PROJECT", "CONSUMER", "WAITING", "DUE", "IN FLIGHT", "FAILED", "PAUSED",
-           "OLDEST DUE", "DELIVERED/S", "FAILED/S", "LATE P50", "LATE P99"});
+  table t({"PROJECT", "CONSUMER", "WAITING", "DUE", "IN FLIGHT", "FAILED", "PAUSED", "OLDEST DUE",
+           "DELIVERED/S", "FAILED/S", "LATE P50", "LATE P99"});
   const auto* ps = d->is_object() ? d->as_object().if_contains("projects") : nullptr;
   if (ps && ps->is_array())
     for (const auto& p : ps->get_array()) {

@@ -79,12 +79,13 @@ std::optional<json::value> session::call(const std::string& method, const std::s
   std::string message;
   if (const auto* m = env->if_contains("message"); m && m->is_string()) message = m->get_string();
   if (message.empty()) message = "error";
-  std::string why = message + " (code " + std::to_string(c) + ", HTTP " + std::to_string(r.status) + ")";
+  std::string why =
+      message + " (code " + std::to_string(c) + ", HTTP " + std::to_string(r.status) + ")";
   if (rc == exit_not_allowed && conn_.options.token.empty())
     why += "; no token was sent: give --token, --token-file or DMQ_TOKEN";
   if (c == 120)
-    why += "; this dmq does not serve " + target.substr(0, target.find('?')) +
-           " (an older version?)";
+    why +=
+        "; this dmq does not serve " + target.substr(0, target.find('?')) + " (an older version?)";
   fail(rc, why);
   return std::nullopt;
 }

@@ -52,9 +52,7 @@ class session {
   // its code is 0; otherwise it prints why on stderr, keeps the exit code, returns nullopt.
   std::optional<boost::json::value> call(const std::string& method, const std::string& target,
                                          const boost::json::value* body = nullptr);
-  std::optional<boost::json::value> get(const std::string& target) {
-    return call("GET", target);
-  }
+  std::optional<boost::json::value> get(const std::string& target) { return call("GET", target); }
   std::optional<boost::json::value> post(const std::string& target, const boost::json::value& b) {
     return call("POST", target, &b);
   }

@@ -37,8 +37,8 @@ struct tail_args {
 // "2026-12-05T01:40:00.123Z sds/dgfa 1234567 #2 retry http=503 12ms"
 std::string line(const json::value& e) {
   std::string out = time_ms(int_field(e, "t")) + " " + field(e, "project") + "/" +
-                    field(e, "consumer") + " " + field(e, "msg_id") + " #" +
-                    field(e, "attempt") + " " + field(e, "outcome");
+                    field(e, "consumer") + " " + field(e, "msg_id") + " #" + field(e, "attempt") +
+                    " " + field(e, "outcome");
   if (auto http = int_field(e, "http_status"); http != 0) out += " http=" + std::to_string(http);
   if (auto err = field(e, "error"); !err.empty() && err != "-") out += " error=" + err;
   return out + " " + duration_ms(int_field(e, "duration_ms"));
@@ -52,9 +52,10 @@ int tail(session& s, const tail_args& a) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   using clock = std::chrono::steady_clock;
-  auto until = a.for_s > 0 ? clock::now() + std::chrono::milliseconds(
-                                                 static_cast<std::int64_t>(a.for_s * 1000))
-                           : clock::time_point::max();
+  auto until =
+      a.for_s > 0
+          ? clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(a.for_s * 1000))
+          : clock::time_point::max();
   std::string cursor;  // "": from now on
   std::int64_t printed = 0;
   // Each round asks once and then waits: it ends by Ctrl-C, --count, --for or an error.
@@ -94,8 +95,7 @@ int tail(session& s, const tail_args& a) {
 
 void add_tail_command(registry& r) {
   auto a = std::make_shared<tail_args>();
-  auto* c = r.add("tail",
-                  "Follow deliveries and failures live, one line per attempt, until Ctrl-C",
+  auto* c = r.add("tail", "Follow deliveries and failures live, one line per attempt, until Ctrl-C",
                   [a](session& s) { return tail(s, *a); });
   c->add_option("CONSUMER,-c,--consumer", a->consumer, "Only this consumer's");
   c->add_option("--count", a->count, "Stop after this many events")->check(CLI::NonNegativeNumber);

@@ -5,10 +5,13 @@
 // their exit codes (0 ok, 1 API error, 2 usage, 3 unreachable, 4 not allowed, 5 not found).
 #include <sys/wait.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "auth_fixture.h"
 #include "delivery_fixture.h"
@@ -22,7 +25,9 @@ struct cli_result {
   int exit_code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
-  std::string all() const { return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "stderr:\n" + err; }
+  std::string all() const {
+    return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "stderr:\n" + err;
+  }
 };
 
 // quoted returns s as one shell word.
@@ -58,6 +63,11 @@ cli_result cli(const std::vector<std::string>& args, const std::vector<std::stri
   return r;
 }
 
+// field_text returns a JSON string's text, or a number as digits.
+std::string field_text(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
+
 bool has(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
@@ -86,7 +96,7 @@ class cli_api_test : public delivery_test {
   // send_cli sends a message of sds:create:order through `dmq send` with more flags;
   // returns its id ("" and a failure if it printed none).
   std::string send_cli(const std::vector<std::string>& more = {}) const {
-    std::vector<std::string> args{"send", "--project", "sds", "--cmd", "sds:create:order",
+    std::vector<std::string> args{"send",     "--project", "sds", "--cmd", "sds:create:order",
                                   "--bucket", "b"};
     args.insert(args.end(), more.begin(), more.end());
     auto r = run(args);
@@ -151,9 +161,10 @@ TEST_F(cli_api_test, detail_prints_the_record_for_people_and_its_data_with_json)
   ASSERT_FALSE(id.empty());
   auto r = run({"detail", id, "dgfa"});
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  for (const auto& line : std::vector<std::string> {"id:          " + id, std::string("cmd:         sds:create:order"),
-                                 std::string("request_id:  r-det"), std::string(R"(params:      {"x":1})"),
-                                 std::string("bucket:      b")})
+  for (const auto& line : std::vector<std::string>{
+           "id:          " + id, std::string("cmd:         sds:create:order"),
+           std::string("request_id:  r-det"), std::string(R"(params:      {"x":1})"),
+           std::string("bucket:      b")})
     EXPECT_TRUE(has(r.out, line + "\n")) << line << "\n" << r.all();
   auto j = run({"detail", id, "dgfa", "--json"});
   ASSERT_EQ(j.exit_code, 0) << j.all();
@@ -272,18 +283,256 @@ TEST_F(cli_api_test, exit_codes_say_what_went_wrong) {
   EXPECT_EQ(bad_url.exit_code, 2) << bad_url.all();
   EXPECT_TRUE(has(bad_url.err, "http or https")) << bad_url.all();
   // 3: nothing listens there, or what answers is not dmq.
-  auto closed = cli({"status", id, "dgfa", "--url",
-                     "http://127.0.0.1:" + std::to_string(test::free_port())});
+  auto closed =
+      cli({"status", id, "dgfa", "--url", "http://127.0.0.1:" + std::to_string(test::free_port())});
   EXPECT_EQ(closed.exit_code, 3) << closed.all();
   EXPECT_TRUE(has(closed.err, "cannot reach dmq")) << closed.all();
-  auto not_dmq = cli({"status", id, "dgfa", "--url",
-                      "http://127.0.0.1:" + std::to_string(endpoint.port())});
+  auto not_dmq =
+      cli({"status", id, "dgfa", "--url", "http://127.0.0.1:" + std::to_string(endpoint.port())});
   EXPECT_EQ(not_dmq.exit_code, 3) << not_dmq.all();
   EXPECT_TRUE(has(not_dmq.err, "HTTP 200 without dmq's JSON envelope")) << not_dmq.all();
   // 5: no such message.
   auto unknown = run({"detail", "12345", "dgfa"});
   EXPECT_EQ(unknown.exit_code, 5) << unknown.all();
   EXPECT_TRUE(has(unknown.err, "message not found")) << unknown.all();
+}
+
+// The operators' endpoints of issue 14 (attempts, find, scheduled, failed, reschedule,
+// pause, resume, jobs, stats, events) through their subcommands.
+using cli_ops_test = cli_api_test;
+
+// ids_in returns the ids a table printed, in order (its first column, header skipped).
+std::vector<std::string> ids_in(const std::string& out) {
+  std::vector<std::string> ids;
+  std::istringstream in(out);
+  std::string line;
+  for (bool header = true; std::getline(in, line); header = false) {
+    auto word = line.substr(0, line.find(' '));
+    if (!header && !word.empty() && word.find_first_not_of("0123456789") == std::string::npos)
+      ids.push_back(word);
+  }
+  return ids;
+}
+
+TEST_F(cli_ops_test, attempts_and_detail_show_why_a_delivery_failed) {
+  endpoint.when_path("/dgfa", answer::with_status(503));
+  auto id = send_cli();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(wait_cli_status(id, "dgfa", "failure")) << cli_status(id, "dgfa");
+  auto a = run({"attempts", id, "dgfa"});
+  ASSERT_EQ(a.exit_code, 0) << a.all();
+  EXPECT_TRUE(has(a.out, "failure after 1 attempt(s)")) << a.all();
+  EXPECT_TRUE(has(a.out, "ATTEMPT")) << a.all();
+  EXPECT_TRUE(has(a.out, "503")) << a.all();
+  EXPECT_TRUE(has(a.out, "scripted failure")) << a.all();  // the answer's first bytes
+  auto j = run({"attempts", id, "-c", "dgfa", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.all();
+  auto h = json::parse(j.out).at("history");
+  ASSERT_EQ(h.as_array().size(), 1u) << j.out;
+  EXPECT_EQ(h.at(0).at("http_status"), 503) << j.out;
+  EXPECT_EQ(h.at(0).at("outcome"), "failure") << j.out;
+  auto d = run({"detail", id, "dgfa"});
+  ASSERT_EQ(d.exit_code, 0) << d.all();
+  EXPECT_TRUE(has(d.out, "CONSUMER")) << d.all();
+  EXPECT_TRUE(has(d.out, "failure 503")) << d.all();  // dgfa's last attempt
+  auto unknown = run({"attempts", "12345", "dgfa"});
+  EXPECT_EQ(unknown.exit_code, 5) << unknown.all();
+}
+
+TEST_F(cli_ops_test, find_answers_the_ids_sent_with_a_request_id_or_key) {
+  auto first = send_cli({"--delay", "1h", "--request-id", "r-find"});
+  auto second = send_cli({"--delay", "1h", "--request-id", "r-find"});
+  auto keyed = send_cli({"--delay", "1h", "--idempotency-key", "k-find"});
+  send_cli({"--delay", "1h", "--request-id", "r-other"});
+  auto r = run({"find", "--project", "sds", "--request-id", "r-find"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out, first + "\n" + second + "\n");  // oldest first
+  auto k = run({"find", "--project", "sds", "--idempotency-key", "k-find", "--json"});
+  ASSERT_EQ(k.exit_code, 0) << k.all();
+  EXPECT_EQ(json::parse(k.out).at("ids"), json::parse("[\"" + keyed + "\"]")) << k.out;
+  auto none = run({"find", "--project", "sds", "--request-id", "r-none"});
+  EXPECT_EQ(none.exit_code, 0) << none.all();
+  EXPECT_EQ(none.out, "");
+}
+
+TEST_F(cli_ops_test, scheduled_pages_by_due_time_and_all_reads_every_page) {
+  std::vector<std::string> ids;
+  for (const char* delay : {"3h", "1h", "2h"}) ids.push_back(send_cli({"--delay", delay}));
+  std::vector<std::string> by_due{ids[1], ids[2], ids[0]};
+  auto page = run({"scheduled", "dgfa", "--limit", "2"});
+  ASSERT_EQ(page.exit_code, 0) << page.all();
+  EXPECT_EQ(ids_in(page.out), std::vector<std::string>(by_due.begin(), by_due.begin() + 2))
+      << page.all();
+  EXPECT_TRUE(has(page.out, "3 scheduled in the range")) << page.all();
+  EXPECT_TRUE(has(page.out, "more: dmq scheduled dgfa --cursor ")) << page.all();
+  auto all = run({"scheduled", "dgfa", "--limit", "2", "--all"});
+  ASSERT_EQ(all.exit_code, 0) << all.all();
+  EXPECT_EQ(ids_in(all.out), by_due) << all.all();
+  EXPECT_FALSE(has(all.out, "more:")) << all.all();
+  auto j = run({"scheduled", "-c", "dgfa", "--limit", "1", "--all", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.all();
+  EXPECT_EQ(json::parse(j.out).at("list").as_array().size(), 3u) << j.out;
+}
+
+TEST_F(cli_ops_test, failed_lists_a_consumers_failures_filtered_by_text) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  auto a = send_cli({"--request-id", "r-f1"});
+  auto b = send_cli({"--request-id", "r-f2"});
+  ASSERT_TRUE(wait_cli_status(a, "dgfa", "failure"));
+  ASSERT_TRUE(wait_cli_status(b, "dgfa", "failure"));
+  auto r = run({"failed", "dgfa"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto listed = ids_in(r.out);
+  std::sort(listed.begin(), listed.end());
+  auto want = std::vector<std::string>{a, b};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(listed, want) << r.all();
+  EXPECT_TRUE(has(r.out, "r-f1")) << r.all();
+  EXPECT_TRUE(has(r.out, "2 failed in all")) << r.all();
+  auto q = run({"failed", "dgfa", "-q", "r-f2"});
+  ASSERT_EQ(q.exit_code, 0) << q.all();
+  EXPECT_EQ(ids_in(q.out), std::vector<std::string>{b}) << q.all();
+}
+
+TEST_F(cli_ops_test, reschedule_moves_a_waiting_message) {
+  auto id = send_cli({"--delay", "1h"});
+  auto before = now_ms();
+  auto r = run({"reschedule", id, "--delay", "2h"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_TRUE(has(r.out, id + " due at ")) << r.all();
+  auto due = std::stoll(stored(id, "due"));
+  EXPECT_GE(due, before + 2 * 3600 * 1000);
+  EXPECT_LE(due, now_ms() + 2 * 3600 * 1000);
+  auto at = std::to_string(now_ms() + 5 * 3600 * 1000);
+  auto j = run({"reschedule", id, "--due-ms", at, "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.all();
+  EXPECT_EQ(json::parse(j.out).at("due_ms").to_number<std::int64_t>(), std::stoll(at)) << j.out;
+  EXPECT_EQ(stored(id, "due"), at);
+  auto usage_error = run({"reschedule", id});
+  EXPECT_EQ(usage_error.exit_code, 2) << usage_error.all();
+  auto unknown = run({"reschedule", "12345", "--delay", "1m"});
+  EXPECT_EQ(unknown.exit_code, 5) << unknown.all();
+}
+
+TEST_F(cli_ops_test, pause_holds_a_consumers_deliveries_and_resume_lets_them_go) {
+  auto p = run({"pause", "dgfa"});
+  ASSERT_EQ(p.exit_code, 0) << p.all();
+  EXPECT_TRUE(has(p.out, "paused dgfa since ")) << p.all();
+  auto id = send_cli();
+  ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds", 1, 10s));
+  // fghyds got it; dgfa, paused, does not (checked over a second).
+  EXPECT_FALSE(endpoint.wait_for_distinct("/dgfa", 1, 1s));
+  auto st = run({"stats", "--project", "sds", "--json"});
+  ASSERT_EQ(st.exit_code, 0) << st.all();
+  bool seen = false;
+  for (const auto& pr : json::parse(st.out).at("projects").as_array())
+    for (const auto& c : pr.at("consumers").as_array())
+      if (c.at("consumer") == "dgfa") {
+        seen = true;
+        EXPECT_EQ(c.at("paused"), true) << st.out;
+      }
+  EXPECT_TRUE(seen) << st.out;
+  auto table = run({"stats"});
+  ASSERT_EQ(table.exit_code, 0) << table.all();
+  EXPECT_TRUE(has(table.out, "PROJECT")) << table.all();
+  EXPECT_TRUE(has(table.out, "since ")) << table.all();
+  auto r = run({"resume", "dgfa"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out, "resumed dgfa\n");
+  EXPECT_TRUE(wait_cli_status(id, "dgfa", "done")) << cli_status(id, "dgfa");
+}
+
+TEST_F(cli_ops_test, replay_with_wait_follows_the_job_to_done_and_jobs_lists_it) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  auto a = send_cli();
+  auto b = send_cli();
+  ASSERT_TRUE(wait_cli_status(a, "dgfa", "failure"));
+  ASSERT_TRUE(wait_cli_status(b, "dgfa", "failure"));
+  endpoint.clear_rules();
+  auto r = run({"replay", "dgfa", "--rate", "100", "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_TRUE(has(r.out, "replay of dgfa: done, 2/2 processed")) << r.all();
+  EXPECT_TRUE(wait_cli_status(a, "dgfa", "done"));
+  EXPECT_TRUE(wait_cli_status(b, "dgfa", "done"));
+  auto jobs = run({"jobs"});
+  ASSERT_EQ(jobs.exit_code, 0) << jobs.all();
+  EXPECT_TRUE(has(jobs.out, "JOB_ID")) << jobs.all();
+  EXPECT_TRUE(has(jobs.out, "replay")) << jobs.all();
+  auto lj = run({"jobs", "--json"});
+  ASSERT_EQ(lj.exit_code, 0) << lj.all();
+  auto job_id = field_text(json::parse(lj.out).at("jobs").at(0).at("job_id"));
+  auto one = run({"jobs", job_id, "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.all();
+  EXPECT_EQ(json::parse(one.out).at("state"), "done") << one.out;
+  EXPECT_EQ(json::parse(one.out).at("succeeded").to_number<int>(), 2) << one.out;
+}
+
+TEST_F(cli_ops_test, solve_without_wait_prints_the_job_id) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  auto a = send_cli();
+  ASSERT_TRUE(wait_cli_status(a, "dgfa", "failure"));
+  auto r = run({"solve", "-c", "dgfa"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  auto job_id = trimmed(r.out);
+  ASSERT_FALSE(job_id.empty()) << r.all();
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return has(run({"jobs", job_id}).out, ": done, 1/1 processed");
+      },
+      10s))
+      << run({"jobs", job_id}).all();
+  EXPECT_TRUE(wait_cli_status(a, "dgfa", "done"));
+  auto bad = run({"replay", "nosuch"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.all();
+}
+
+TEST_F(cli_ops_test, tail_prints_one_line_per_attempt_until_count) {
+  cli_result tailed;
+  std::atomic<bool> ended{false};
+  std::thread t([&] {
+    tailed = run({"tail", "dgfa", "--count", "2", "--for", "20"});
+    ended = true;
+  });
+  // The tail has asked once (dmq's tail flag is set); dispatchers notice the flag within
+  // about a second, so messages are sent until two outcomes have been printed.
+  bool reading = test::wait_until(
+      [&] {
+        return redis.cmd({"EXISTS", "dmq:tail"}).integer == 1;
+      },
+      10s);
+  std::vector<std::string> sent;
+  for (int i = 0; reading && i < 60 && !ended; ++i) {
+    sent.push_back(send_cli());
+    test::wait_until([&] { return ended.load(); }, 300ms);
+  }
+  t.join();
+  ASSERT_TRUE(reading);
+  EXPECT_EQ(tailed.exit_code, 0) << tailed.all();
+  std::istringstream in(tailed.out);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 2u) << tailed.all();
+  for (const auto& l : lines) {
+    EXPECT_TRUE(has(l, " sds/dgfa ")) << l;
+    EXPECT_TRUE(has(l, " #1 done")) << l;
+    bool known = false;
+    for (const auto& id : sent) known = known || has(l, " " + id + " ");
+    EXPECT_TRUE(known) << l;
+  }
+}
+
+TEST_F(cli_ops_test, tail_ends_with_exit_0_on_ctrl_c_and_after_for) {
+  auto bounded = run({"tail", "--for", "1"});
+  EXPECT_EQ(bounded.exit_code, 0) << bounded.all();
+  // SIGINT (Ctrl-C) after a second: exit 0, not 130.
+  auto cmd = std::string("timeout --preserve-status -s INT 1 ") + DMQ_BINARY + " tail --url " +
+             url() + " >/dev/null 2>&1; echo $?";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[64] = {};
+  auto n = std::fread(buf, 1, sizeof buf - 1, p);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf, n), "0\n");
 }
 
 // The same CLI against projects guarded by tokens (auth_fixture.h): pa takes token_a.
@@ -387,8 +636,9 @@ class cli_tls_test : public ::testing::Test {
 };
 
 TEST_F(cli_tls_test, https_from_the_config_dir_verified_against_the_ca_file) {
-  std::vector<std::string> send{"send",  "--project", "sds", "--cmd",   "sds:create:order",
-                                "--bucket", "b", "--delay", "1h", "--config", dir};
+  std::vector<std::string> send{"send",     "--project", "sds",     "--cmd", "sds:create:order",
+                                "--bucket", "b",         "--delay", "1h",    "--config",
+                                dir};
   auto with_ca = send;
   with_ca.insert(with_ca.end(), {"--ca-file", dir + "/ca.pem"});
   auto ok = cli(with_ca);
