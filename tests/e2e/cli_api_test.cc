@@ -451,7 +451,8 @@ TEST_F(cli_ops_test, replay_with_wait_follows_the_job_to_done_and_jobs_lists_it)
   ASSERT_TRUE(wait_cli_status(a, "dgfa", "failure"));
   ASSERT_TRUE(wait_cli_status(b, "dgfa", "failure"));
   endpoint.clear_rules();
-  auto r = run({"replay", "dgfa", "--rate", "100", "--wait"});
+  // At 2 per second the job runs for about a second: --wait must follow it.
+  auto r = run({"replay", "dgfa", "--rate", "2", "--wait"});
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_TRUE(has(r.out, "replay of dgfa: done, 2/2 processed")) << r.all();
   EXPECT_TRUE(wait_cli_status(a, "dgfa", "done"));
