@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -423,21 +424,6 @@ TEST_F(cli_ops_test, pause_holds_a_consumers_deliveries_and_resume_lets_them_go)
   ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds", 1, 10s));
   // fghyds got it; dgfa, paused, does not (checked over a second).
   EXPECT_FALSE(endpoint.wait_for_distinct("/dgfa", 1, 1s));
-  auto st = run({"stats", "--project", "sds", "--json"});
-  ASSERT_EQ(st.exit_code, 0) << st.all();
-  bool seen = false;
-  auto stats = json::parse(st.out);  // kept: the loop walks into it
-  for (const auto& pr : stats.at("projects").as_array())
-    for (const auto& c : pr.at("consumers").as_array())
-      if (c.at("consumer") == "dgfa") {
-        seen = true;
-        EXPECT_EQ(c.at("paused"), true) << st.out;
-      }
-  EXPECT_TRUE(seen) << st.out;
-  auto table = run({"stats"});
-  ASSERT_EQ(table.exit_code, 0) << table.all();
-  EXPECT_TRUE(has(table.out, "PROJECT")) << table.all();
-  EXPECT_TRUE(has(table.out, "since ")) << table.all();
   auto r = run({"resume", "dgfa"});
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(r.out, "resumed dgfa\n");
@@ -487,6 +473,61 @@ TEST_F(cli_ops_test, solve_without_wait_prints_the_job_id) {
   EXPECT_TRUE(wait_cli_status(a, "dgfa", "done"));
   auto bad = run({"replay", "nosuch"});
   EXPECT_EQ(bad.exit_code, 1) << bad.all();
+}
+
+TEST_F(cli_ops_test, a_cancelled_job_ends_wait_with_exit_1) {
+  endpoint.when_path("/dgfa", answer::with_status(500));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(send_cli());
+  for (const auto& id : ids) ASSERT_TRUE(wait_cli_status(id, "dgfa", "failure"));
+  cli_result waited;
+  std::atomic<bool> ended{false};
+  std::thread t([&] {
+    waited = run({"replay", "dgfa", "--rate", "1", "--wait"});
+    ended = true;
+  });
+  // At 1 per second the job runs for about 4 s: cancel it while --wait follows it.
+  std::string job_id;
+  bool running = test::wait_until(
+      [&] {
+        auto l = run({"jobs", "--json"});
+        if (l.exit_code != 0) return false;
+        auto jobs = json::parse(l.out);
+        for (const auto& j : jobs.at("jobs").as_array())
+          if (j.at("state") == "running") job_id = field_text(j.at("job_id"));
+        return !job_id.empty();
+      },
+      10s);
+  auto c = running ? run({"jobs", "--cancel", job_id}) : cli_result{};
+  t.join();
+  ASSERT_TRUE(running);
+  EXPECT_EQ(c.exit_code, 0) << c.all();
+  EXPECT_EQ(c.out, "job " + job_id + ": cancelled\n") << c.all();
+  EXPECT_EQ(waited.exit_code, 1) << waited.all();
+  EXPECT_TRUE(has(waited.err, "job " + job_id + " ended cancelled")) << waited.all();
+  EXPECT_TRUE(has(waited.out, "replay of dgfa: running")) << waited.all();
+}
+
+TEST_F(cli_ops_test, stats_counts_a_consumers_messages_and_shows_it_paused) {
+  send_cli({"--delay", "1h"});
+  send_cli({"--delay", "2h"});
+  auto p = run({"pause", "fghyds"});
+  ASSERT_EQ(p.exit_code, 0) << p.all();
+  auto j = run({"stats", "--project", "sds", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.all();
+  auto stats = json::parse(j.out);
+  std::map<std::string, json::value> by_name;
+  for (const auto& pr : stats.at("projects").as_array())
+    for (const auto& c : pr.at("consumers").as_array()) by_name[field_text(c.at("consumer"))] = c;
+  ASSERT_EQ(by_name.count("dgfa"), 1u) << j.out;
+  EXPECT_EQ(by_name["dgfa"].at("waiting").to_number<int>(), 2) << j.out;
+  EXPECT_EQ(by_name["dgfa"].at("paused"), false) << j.out;
+  EXPECT_EQ(by_name["fghyds"].at("paused"), true) << j.out;
+  auto t = run({"stats"});
+  ASSERT_EQ(t.exit_code, 0) << t.all();
+  EXPECT_TRUE(has(t.out, "PROJECT  CONSUMER  WAITING")) << t.all();
+  EXPECT_TRUE(has(t.out, "\nsds      dgfa      2  ")) << t.all();
+  EXPECT_TRUE(has(t.out, "fghyds") && has(t.out, " since 20")) << t.all();
 }
 
 TEST_F(cli_ops_test, tail_prints_one_line_per_attempt_until_count) {
