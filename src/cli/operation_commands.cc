@@ -49,7 +49,7 @@ std::string progress(const json::value& j) {
 }
 
 struct job_args {
-  std::string consumer;
+  std::string consumer, cmd;
   std::int64_t start = 0, end = 0, rate = 0;
   bool wait = false;
 };
@@ -81,6 +81,7 @@ int job(session& s, const job_args& a, const char* kind) {
   if (a.start > 0) body["start"] = a.start;
   if (a.end > 0) body["end"] = a.end;
   if (a.rate > 0) body["rate"] = a.rate;
+  if (!a.cmd.empty()) body["cmd"] = a.cmd;
   auto d = s.post("/api/jobs", body);
   if (!d) return s.exit();
   auto id = field(*d, "job_id");
@@ -203,6 +204,7 @@ void add_operation_commands(registry& r) {
     c->add_option("CONSUMER,-c,--consumer", a->consumer, consumer_help)->required();
     c->add_option("--start", a->start, "Only those sent for this time or later (unix seconds)");
     c->add_option("--end", a->end, "Only those sent for this time or earlier (unix seconds)");
+    c->add_option("--cmd", a->cmd, "Only those of this command");
     c->add_option("--rate", a->rate, "Messages per second (1..10000, default 200)");
     c->add_flag("--wait", a->wait,
                 "Follow the job's progress until it ends (exit 0 if it ends done, else 1)");

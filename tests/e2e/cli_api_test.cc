@@ -460,6 +460,11 @@ TEST_F(cli_ops_test, solve_without_wait_prints_the_job_id) {
   endpoint.when_path("/dgfa", answer::with_status(500));
   auto a = send_cli();
   ASSERT_TRUE(wait_cli_status(a, "dgfa", "failure"));
+  // A cmd filter no failed message matches: the job processes none.
+  auto none = run({"replay", "dgfa", "--cmd", "sds:other", "--wait"});
+  EXPECT_EQ(none.exit_code, 0) << none.all();
+  EXPECT_TRUE(has(none.out, "replay of dgfa: done, 0/0 processed")) << none.all();
+  EXPECT_EQ(cli_status(a, "dgfa"), "failure");
   auto r = run({"solve", "-c", "dgfa"});
   ASSERT_EQ(r.exit_code, 0) << r.all();
   auto job_id = trimmed(r.out);
