@@ -37,6 +37,12 @@ std::int64_t int_field(const boost::json::value& o, const char* name, std::int64
   return v ? number(*v, fallback) : fallback;
 }
 
+std::string attempt_error(const boost::json::value& attempt) {
+  auto err = field(attempt, "error");
+  if (err == "-" || (err == "http" && int_field(attempt, "http_status") != 0)) return {};
+  return err;
+}
+
 namespace {
 
 std::string utc(std::int64_t s, const char* fmt) {

@@ -17,6 +17,10 @@ std::int64_t int_field(const boost::json::value& o, const char* name, std::int64
 // number returns v as an integer (a JSON number or a numeric string); fallback otherwise.
 std::int64_t number(const boost::json::value& v, std::int64_t fallback = 0);
 
+// attempt_error returns an attempt's error ("timeout", "refused", ...) for people: "" when
+// there is none, or when it is "http" and the HTTP status, printed beside it, says it all.
+std::string attempt_error(const boost::json::value& attempt);
+
 // time_ms returns a unix time in milliseconds as UTC ISO 8601 ("2026-12-05T01:40:00.123Z");
 // "-" for 0 or less.
 std::string time_ms(std::int64_t ms);

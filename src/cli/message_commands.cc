@@ -70,7 +70,7 @@ std::string last_attempt(const json::value& e) {
   std::string out = field(e, "outcome");
   auto http = int_field(e, "http_status");
   if (http) out += " " + std::to_string(http);
-  if (auto err = field(e, "error"); err != "-" && !err.empty()) out += " " + err;
+  if (auto err = attempt_error(e); !err.empty()) out += " " + err;
   return out + " at " + time_ms(int_field(e, "start_ms"));
 }
 
@@ -148,7 +148,7 @@ int attempts(session& s, const one_message& a) {
   table t({"ATTEMPT", "START", "DURATION", "OUTCOME", "HTTP", "ERROR", "DISPATCHER", "ANSWER"});
   for (const auto& e : h->get_array()) {
     auto http = field(e, "http_status");
-    auto err = field(e, "error");
+    auto err = attempt_error(e);
     t.add({field(e, "attempt"), time_ms(int_field(e, "start_ms")),
            duration_ms(int_field(e, "duration_ms")), field(e, "outcome"), http == "0" ? "-" : http,
            err.empty() ? "-" : err, field(e, "dispatcher"), printable(field(e, "answer"), 60)});

@@ -132,13 +132,13 @@ struct stats_args {
   std::string project;
 };
 
-// rate prints a per-second figure with one decimal.
+// rate prints a per-second figure with two decimals (one delivery a minute is 0.02).
 std::string rate(const json::value& o, const char* name) {
   if (!o.is_object()) return "-";
   const auto* v = o.as_object().if_contains(name);
   if (!v || !v->is_number()) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v->to_number<double>());
+  std::snprintf(buf, sizeof buf, "%.2f", v->to_number<double>());
   return buf;
 }
 

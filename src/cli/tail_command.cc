@@ -40,7 +40,7 @@ std::string line(const json::value& e) {
                     field(e, "consumer") + " " + field(e, "msg_id") + " #" + field(e, "attempt") +
                     " " + field(e, "outcome");
   if (auto http = int_field(e, "http_status"); http != 0) out += " http=" + std::to_string(http);
-  if (auto err = field(e, "error"); !err.empty() && err != "-") out += " error=" + err;
+  if (auto err = attempt_error(e); !err.empty()) out += " error=" + err;
   return out + " " + duration_ms(int_field(e, "duration_ms"));
 }
 
