@@ -153,8 +153,9 @@ TEST_F(cli_api_test, send_takes_a_delay_and_an_idempotency_key) {
   EXPECT_LE(due, now_ms() + 3600 * 1000);
   // The same key again: not stored twice, the first id answered.
   EXPECT_EQ(send_cli({"--delay", "1h", "--idempotency-key", "k-1"}), id);
-  auto ts = send_cli({"--timestamp", std::to_string(now_s() + 7200)});
-  EXPECT_EQ(std::stoll(stored(ts, "due")) / 1000, now_s() + 7200);
+  auto at = now_s() + 7200;
+  auto ts = send_cli({"--timestamp", std::to_string(at)});
+  EXPECT_EQ(std::stoll(stored(ts, "due")), at * 1000);
 }
 
 TEST_F(cli_api_test, detail_prints_the_record_for_people_and_its_data_with_json) {
