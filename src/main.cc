@@ -5,6 +5,9 @@
 //   dmq check CONFIG_DIR    validate a configuration and exit (--redis: and its Redis)
 //   dmq config-reference    print every configuration key with its default
 //   dmq token               print a new random token and the sha256: line that names it
+//   dmq send|status|detail|attempts|find|pending|scheduled|failed|retry|solved|cancel|
+//       reschedule|pause|resume|replay|solve|jobs|stats|tail
+//                           call a running dmq's HTTP API (src/cli/, docs/operations.md)
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +17,7 @@
 #include "app/logging.h"
 #include "app/redis_probe.h"
 #include "app/run.h"
+#include "cli/commands.h"
 #include "config/config.h"
 #include "http/tls_context.h"
 #include "ingest/access.h"
@@ -80,6 +84,8 @@ int main(int argc, char** argv) {
   token->add_flag("--webhook", webhook,
                   "Print a Standard Webhooks signing secret (whsec_...) for signing_secrets");
 
+  dmq::cli::commands api_commands(app);
+
   // Usage errors exit 2 (CLI11's own codes start at 100, where dmq's API codes live);
   // --help and --version exit 0.
   try {
@@ -91,6 +97,8 @@ int main(int argc, char** argv) {
     std::cerr << app.help();
     return 2;
   }
+
+  if (auto rc = api_commands.run()) return *rc;
 
   if (*token) {
     if (webhook) {
