@@ -68,6 +68,7 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     if (auto refused = metrics_refusal(req, cfg_)) return answer(std::move(*refused));
     return metrics_page_();
   }
+  if (path == "/api/openapi.json") return answer(openapi(req));
   std::string methods;  // of path, for a 405 (a path may take GET and POST: /api/jobs)
   for (const auto& r : routes_) {
     if (r.path != path) continue;
