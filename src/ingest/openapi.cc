@@ -8,8 +8,7 @@
 namespace dmq::ingest {
 
 http::response api::openapi(const http::request& req) {
-  if (req.method != "GET")
-    return fail(errc::method_not_allowed, "/api/openapi.json: use GET", 405);
+  if (req.method != "GET") return fail(errc::method_not_allowed, "/api/openapi.json: use GET", 405);
   return {200, std::string(openapi_document())};
 }
 

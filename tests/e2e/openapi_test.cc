@@ -45,7 +45,8 @@ TEST_F(openapi_test, answers_the_document_compiled_in) {
 
 TEST_F(openapi_test, is_open_to_callers_who_may_do_nothing_else) {
   // 127.0.0.9 is in no allow_ip: management refuses it, the document does not.
-  auto refused = test::call_from("127.0.0.9", port, "GET", "/api/message/status?msg_id=1&consumer=dgfa");
+  auto refused =
+      test::call_from("127.0.0.9", port, "GET", "/api/message/status?msg_id=1&consumer=dgfa");
   EXPECT_EQ(refused.status, 403) << refused.body;
   auto r = test::call_from("127.0.0.9", port, "GET", "/api/openapi.json");
   EXPECT_EQ(r.status, 200) << r.body;

@@ -91,12 +91,12 @@ void record_response(const std::string& method, const std::string& target, const
   const char* file = std::getenv("DMQ_RESPONSE_LOG");
   if (!file || !*file) return;
   auto type = r.headers.find("content-type");
-  std::string line = boost::json::serialize(boost::json::object{
-      {"method", method},
-      {"target", target},
-      {"status", r.status},
-      {"content_type", type == r.headers.end() ? std::string() : type->second},
-      {"body", r.body}});
+  std::string line = boost::json::serialize(
+      boost::json::object{{"method", method},
+                          {"target", target},
+                          {"status", r.status},
+                          {"content_type", type == r.headers.end() ? std::string() : type->second},
+                          {"body", r.body}});
   line += '\n';
   // One write per line on an O_APPEND descriptor: lines of concurrent callers (tests that
   // send from several threads) do not interleave.
