@@ -32,6 +32,7 @@ const ALLOWED_MISSING = new Set([
   'POST /api/jobs/cancel',
   'GET /api/stats',
   'GET /api/events',
+  'GET /ui',
   'GET /ui/',
   'GET /ui/{asset}',
 ]);
