@@ -34,7 +34,7 @@ using openapi_test = dmq_test;
 
 TEST_F(openapi_test, answers_the_document_compiled_in) {
   auto r = get("/api/openapi.json");
-  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
   EXPECT_EQ(r.headers["content-type"], "application/json; charset=utf-8");
   auto text = document_text();
   ASSERT_FALSE(text.empty()) << "cannot read docs/openapi.json";
@@ -49,8 +49,8 @@ TEST_F(openapi_test, is_open_to_callers_who_may_do_nothing_else) {
       test::call_from("127.0.0.9", port, "GET", "/api/message/status?msg_id=1&consumer=dgfa");
   EXPECT_EQ(refused.status, 403) << refused.body;
   auto r = test::call_from("127.0.0.9", port, "GET", "/api/openapi.json");
-  EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.body, document_text());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == document_text()) << "not the document";
 }
 
 TEST_F(openapi_test, other_methods_are_405) {
