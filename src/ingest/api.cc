@@ -70,6 +70,7 @@ asio::awaitable<http::response> api::handle(http::request& req) {
     return metrics_page_();
   }
   if (is_ui_path(path)) return answer(serve_ui(req));
+  if (path == "/api/openapi.json") return answer(openapi(req));
   std::string methods;  // of path, for a 405 (a path may take GET and POST: /api/jobs)
   for (const auto& r : routes_) {
     if (r.path != path) continue;

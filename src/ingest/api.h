@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -44,6 +45,9 @@ class api {
   void serve_metrics(std::function<boost::asio::awaitable<http::response>()> page) {
     metrics_page_ = std::move(page);
   }
+  // routes returns the (method, path) of each route (openapi.cc): docs/openapi.json must
+  // describe them all (tests/e2e/openapi_test.cc).
+  static std::vector<std::pair<std::string_view, std::string_view>> routes();
 
  private:
   boost::asio::awaitable<http::response> single(http::request& req);
@@ -68,6 +72,7 @@ class api {
   boost::asio::awaitable<http::response> get_jobs(http::request& req);
   boost::asio::awaitable<http::response> cancel_job(http::request& req);
   http::response healthz() const;
+  static http::response openapi(const http::request& req);  // openapi.cc
 
   struct route {
     std::string_view path;

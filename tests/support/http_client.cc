@@ -1,13 +1,17 @@
 #include "support/http_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace dmq::test {
@@ -79,7 +83,29 @@ http_reply http_client::request(const std::string& method, const std::string& ta
   send_raw(req);
   auto r = read_reply(std::chrono::seconds(10));
   if (!r) throw std::runtime_error("http_client: no answer to " + method + " " + target);
+  record_response(method, target, *r);
   return *r;
+}
+
+void record_response(const std::string& method, const std::string& target, const http_reply& r) {
+  const char* file = std::getenv("DMQ_RESPONSE_LOG");
+  if (!file || !*file) return;
+  auto type = r.headers.find("content-type");
+  std::string line = boost::json::serialize(
+      boost::json::object{{"method", method},
+                          {"target", target},
+                          {"status", r.status},
+                          {"content_type", type == r.headers.end() ? std::string() : type->second},
+                          {"body", r.body}});
+  line += '\n';
+  // One write per line on an O_APPEND descriptor: lines of concurrent callers (tests that
+  // send from several threads) do not interleave.
+  int fd = ::open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(std::string("http_client: cannot open ") + file);
+  auto n = ::write(fd, line.data(), line.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size()))
+    throw std::runtime_error(std::string("http_client: cannot write ") + file);
 }
 
 std::optional<http_reply> http_client::read_reply(std::chrono::milliseconds bound) {

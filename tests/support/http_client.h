@@ -35,7 +35,8 @@ class http_client {
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  // request sends one request on this (keep-alive) connection and reads the answer.
+  // request sends one request on this (keep-alive) connection and reads the answer. With
+  // DMQ_RESPONSE_LOG set, each answer is also recorded (record_response).
   http_reply request(const std::string& method, const std::string& target,
                      const std::string& body = "", const header_list& headers = {});
   // send_raw writes bytes as they are.
@@ -49,6 +50,11 @@ class http_client {
   int fd_ = -1;
   std::string buf_;
 };
+
+// record_response appends {"method","target","status","content_type","body"} as one JSON
+// line to the file named by the environment's DMQ_RESPONSE_LOG, if set: the OpenAPI check
+// (tests/node/check_responses.js) validates the e2e tests' answers against docs/openapi.json.
+void record_response(const std::string& method, const std::string& target, const http_reply& r);
 
 // call makes one request on a new connection.
 http_reply call(int port, const std::string& method, const std::string& target,
