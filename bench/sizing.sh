@@ -3,14 +3,16 @@
 # (docs/operations.md, "Sizing Redis memory"). Bounded: every wait has a limit.
 #
 # Starts a redis-server (appendonly yes, noeviction) on a free loopback port, `dmq run`
-# and two `dmq demo-consumer`s (one answers 200, one 503) on free ports, then per phase
+# and three `dmq demo-consumer`s (200; 503 to first attempts; 503) on free ports, then per phase
 # stores N messages with PARAMS_BYTES-byte params through /api/message/batch (1000 a
 # request) and reads INFO memory's used_memory before and after (bytes per message =
 # delta / N):
 #   done      one consumer, due now, delivered (200): what a settled message costs for
 #             the 2 x msg_save_days it is kept
+#   retried   one consumer, answered 503 then 200: done, with an attempt history of two
+#             entries (kept as long as the record)
 #   failed    one consumer, retry_times 0, answered 503: settled as failure, in the
-#             pending list
+#             pending list, with an attempt history of one entry
 #   waiting1  one consumer, due in 1 h
 #   waiting2  two consumers, due in 1 h
 # Phases add up in one Redis (nothing is flushed). Prints a table; keeps nothing.
@@ -35,9 +37,9 @@ die() {
   exit 1
 }
 
-read -r REDIS API OK FAIL < <(python3 -c '
+read -r REDIS API OK FAIL RETRY < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(4)]
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 R=(redis-cli -p "$REDIS")
@@ -59,7 +61,7 @@ msg_save_days: 4
 disable_success_log: 1
 redis: {host: 127.0.0.1, port: $REDIS, db: 0}
 limits: {max_batch_items: 1000}
-command_list: [ok1.yaml, ok2.yaml, fail.yaml]
+command_list: [ok1.yaml, ok2.yaml, fail.yaml, retry.yaml]
 log: {dir: "", level: warn}
 EOF
 consumer() { # name port retry_times
@@ -68,10 +70,13 @@ consumer() { # name port retry_times
 { echo "project: sz"; echo "command: sz:ok1"; echo "consumer_list:"; consumer one "$OK" 3; } >"$TMP/cfg/commands/ok1.yaml"
 { echo "project: sz"; echo "command: sz:ok2"; echo "consumer_list:"; consumer two_a "$OK" 3; consumer two_b "$OK" 3; } >"$TMP/cfg/commands/ok2.yaml"
 { echo "project: sz"; echo "command: sz:fail"; echo "consumer_list:"; consumer failer "$FAIL" 0; } >"$TMP/cfg/commands/fail.yaml"
+{ echo "project: sz"; echo "command: sz:retry"; echo "consumer_list:"; consumer retried "$RETRY" 3; } >"$TMP/cfg/commands/retry.yaml"
 
 "$DMQ" demo-consumer --listen "127.0.0.1:$OK" >/dev/null 2>&1 &
 pids+=("$!")
 "$DMQ" demo-consumer --listen "127.0.0.1:$FAIL" --fail-rate 1 >/dev/null 2>&1 &
+pids+=("$!")
+"$DMQ" demo-consumer --listen "127.0.0.1:$RETRY" --fail-first 1 >/dev/null 2>&1 &
 pids+=("$!")
 "$DMQ" run "$TMP/cfg" 2>"$TMP/dmq.err" &
 pids+=("$!")
@@ -125,10 +130,15 @@ wait_for "deliveries to consumer one" queue_empty one
 phase "done (1 consumer, settled, kept 2 x msg_save_days)" "$before"
 
 before=$(used)
+post sz:retry 0
+wait_for "deliveries to consumer retried" queue_empty retried
+phase "done after one retry (1 consumer, attempt history of 2 entries)" "$before"
+
+before=$(used)
 post sz:fail 0
 wait_for "failures of consumer failer" pending_full failer
 wait_for "the failer queue to empty" queue_empty failer
-phase "failed (1 consumer, in the pending list)" "$before"
+phase "failed (1 consumer, in the pending list, attempt history of 1 entry)" "$before"
 
 before=$(used)
 post sz:ok1 3600000
