@@ -127,6 +127,7 @@ cat <<EOF
  (replace MSG_ID): "waiting" before, "done" after:
 
    curl -s "$API/api/message/status?msg_id=MSG_ID&consumer=dgfa"
+   build/dmq status --url $API MSG_ID dgfa
 
  Ctrl-C stops dmq and the demo consumer cleanly. In the background: ./dmq.sh start run
 ------------------------------------------------------------------------------
