@@ -62,15 +62,12 @@ bool bad_cursor(std::error_code ec) {
 }  // namespace
 
 asio::awaitable<http::response> api::attempts(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
+  const auto& name = std::get<named_consumer>(c).name;
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
-  auto [ec, m] = co_await browse_.message(std::get<consumer_ref>(c).command->project, id);
+  auto [ec, m] = co_await browse_.message(std::get<named_consumer>(c).ref.command->project, id);
   if (ec) co_return reply(errc::read_failed, "get attempts failed: " + ec.message(), nullptr);
   const storage::consumer_view* side = nullptr;
   if (m)
@@ -120,12 +117,9 @@ asio::awaitable<http::response> api::find(http::request& req) {
 }
 
 asio::awaitable<http::response> api::scheduled(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
+  const auto& name = std::get<named_consumer>(c).name;
   storage::page_query q;
   bool ok_start = true, ok_end = true;
   auto start = query_int(req, "start_ms", 0, ok_start);
@@ -135,19 +129,17 @@ asio::awaitable<http::response> api::scheduled(http::request& req) {
   if (auto why = page_params(req, q); !why.empty()) co_return fail(errc::invalid, why);
   q.min = *start;
   q.max = *end;
-  auto [ec, p] = co_await browse_.scheduled(std::get<consumer_ref>(c).command->project, name, q);
+  auto [ec, p] =
+      co_await browse_.scheduled(std::get<named_consumer>(c).ref.command->project, name, q);
   if (bad_cursor(ec)) co_return fail(errc::invalid, "cursor: not one this endpoint gave");
   if (ec) co_return reply(errc::read_failed, "get scheduled failed: " + ec.message(), nullptr);
   co_return ok(page_json(p, false, "due_ms"));
 }
 
 asio::awaitable<http::response> api::failed(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
+  const auto& name = std::get<named_consumer>(c).name;
   storage::page_query q;
   bool ok_start = true, ok_end = true;
   auto start = query_int(req, "start", 0, ok_start);
@@ -159,7 +151,7 @@ asio::awaitable<http::response> api::failed(http::request& req) {
   q.max = *end;
   q.cmd = req.query_param("cmd");
   q.q = req.query_param("q");
-  auto [ec, p] = co_await browse_.failed(std::get<consumer_ref>(c).command->project, name, q);
+  auto [ec, p] = co_await browse_.failed(std::get<named_consumer>(c).ref.command->project, name, q);
   if (bad_cursor(ec)) co_return fail(errc::invalid, "cursor: not one this endpoint gave");
   if (ec) co_return reply(errc::read_failed, "get failed list failed: " + ec.message(), nullptr);
   co_return ok(page_json(p, true, "timestamp"));

@@ -22,29 +22,23 @@ namespace json = boost::json;
 namespace dmq::ingest {
 
 asio::awaitable<http::response> api::status(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
+  const auto& name = std::get<named_consumer>(c).name;
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
-  auto [ec, st] = co_await store_.status(std::get<consumer_ref>(c).command->project, id, name);
+  auto [ec, st] =
+      co_await store_.status(std::get<named_consumer>(c).ref.command->project, id, name);
   if (ec) co_return reply(errc::status_failed, "get status failed: " + ec.message(), false);
   co_return ok(json::string(st ? *st : "unknown"));
 }
 
 asio::awaitable<http::response> api::detail(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
   auto id = parse_id_text(req.query_param("msg_id"));
   if (id == 0) co_return fail(errc::invalid, "msg_id: must be a positive integer message id");
-  auto [ec, view] = co_await browse_.message(std::get<consumer_ref>(c).command->project, id);
+  auto [ec, view] = co_await browse_.message(std::get<named_consumer>(c).ref.command->project, id);
   if (ec) co_return reply(errc::message_failed, "get message failed: " + ec.message(), nullptr);
   // The data expires msg_save_days after the due time, the statuses twice as late.
   if (!view || view->rec.data_expire_at_ms <= store_.redis_clock().now_ms())
@@ -77,12 +71,9 @@ asio::awaitable<http::response> api::detail(http::request& req) {
 }
 
 asio::awaitable<http::response> api::pending(http::request& req) {
-  auto who = manager(req, cfg_);
-  if (auto* r = std::get_if<http::response>(&who)) co_return std::move(*r);
-  bool present = false;
-  auto name = req.query_param("consumer", &present);
-  auto c = managed_consumer(cfg_, std::get<credential>(who), name, present);
+  auto c = queried_consumer(req, cfg_);
   if (auto* r = std::get_if<http::response>(&c)) co_return std::move(*r);
+  const auto& name = std::get<named_consumer>(c).name;
   bool ok_start = true, ok_end = true, ok_limit = true;
   auto start = query_int(req, "start", 0, ok_start);
   auto end = query_int(req, "end", std::numeric_limits<std::int64_t>::max() / 1000, ok_end);
@@ -92,7 +83,7 @@ asio::awaitable<http::response> api::pending(http::request& req) {
   if (!ok_limit || *limit < 1 || *limit > cfg_.limits.max_pending_list)
     co_return fail(errc::invalid,
                    "limit: must be 1.." + std::to_string(cfg_.limits.max_pending_list));
-  auto [ec, page] = co_await store_.pending(std::get<consumer_ref>(c).command->project, name,
+  auto [ec, page] = co_await store_.pending(std::get<named_consumer>(c).ref.command->project, name,
                                             *start, *end, static_cast<int>(*limit));
   if (ec) co_return reply(errc::pending_failed, "get pending failed: " + ec.message(), nullptr);
   json::array list;

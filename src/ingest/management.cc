@@ -59,4 +59,15 @@ std::variant<consumer_ref, http::response> managed_consumer(const config::settin
   return ref;
 }
 
+std::variant<named_consumer, http::response> queried_consumer(const http::request& req,
+                                                              const config::settings& cfg) {
+  auto who = manager(req, cfg);
+  if (auto* r = std::get_if<http::response>(&who)) return std::move(*r);
+  bool present = false;
+  auto name = req.query_param("consumer", &present);
+  auto c = managed_consumer(cfg, std::get<credential>(who), name, present);
+  if (auto* r = std::get_if<http::response>(&c)) return std::move(*r);
+  return named_consumer{std::get<consumer_ref>(c), std::move(name)};
+}
+
 }  // namespace dmq::ingest

@@ -45,6 +45,17 @@ std::variant<consumer_ref, http::response> managed_consumer(const config::settin
                                                             const credential& who,
                                                             const std::string& name, bool present);
 
+// named_consumer: a consumer as a request names it, and where it is configured.
+struct named_consumer {
+  consumer_ref ref;
+  std::string name;
+};
+
+// queried_consumer reads the consumer a GET names in its "consumer" query parameter, for a
+// caller who may manage its project (manager, then managed_consumer); else the refusal.
+std::variant<named_consumer, http::response> queried_consumer(const http::request& req,
+                                                              const config::settings& cfg);
+
 // attempt_json returns one attempt history entry (stored as JSON text) as JSON (inspect.cc).
 boost::json::value attempt_json(const std::string& entry);
 
