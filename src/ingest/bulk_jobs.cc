@@ -86,7 +86,7 @@ asio::awaitable<storage::result<std::string>> bulk_jobs::start(const spec& s) {
   spdlog::info("job {}: {} of {}'s failed messages ({} of them, {}..{}) at {}/s", id, s.kind,
                s.consumer, first.count, s.start_s, s.end_s, s.rate);
   util::spawn(co_await asio::this_coro::executor, run(id, s, first.count), "bulk job");
-  co_return R{{}, std::move(id)};
+  co_return R{std::error_code{}, std::move(id)};
 }
 
 asio::awaitable<bool> bulk_jobs::cancelled(const std::string& id) {

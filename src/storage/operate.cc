@@ -78,7 +78,7 @@ asio::awaitable<result<std::optional<job>>> operate::load_job(std::string_view i
   if (f.empty()) co_return R{{}, std::nullopt};
   job j;
   for (std::size_t i = 0; i + 1 < f.size(); i += 2) j[f[i].str] = f[i + 1].str;
-  co_return R{{}, std::move(j)};
+  co_return R{std::error_code{}, std::move(j)};
 }
 
 asio::awaitable<result<std::vector<std::string>>> operate::jobs(int max) {
@@ -89,7 +89,7 @@ asio::awaitable<result<std::vector<std::string>>> operate::jobs(int max) {
   if (auto e = first_error(ec, r)) co_return result<V>{e, {}};
   V out;
   for (const auto& x : r[0].elements) out.push_back(x.str);
-  co_return result<V>{{}, std::move(out)};
+  co_return result<V>{std::error_code{}, std::move(out)};
 }
 
 }  // namespace dmq::storage
