@@ -38,6 +38,9 @@ asio::awaitable<result<std::int64_t>> operate::pause(std::string_view project,
   redis::command cmd;
   cmd.push("HSETNX", key, consumer, std::to_string(now_ms));
   cmd.push("HGET", key, consumer);
+  // A wake-up, so a dispatcher sleeping until its queue's next due time claims now, is
+  // told it is paused, and shows it (dmq_consumer_paused) at once.
+  cmd.push("PUBLISH", keys_.wake_channel(project), std::string(consumer) + " 0");
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::int64_t>{e, 0};
   co_return result<std::int64_t>{{}, r[1].as_int().value_or(now_ms)};

@@ -177,6 +177,24 @@ TEST_F(operator_delivery_test,
       3s));
 }
 
+TEST_F(operator_delivery_test, a_pause_shows_in_the_gauge_at_once_on_an_idle_dispatcher) {
+  // Nothing queued, max_idle_ms 10 min: only pause's wake-up makes the dispatcher look.
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 0;
+      },
+      5s))
+      << metrics();
+  auto [ec, since] = sc.run(sc.operate.pause("sds", "dgfa", now_ms()));
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return value(metrics(), R"(dmq_consumer_paused{project="sds",consumer="dgfa"})") == 1;
+      },
+      3s))
+      << metrics();
+}
+
 TEST_F(operator_delivery_test, the_dispatcher_reports_its_last_minute_and_removes_it_on_stop) {
   endpoint.when_path("/dgfa/", answer::with_status(500).first(1));
   auto a = post(message(R"({"n":1})")), b = post(message(R"({"n":2})"));
