@@ -51,8 +51,12 @@ TEST_F(operator_store_test, a_paused_consumer_is_claimed_nothing_until_resumed) 
   });
   sub.start();
   ASSERT_TRUE(run(sub.wait_ready(5s)));
-  // Pausing again keeps the first time.
+  // Pausing again keeps the first time; a pause wakes the dispatchers too (so they see it
+  // at once).
   EXPECT_EQ(run(operate.pause("sds", "dgfa", 99999)).second, 12345);
+  run_until([&] { return !wakes.empty(); });
+  EXPECT_EQ(wakes, (std::vector<std::string>{"dgfa 0"}));
+  wakes.clear();
   auto [ec2, list] = run(browse.paused("sds"));
   ASSERT_FALSE(ec2);
   EXPECT_EQ(list, (std::vector<std::pair<std::string, std::int64_t>>{{"dgfa", 12345}}));
