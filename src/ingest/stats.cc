@@ -110,7 +110,6 @@ asio::awaitable<http::response> api::stats(http::request& req) {
   if (ec3) co_return reply(errc::read_failed, "get stats failed: " + ec3.message(), nullptr);
   std::map<std::string, reported> by_consumer;
   merge(reports, by_consumer);
-  std::map<std::string, std::vector<std::pair<std::string, std::int64_t>>> paused;
   json::array projects;
   for (const auto& p : cfg_.producers) {
     if ((!only.empty() && p.project != only) || !may_manage(cfg_, p.project, who)) continue;
