@@ -17,9 +17,9 @@ namespace {
 
 // list_queues writes every consumer queue found in Redis with its size, and warns of those
 // no configured command serves (a consumer removed or renamed: they are not delivered).
-asio::awaitable<void> list_queues(redis::connection& conn, const config::settings& cfg,
+asio::awaitable<void> list_queues(redis::client& conn, const config::settings& cfg,
                                   std::ostream& out) {
-  storage::keys keys(cfg.redis.key_prefix);
+  storage::keys keys(cfg.redis.key_prefix, cfg.redis.is_cluster());
   storage::script_set scripts;
   storage::store store(conn, keys, scripts, std::chrono::hours(24));
   auto [ec, queues] = co_await store.queues();
@@ -43,10 +43,10 @@ asio::awaitable<void> list_queues(redis::connection& conn, const config::setting
 }
 
 // probe is probe_redis on an io_context: code is its exit code.
-asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg, std::ostream& out,
+asio::awaitable<void> probe(redis::client& conn, const config::settings& cfg, std::ostream& out,
                             int& code) {
   const auto& s = cfg.redis;
-  std::string where = (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
+  std::string where = redis_where(s);
   conn.start();
   bool up = co_await conn.wait_ready(std::chrono::milliseconds(s.connect_timeout_ms) + 1s);
   if (!up && conn.why_down().starts_with("authentication refused")) {
@@ -68,7 +68,21 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
     code = 1;
     co_return;
   }
-  auto [ec, v] = co_await storage::check_redis(conn, s.allow_eviction);
+  // Each master is checked (all of a cluster's must keep what they accept); the last
+  // one's facts are shown with every master's findings.
+  std::pair<std::error_code, storage::redis_verdict> checked;
+  for (auto* node : conn.masters()) {
+    auto one = co_await storage::check_redis(*node, s.allow_eviction);
+    if (one.first) {
+      checked.first = one.first;
+      break;
+    }
+    auto findings = std::move(checked.second.findings);
+    checked.second = std::move(one.second);
+    checked.second.findings.insert(checked.second.findings.begin(), findings.begin(),
+                                   findings.end());
+  }
+  auto& [ec, v] = checked;
   if (ec) {
     out << "redis: " << where << " did not answer: " << ec.message() << "\n";
     code = 1;
@@ -87,7 +101,7 @@ asio::awaitable<void> probe(redis::connection& conn, const config::settings& cfg
 }
 
 // probe_then_stop runs probe, then ends the io_context's work (the connection's loops).
-asio::awaitable<void> probe_then_stop(asio::io_context& ioc, redis::connection& conn,
+asio::awaitable<void> probe_then_stop(asio::io_context& ioc, redis::client& conn,
                                       const config::settings& cfg, std::ostream& out, int& code) {
   co_await probe(conn, cfg, out, code);
   conn.stop();
@@ -115,11 +129,28 @@ redis::options redis_options(const config::redis_settings& s, std::string name) 
   return o;
 }
 
+std::unique_ptr<redis::client> redis_client(asio::any_io_executor ex,
+                                            const config::redis_settings& s, std::string name) {
+  if (!s.is_cluster()) return std::make_unique<redis::connection>(ex, redis_options(s, name));
+  redis::cluster_options o;
+  o.seeds = s.cluster;
+  o.node = redis_options(s, std::move(name));
+  return std::make_unique<redis::cluster>(ex, std::move(o));
+}
+
+std::string redis_where(const config::redis_settings& s) {
+  if (!s.is_cluster())
+    return (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
+  std::string out = "cluster ";
+  for (const auto& seed : s.cluster) out += (out.size() > 8 ? "," : "") + seed;
+  return out;
+}
+
 int probe_redis(const config::settings& cfg, std::ostream& out) {
   asio::io_context ioc(1);
-  redis::connection conn(ioc.get_executor(), redis_options(cfg.redis, "redis"));
+  auto conn = redis_client(ioc.get_executor(), cfg.redis, "redis");
   int code = 1;
-  util::spawn(ioc, probe_then_stop(ioc, conn, cfg, out, code), "redis probe");
+  util::spawn(ioc, probe_then_stop(ioc, *conn, cfg, out, code), "redis probe");
   ioc.run();
   return code;
 }

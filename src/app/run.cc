@@ -101,13 +101,18 @@ struct process {
       : cfg(cfg),
         role(r),
         tls(std::move(tls)),
-        keys(cfg.redis.key_prefix),
-        conn(ioc.get_executor(), redis_options(cfg.redis, "redis")),
+        keys(cfg.redis.key_prefix, cfg.redis.is_cluster()),
+        scripts(cfg.redis.is_cluster()),
+        conn_owner(redis_client(ioc.get_executor(), cfg.redis, "redis")),
+        conn(*conn_owner),
         store(conn, keys, scripts,
               cfg.msg_save_seconds > 0 ? std::chrono::milliseconds(cfg.msg_save_seconds * 1000LL)
                                        : std::chrono::hours(24 * cfg.msg_save_days),
               {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
-               cfg.redis.max_retry_backoff_ms}),
+               cfg.redis.max_retry_backoff_ms},
+              // WAIT must answer before the request timeout breaks the connection.
+              {cfg.redis.wait_replicas,
+               std::min(cfg.redis.wait_timeout_ms, std::max(1, cfg.redis.read_timeout_ms / 2))}),
         saver(ioc.get_executor(), store, static_cast<std::size_t>(cfg.limits.max_queued_saves)),
         ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
         api(cfg, store, saver, ids, conn, last_check),
@@ -116,7 +121,8 @@ struct process {
     conn.set_on_connect([this](redis::connection& c) { return on_redis_connect(c); });
     if (r != role::client)
       dispatcher.emplace(ioc.get_executor(), cfg, store, keys,
-                         redis_options(cfg.redis, "redis-wake"));
+                         redis_options(cfg.redis, "redis-wake"),
+                         dynamic_cast<const redis::cluster*>(&conn));
     count();
   }
 
@@ -243,7 +249,8 @@ struct process {
   util::metrics metrics;
   storage::keys keys;
   storage::script_set scripts;
-  redis::connection conn;
+  std::unique_ptr<redis::client> conn_owner;
+  redis::client& conn;
   storage::store store;
   storage::save_batcher saver;
   storage::id_source ids;
@@ -304,13 +311,12 @@ asio::awaitable<bool> connect_redis(asio::io_context& ioc, process& p) {
   }
   if (p.conn.ready()) co_return true;
   if (p.redis_refused()) {
-    spdlog::error("refusing to start on the redis at {}:{}: {}",
-                  cfg.redis.embedded ? "127.0.0.1" : cfg.redis.host, cfg.redis.port,
+    spdlog::error("refusing to start on the redis at {}: {}", redis_where(cfg.redis),
                   p.last_check->refusal_text());
     p.exit_code = 2;
   } else {
-    spdlog::error("cannot reach redis at {}:{} (redis.host, redis.port): {}",
-                  cfg.redis.embedded ? "127.0.0.1" : cfg.redis.host, cfg.redis.port,
+    spdlog::error("cannot reach redis at {} ({}): {}", redis_where(cfg.redis),
+                  cfg.redis.is_cluster() ? "redis.cluster" : "redis.host, redis.port",
                   p.conn.why_down());
     p.exit_code = 1;
   }

@@ -587,6 +587,34 @@ const table<producer>& producer_table() {
 }
 
 void read_products(const reader& r, const YAML::Node& n, const std::string& shown, settings& s);
+
+// read_cluster_seeds reads redis.cluster: a list of "host:port".
+void read_cluster_seeds(const reader& r, const YAML::Node& n, const std::string& shown,
+                        settings& s) {
+  if (n.IsNull()) return;
+  if (!n.IsSequence()) return r.fail(shown, "must be a list of host:port");
+  s.redis.cluster.clear();
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    auto at = indexed(shown, i);
+    if (!n[i].IsScalar()) {
+      r.fail(at, "must be host:port");
+      continue;
+    }
+    auto v = n[i].Scalar();
+    auto colon = v.rfind(':');
+    long port = 0;
+    bool digits = colon != std::string::npos && colon + 1 < v.size() && v.size() - colon <= 6;
+    for (std::size_t j = colon + 1; digits && j < v.size(); ++j) {
+      digits = v[j] >= '0' && v[j] <= '9';
+      port = port * 10 + (v[j] - '0');
+    }
+    if (colon == 0 || !digits || port < 1 || port > 65535) {
+      r.fail(at, "must be host:port (a port 1-65535), not '" + v + "'");
+      continue;
+    }
+    s.redis.cluster.push_back(v);
+  }
+}
 void read_command_list(const reader& r, const YAML::Node& n, const std::string& shown, settings& s);
 
 // settings_table declares every key of config.yaml.
@@ -752,6 +780,21 @@ const table<settings>& settings_table() {
               "redis.key_prefix", "dmq", [](auto& s) -> auto& { return s.redis.key_prefix; }, false,
               "First part of every Redis key dmq writes; no '{', '}', ':' or spaces.",
               check_key_prefix),
+          custom<settings>("redis.cluster", "list of host:port", "dmq", "[]", false,
+                           "Seed nodes of a Redis Cluster (any of its nodes): set, dmq runs in "
+                           "cluster mode, routing each key to its master, and redis.host, "
+                           "redis.port and redis.db are not used. docs/scaling.md.",
+                           read_cluster_seeds),
+          number<settings>(
+              "redis.wait_replicas", "integer", "dmq",
+              [](auto& s) -> auto& { return s.redis.wait_replicas; }, 0, 16,
+              "Above 0: a save is answered only once WAIT says this many replicas have it "
+              "(so an accepted message survives the loss of its master); else it is answered "
+              "not saved and revoked. docs/scaling.md."),
+          number<settings>(
+              "redis.wait_timeout_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.redis.wait_timeout_ms; }, 1, 60000,
+              "How long a save waits for redis.wait_replicas replicas."),
           number<settings>(
               "limits.max_body_bytes", "integer, bytes", "dmq",
               [](auto& s) -> auto& { return s.limits.max_body_bytes; }, 1, no_max,
@@ -986,6 +1029,12 @@ void check_settings(std::vector<problem>& out, const settings& s) {
     out.push_back({"config.yaml", "http.tls", "cert_file and key_file go together"});
   if (!s.http.tls.client_ca_file.empty() && !s.http.tls.enabled())
     out.push_back({"config.yaml", "http.tls.client_ca_file", "needs cert_file and key_file"});
+  if (s.redis.is_cluster() && s.redis.db != 0)
+    out.push_back({"config.yaml", "redis.db",
+                   "must be 0 with redis.cluster: a Redis Cluster has only database 0"});
+  if (s.redis.is_cluster() && s.redis.embedded)
+    out.push_back({"config.yaml", "redis.cluster",
+                   "cannot go with redis.embedded (dmq starts a single redis-server)"});
   check_commands(out, s);
   check_consumer_names(out, s);
 }

@@ -86,6 +86,12 @@ struct redis_settings {
   bool allow_eviction = false;           // start on a Redis whose maxmemory-policy can evict keys
   std::string server_path = "redis-server";
   std::string key_prefix = "dmq";
+  // Redis Cluster (docs/scaling.md): seed nodes "host:port"; non-empty selects cluster mode
+  // (host, port and db are then not used).
+  std::vector<std::string> cluster;
+  int wait_replicas = 0;       // > 0: a save answers once WAIT says this many replicas have it
+  int wait_timeout_ms = 1000;  // how long that WAIT waits
+  bool is_cluster() const { return !cluster.empty(); }
 };
 
 // tls_settings: the API's own certificate (HTTPS on http_port when cert_file is set).

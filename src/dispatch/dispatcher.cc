@@ -16,13 +16,14 @@ namespace asio = boost::asio;
 namespace dmq::dispatch {
 
 dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, storage::store& store,
-                       const storage::keys& keys, redis::options wake_connection)
+                       const storage::keys& keys, redis::options wake_connection,
+                       const redis::cluster* cluster)
     : ex_(ex),
       cfg_(cfg),
       store_(store),
       keys_(keys),
       client_(ex),
-      wake_(ex, std::move(wake_connection)),
+      wake_(ex, std::move(wake_connection), cluster),
       heartbeat_timer_(ex),
       report_timer_(ex),
       id_(dispatcher_id()),
@@ -102,26 +103,22 @@ consumer_worker* dispatcher::worker(std::string_view consumer) {
   return nullptr;
 }
 
-void dispatcher::on_wake(const redis::reply& message) {
+void dispatcher::on_wake(const std::string& payload) {
   // payload: "<consumer> <due_ms>"
-  const auto& payload = message.elements[2].str;
   auto space = payload.rfind(' ');
   if (auto* w = worker(std::string_view(payload).substr(0, space))) w->wake();
 }
 
 void dispatcher::start() {
-  wake_.set_push_handler([this](const redis::reply& m) { on_wake(m); });
-  wake_.set_on_connect([this](redis::connection& c) -> asio::awaitable<std::error_code> {
-    std::set<std::string> channels;
-    for (const auto& cmd : cfg_.commands) channels.insert(keys_.wake_channel(cmd.project));
-    redis::command sub;
-    for (const auto& ch : channels) sub.push("SUBSCRIBE", ch);  // one reply each
-    auto [ec, r] = co_await c.exec(sub);
-    // Wake-ups may have been missed while disconnected: every worker looks again.
-    for (auto& w : workers_) w->wake();
-    co_return ec;
-  });
-  wake_.start();
+  std::set<std::string> channels;
+  for (const auto& cmd : cfg_.commands) channels.insert(keys_.wake_channel(cmd.project));
+  wake_.start(
+      {channels.begin(), channels.end()},
+      [this](const std::string&, const std::string& payload) { on_wake(payload); },
+      [this] {
+        // Wake-ups may have been missed while disconnected: every worker looks again.
+        for (auto& w : workers_) w->wake();
+      });
   util::spawn(ex_, heartbeat(), "wake heartbeat");
   util::spawn(ex_, audit(), "queue audit");
   util::spawn(ex_, report(), "dispatcher report");
@@ -131,13 +128,11 @@ void dispatcher::start() {
 }
 
 asio::awaitable<void> dispatcher::heartbeat() {
-  redis::command ping;
-  ping.push("PING");
   while (!stopping_) {
     heartbeat_timer_.expires_after(wake_ping);
     co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    if (wake_.ready()) co_await wake_.exec(ping);  // a failure breaks the connection itself
+    co_await wake_.ping();
   }
 }
 

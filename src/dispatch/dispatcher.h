@@ -16,6 +16,7 @@
 #include "dispatch/event_log.h"
 #include "http/client.h"
 #include "redis/connection.h"
+#include "redis/subscriber.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
@@ -24,7 +25,8 @@ namespace dmq::dispatch {
 class dispatcher {
  public:
   dispatcher(boost::asio::any_io_executor ex, const config::settings& cfg, storage::store& store,
-             const storage::keys& keys, redis::options wake_connection);
+             const storage::keys& keys, redis::options wake_connection,
+             const redis::cluster* cluster = nullptr);
 
   // start spawns the workers and subscribes to the wake channels.
   void start();
@@ -42,11 +44,11 @@ class dispatcher {
   boost::asio::awaitable<void> refresh_metrics();
 
  private:
-  void on_wake(const redis::reply& message);
-  // heartbeat PINGs the wake connection every wake_ping: a subscriber whose connection
+  void on_wake(const std::string& payload);
+  // heartbeat PINGs the wake connections every wake_ping: a subscriber whose connection
   // died silently (no FIN, no RST: a dead NAT entry, a frozen Redis) would otherwise never
   // hear a wake-up again; the unanswered PING breaks it (redis.read_timeout) and the
-  // reconnect subscribes again and wakes every worker.
+  // reconnect subscribes again and wakes every worker (redis/subscriber.h).
   boost::asio::awaitable<void> heartbeat();
   // report writes this dispatcher's report every report_every (docs/storage.md,
   // "Dispatcher reports") until shutdown, which removes it.
@@ -62,7 +64,7 @@ class dispatcher {
   storage::store& store_;
   const storage::keys& keys_;
   http::client client_;
-  redis::connection wake_;
+  redis::subscriber wake_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer report_timer_;
   std::string id_;  // "<host>:<pid>": names it in reports and attempt histories

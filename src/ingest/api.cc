@@ -15,7 +15,7 @@ namespace json = boost::json;
 namespace dmq::ingest {
 
 api::api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
-         storage::id_source& ids, redis::connection& conn,
+         storage::id_source& ids, redis::client& conn,
          const std::optional<storage::redis_verdict>& checks)
     : cfg_(cfg),
       store_(store),

@@ -30,7 +30,7 @@ class api {
   // checks: the verdict on the Redis's settings at the latest (re)connect
   // (storage/redis_check.h), nullopt before the first; /healthz shows it.
   api(const config::settings& cfg, storage::store& store, storage::save_batcher& saver,
-      storage::id_source& ids, redis::connection& conn,
+      storage::id_source& ids, redis::client& conn,
       const std::optional<storage::redis_verdict>& checks);
 
   // handle answers one request; it never throws for bad input.
@@ -110,7 +110,7 @@ class api {
   bulk_jobs jobs_;
   storage::save_batcher& saver_;
   storage::id_source& ids_;
-  redis::connection& conn_;
+  redis::client& conn_;
   const std::optional<storage::redis_verdict>& checks_;
 };
 

@@ -44,6 +44,9 @@ struct category_impl : std::error_category {
         return "redis answered with an error";
       case errc::out_of_memory:
         return "Redis out of memory (maxmemory reached): nothing written";
+      case errc::not_replicated:
+        return "Redis did not replicate the save to redis.wait_replicas replicas in time: "
+               "not saved";
     }
     return "redis error";
   }
@@ -97,6 +100,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
   bool refused = false;                        // the last handshake was refused (why_down says why)
   on_connect_fn on_connect;
   std::function<void(const reply&)> on_push;
+  std::function<void()> on_broken;
 
   void complete(pending& p, std::error_code ec) {
     asio::post(ex, [h = std::move(p.handler), ec, r = std::move(p.got)]() mutable {
@@ -138,6 +142,7 @@ struct connection::impl : std::enable_shared_from_this<impl> {
     fail_all(ec);
     broken_signal.cancel();
     write_signal.cancel();
+    if (on_broken) asio::post(ex, on_broken);
   }
 
   asio::awaitable<void> write_loop(std::uint64_t gen) {
@@ -181,7 +186,8 @@ struct connection::impl : std::enable_shared_from_this<impl> {
         auto rep = std::move(building);
         building = reply{};
         if (on_push && rep.is_array() && rep.elements.size() == 3 &&
-            rep.elements[0].str == "message") {
+            (rep.elements[0].str == "message" || rep.elements[0].str == "smessage" ||
+             rep.elements[0].str == "sunsubscribe")) {  // a sharded channel's slot moved
           on_push(rep);
           continue;
         }
@@ -340,6 +346,14 @@ connection::~connection() {
 
 void connection::set_on_connect(on_connect_fn fn) {
   impl_->on_connect = std::move(fn);
+}
+
+void connection::set_on_broken(std::function<void()> fn) {
+  impl_->on_broken = std::move(fn);
+}
+
+std::string connection::where() const {
+  return impl_->where();
 }
 
 void connection::set_push_handler(std::function<void(const reply&)> fn) {

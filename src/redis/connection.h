@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "redis/client.h"
 #include "redis/reply.h"
 
 namespace dmq::redis {
@@ -29,7 +30,8 @@ enum class errc {
   protocol,
   stopped,
   server_error,
-  out_of_memory,  // Redis refused a write: used memory > maxmemory (noeviction)
+  out_of_memory,   // Redis refused a write: used memory > maxmemory (noeviction)
+  not_replicated,  // WAIT: fewer replicas than redis.wait_replicas confirmed a save in time
 };
 const std::error_category& error_category();
 std::error_code make_error_code(errc e);
@@ -47,46 +49,45 @@ struct options {
   std::string name = "redis";  // for log lines
 };
 
-using replies = std::vector<reply>;
-using exec_result = std::pair<std::error_code, replies>;
-
-class connection {
+class connection final : public client {
  public:
-  // on_connect_fn runs after each (re)connect, before the connection is marked ready
-  // (AUTH, or a PING without a password, and SELECT are already done): the place to SCRIPT
-  // LOAD.
-  using on_connect_fn = std::function<boost::asio::awaitable<std::error_code>(connection&)>;
-
   connection(boost::asio::any_io_executor ex, options opt);
-  ~connection();
+  ~connection() override;
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  void set_on_connect(on_connect_fn fn);
-  // set_push_handler receives pub/sub messages (["message", channel, payload]) on a
-  // connection that has SUBSCRIBEd; other replies still answer exec() in order.
+  void set_on_connect(on_connect_fn fn) override;
+  // set_push_handler receives pub/sub messages (["message", channel, payload], or
+  // "smessage" for sharded channels) on a connection that has (S)SUBSCRIBEd; other replies
+  // still answer exec() in order.
   void set_push_handler(std::function<void(const reply&)> fn);
   // start begins connecting, and reconnecting whenever the connection breaks.
-  void start();
+  void start() override;
   // stop closes the connection; pending and later requests fail with errc::stopped.
-  void stop();
+  void stop() override;
   // ready says whether the connection is up and its handshake is done.
-  bool ready() const;
+  bool ready() const override;
   // why_down says why the connection is not ready ("" when it is): cannot connect, the
   // connection broke, or the server refused the handshake (a wrong password, NOAUTH, ...).
   // It never holds the password.
-  std::string why_down() const;
+  std::string why_down() const override;
   // session numbers the connections made so far: it changes with every reconnect, after
   // which the server may be another one (a restarted, emptied Redis).
-  std::uint64_t session() const;
+  std::uint64_t session() const override;
   // wait_ready waits until ready() or bound passes; returns ready().
-  boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound);
+  boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound) override;
 
   // exec sends every command in cmd and returns their replies, in order.
   // Redis error replies are replies (reply::is_error); the error code is for transport.
   // cmd must stay alive until exec completes (the caller may keep it to retry).
-  boost::asio::awaitable<exec_result> exec(const command& cmd);
+  boost::asio::awaitable<exec_result> exec(const command& cmd) override;
 
+  std::vector<connection*> masters() override { return {this}; }
+  bool is_cluster() const override { return false; }
+  // where returns "host:port".
+  std::string where() const;
+  // set_on_broken is called whenever the connection breaks (a cluster refreshes its map).
+  void set_on_broken(std::function<void()> fn);
   struct impl;  // public only so the .cc's helpers can name it
 
  private:

@@ -52,6 +52,13 @@ class command {
   command& arg(const char* a) { return arg(std::string_view(a)); }
   command& arg(const std::string& a) { return arg(std::string_view(a)); }
 
+  // raw appends n commands already RESP-encoded (a part of another command's bytes()).
+  command& raw(std::string bytes, std::size_t n) {
+    buf_.append(bytes);
+    count_ += n;
+    return *this;
+  }
+
   std::size_t count() const { return count_; }  // commands pushed
   const std::string& bytes() const { return buf_; }
   std::string take() { return std::move(buf_); }

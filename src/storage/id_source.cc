@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 
 namespace dmq::storage {
 
-id_source::id_source(asio::any_io_executor ex, redis::connection& conn, const keys& k,
+id_source::id_source(asio::any_io_executor ex, redis::client& conn, const keys& k,
                      const script_set& scripts, storage::clock* clock)
     : conn_(conn), keys_(k), scripts_(scripts), clock_(clock), timer_(ex) {
   std::random_device rd;
@@ -53,9 +53,9 @@ void id_source::stop() {
 asio::awaitable<bool> id_source::acquire() {
   auto session = conn_.session();
   redis::command cmd;
-  scripts_.get("node_acquire-0")
-      .call(cmd, 0,
-            {keys_.prefix(), instance_, std::to_string(lease_time.count()),
+  scripts_.get("node_acquire-1")
+      .call(cmd, 1,
+            {keys_.node(0), keys_.global_prefix(), instance_, std::to_string(lease_time.count()),
              std::to_string(model::id_generator::nodes)});
   auto [ec, r] = co_await conn_.exec(cmd);
   if (ec || r.empty() || !r[0].is_array() || r[0].elements.size() != 2) co_return false;

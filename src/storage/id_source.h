@@ -29,7 +29,7 @@ class id_source {
   static constexpr std::chrono::milliseconds usable_for{20000};  // after the last renewal
 
   // clock, if given, learns Redis's time from every renewal (storage/clock.h).
-  id_source(boost::asio::any_io_executor ex, redis::connection& conn, const keys& k,
+  id_source(boost::asio::any_io_executor ex, redis::client& conn, const keys& k,
             const script_set& scripts, storage::clock* clock = nullptr);
 
   // run acquires a node and keeps renewing it until stop(); spawn it once.
@@ -49,7 +49,7 @@ class id_source {
   boost::asio::awaitable<bool> acquire();
   boost::asio::awaitable<bool> renew();
 
-  redis::connection& conn_;
+  redis::client& conn_;
   const keys& keys_;
   const script_set& scripts_;
   storage::clock* clock_;

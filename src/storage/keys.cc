@@ -115,29 +115,29 @@ std::optional<std::pair<std::string, std::string>> keys::parse_bucket(std::strin
 }
 
 std::string keys::node(int n) const {
-  return prefix_ + ":node:" + std::to_string(n);
+  return global_ + ":node:" + std::to_string(n);
 }
 std::string keys::node_clock(int n) const {
   return node(n) + ":clock";
 }
 
 std::string keys::dispatchers() const {
-  return prefix_ + ":dispatchers";
+  return global_ + ":dispatchers";
 }
 std::string keys::dispatcher(std::string_view id) const {
-  return prefix_ + ":dispatcher:" + std::string(id);
+  return global_ + ":dispatcher:" + std::string(id);
 }
 std::string keys::events() const {
-  return prefix_ + ":events";
+  return global_ + ":events";
 }
 std::string keys::tail() const {
-  return prefix_ + ":tail";
+  return global_ + ":tail";
 }
 std::string keys::job(std::string_view id) const {
-  return prefix_ + ":job:" + std::string(id);
+  return global_ + ":job:" + std::string(id);
 }
 std::string keys::jobs() const {
-  return prefix_ + ":jobs";
+  return global_ + ":jobs";
 }
 
 }  // namespace dmq::storage

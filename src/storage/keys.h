@@ -1,7 +1,9 @@
 // keys: the only place Redis key names are built. The schema is in docs/storage.md.
 //
 // Every key of a project carries the Redis Cluster hash tag {project}, so one
-// project's keys live in one slot and each Lua script touches a single slot.
+// project's keys live in one slot and each Lua script touches a single slot. In cluster
+// mode the global keys (id leases, dispatcher reports, events, jobs) carry one tag of their
+// own, {global}: "<prefix>:{global}:node:3"; on a single Redis they keep their old names.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,10 @@ namespace dmq::storage {
 
 class keys {
  public:
-  explicit keys(std::string prefix = "dmq") : prefix_(std::move(prefix)) {}
+  explicit keys(std::string prefix = "dmq", bool cluster = false)
+      : prefix_(std::move(prefix)),
+        global_(cluster ? prefix_ + ":{global}" : prefix_),
+        cluster_(cluster) {}
 
   // base returns "<prefix>:{<project>}:", the start of every key of project.
   std::string base(std::string_view project) const;
@@ -48,6 +53,14 @@ class keys {
   std::string find_index(std::string_view project, std::string_view rid) const;
   // wake_channel returns the pub/sub channel told when a project's earliest due time moves earlier.
   std::string wake_channel(std::string_view project) const;
+  // publish and subscribe are the commands for wake channels: sharded pub/sub in cluster
+  // mode (SPUBLISH reaches only the channel's shard), plain pub/sub on a single Redis.
+  std::string_view publish() const { return cluster_ ? "SPUBLISH" : "PUBLISH"; }
+  std::string_view subscribe() const { return cluster_ ? "SSUBSCRIBE" : "SUBSCRIBE"; }
+  bool cluster() const { return cluster_; }
+  // global_prefix is what every global key starts with: "<prefix>" on a single Redis,
+  // "<prefix>:{global}" in cluster mode (node_acquire-1.lua builds node keys from it).
+  const std::string& global_prefix() const { return global_; }
   // node returns the lease key of id-generator node n (global, not per project).
   std::string node(int n) const;
   // node_clock returns the key remembering the last time node n issued ids.
@@ -81,6 +94,8 @@ class keys {
 
  private:
   std::string prefix_;
+  std::string global_;
+  bool cluster_ = false;
 };
 
 }  // namespace dmq::storage

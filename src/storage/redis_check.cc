@@ -162,7 +162,7 @@ redis_facts facts_from(const redis::replies& r) {
   return f;
 }
 
-asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(redis::connection& conn,
+asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(redis::client& conn,
                                                                        bool allow_eviction) {
   auto cmd = fact_queries();
   auto [ec, r] = co_await conn.exec(cmd);

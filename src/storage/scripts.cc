@@ -24,8 +24,16 @@ void script::call_eval(redis::command& cmd, std::size_t numkeys,
   append(cmd, "EVAL", text, numkeys, args);
 }
 
-script_set::script_set() {
-  for (const auto& s : embedded_scripts()) scripts_.push_back({s.name, s.text, {}});
+script_set::script_set(bool sharded_publish) {
+  for (const auto& s : embedded_scripts()) {
+    std::string text = s.text;
+    // In a cluster a wake-up goes to the shard of its channel only (SPUBLISH): a plain
+    // PUBLISH is copied to every node of the cluster.
+    for (auto at = text.find(publish_call); sharded_publish && at != std::string::npos;
+         at = text.find(publish_call, at + 1))
+      text.replace(at, publish_call.size(), "redis.call('SPUBLISH'");
+    scripts_.push_back({s.name, std::move(text), {}});
+  }
 }
 
 const script& script_set::get(std::string_view name) const {

@@ -34,7 +34,9 @@ struct script {
 // script_set: the scripts by name.
 class script_set {
  public:
-  script_set();
+  // sharded_publish: the scripts' wake-ups (publish_call) use SPUBLISH (cluster mode).
+  explicit script_set(bool sharded_publish = false);
+  static constexpr std::string_view publish_call = "redis.call('PUBLISH'";
   // get returns the script named name ("save-1"); it must exist.
   const script& get(std::string_view name) const;
   script& get(std::string_view name);

@@ -121,13 +121,14 @@ struct save_call {
 
   // wakes appends, given a successful EXEC's reply, a PUBLISH "<consumer> <min_due>" for
   // each queue that was empty or whose earliest entry was later than this save's earliest.
-  void wakes(const redis::reply& exec, const std::string& channel, redis::command& out) const {
+  void wakes(const redis::reply& exec, std::string_view verb, const std::string& channel,
+             redis::command& out) const {
     if (ordered) return;  // save-1 publishes itself
     for (std::size_t q = 0; q < queues.size(); ++q) {
       auto at = sets.size() + q;  // its ZRANGE's reply: [member, score], or [] if it was empty
       if (at >= exec.elements.size() || exec.elements[at].elements.size() < 2 ||
           queues[q].min_due < to_int(exec.elements[at].elements[1].str))
-        out.push("PUBLISH", channel,
+        out.push(verb, channel,
                  std::string(queues[q].consumer) + ' ' + std::to_string(queues[q].min_due));
     }
   }
@@ -216,14 +217,15 @@ std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
 
 }  // namespace
 
-store::store(redis::connection& conn, const keys& k, script_set& scripts,
-             std::chrono::milliseconds data_ttl, retry_policy retry)
+store::store(redis::client& conn, const keys& k, script_set& scripts,
+             std::chrono::milliseconds data_ttl, retry_policy retry, replication repl)
     : conn_(conn),
       keys_(k),
       scripts_(scripts),
       data_ttl_ms_(data_ttl.count()),
       status_ttl_ms_(2 * data_ttl.count()),
-      retry_(retry) {}
+      retry_(retry),
+      repl_(repl) {}
 
 asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool* maybe_sent) {
   // Whether a failed attempt may have reached Redis: a timeout, or a connection lost with
@@ -235,7 +237,8 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool*
   // Nothing but on_connect's own commands goes out while a new connection's handshake
   // runs: the revokes it makes must come before any claim or save.
   redis::exec_result result{make_error_code(redis::errc::not_connected), {}};
-  if (conn_.ready()) result = co_await conn_.exec(cmd);
+  // (A cluster checks each master's connection itself.)
+  if (conn_.is_cluster() || conn_.ready()) result = co_await conn_.exec(cmd);
   note(result.first);
   int backoff = retry_.min_backoff_ms;
   for (int i = 0; i < retry_.max_retries; ++i) {
@@ -244,7 +247,7 @@ asio::awaitable<redis::exec_result> store::exec(const redis::command& cmd, bool*
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(backoff));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     backoff = std::min(backoff * 2, retry_.max_backoff_ms);
-    if (!conn_.ready()) continue;
+    if (!conn_.is_cluster() && !conn_.ready()) continue;
     result = co_await conn_.exec(cmd);
     note(result.first);
   }
@@ -325,11 +328,12 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                     f->str);
       e = oom[k] ? make_error_code(redis::errc::out_of_memory) : server_error();
     } else {
-      calls[k].wakes(last[k], keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
+      calls[k].wakes(last[k], keys_.publish(), keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
       if (calls[k].ordered) note_duplicates(msgs, calls[k].items, last[k]);
     }
     for (auto i : calls[k].items) out[i] = e;
   }
+  co_await replicate(msgs, out);
   // The wake-ups go after the transaction, without holding up the answer. Should this
   // process die in between, the dispatcher sees the messages at its next look at the
   // queue, within dispatch.max_idle_ms.
@@ -338,13 +342,66 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   co_return out;
 }
 
+store::unsettled store::unsettled_of(const to_save& m) const {
+  return {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_,
+          m.keyed() ? keys_.idempotency(m.msg->project, m.msg->idempotency_key) : std::string()};
+}
+
+asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
+                                       std::vector<std::error_code>& out) {
+  if (repl_.replicas <= 0) co_return;
+  std::vector<std::string_view> projects;  // of the saves that succeeded
+  for (std::size_t i = 0; i < msgs.size(); ++i)
+    if (!out[i] && std::find(projects.begin(), projects.end(), msgs[i].msg->project) ==
+                       projects.end())
+      projects.push_back(msgs[i].msg->project);
+  if (projects.empty()) co_return;
+  // WAIT counts the replicas that have every write made so far on its connection; a read
+  // of a key of the project routes it to that project's master in a cluster.
+  redis::command cmd;
+  for (auto p : projects) {
+    cmd.push("EXISTS", keys_.paused(p));
+    cmd.push("WAIT", repl_.replicas, repl_.timeout_ms);
+  }
+  // Not retried: a new connection has no writes to wait for.
+  auto [ec, r] = co_await conn_.exec(cmd);
+  std::vector<std::string_view> short_of;
+  for (std::size_t j = 0; j < projects.size(); ++j)
+    if (ec || r.size() <= 2 * j + 1 || r[2 * j + 1].is_error() ||
+        r[2 * j + 1].integer < repl_.replicas)
+      short_of.push_back(projects[j]);
+  if (short_of.empty()) co_return;
+  std::vector<std::size_t> which;
+  std::vector<unsettled> open;
+  for (std::size_t i = 0; i < msgs.size(); ++i)
+    if (!out[i] && std::find(short_of.begin(), short_of.end(), msgs[i].msg->project) !=
+                       short_of.end()) {
+      which.push_back(i);
+      open.push_back(unsettled_of(msgs[i]));
+    }
+  auto got = co_await settle(open, "revoke");
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    if (got && (*got)[k] == 1) {
+      ++kept;  // a delivery started already: it is saved, and answered so
+      continue;
+    }
+    out[which[k]] = make_error_code(redis::errc::not_replicated);
+    if (!got) unsettled_.emplace(open[k].id, open[k]);  // revoked at the next chance
+  }
+  if (not_replicated_) *not_replicated_ += which.size() - kept;
+  spdlog::warn(
+      "save: {} messages not confirmed by {} replicas within {} ms ({}): answered not saved "
+      "and revoked{}",
+      which.size() - kept, repl_.replicas, repl_.timeout_ms,
+      ec ? ec.message() : std::string("too few replicas"),
+      got ? "" : " when redis answers again");
+}
+
 asio::awaitable<void> store::decide(std::span<const to_save> msgs,
                                     std::vector<std::error_code>& out) {
   std::vector<unsettled> open;
-  for (const auto& m : msgs)
-    open.push_back(
-        {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_,
-         m.keyed() ? keys_.idempotency(m.msg->project, m.msg->idempotency_key) : std::string()});
+  for (const auto& m : msgs) open.push_back(unsettled_of(m));
   auto why = out[0].message();
   std::optional<std::vector<int>> stored;
   if (co_await conn_.wait_ready(confirm_bound)) stored = co_await settle(open, "confirm");
@@ -416,8 +473,21 @@ asio::awaitable<std::error_code> store::revoke() {
 asio::awaitable<std::error_code> store::on_connect(redis::connection& conn) {
   if (auto ec = co_await load_scripts(conn, scripts_)) co_return ec;
   if (auto ec = co_await read_clock(conn)) co_return ec;
+  if (conn_.is_cluster()) {
+    if (!lost_claims_.empty() || !unsettled_.empty())
+      util::spawn(co_await asio::this_coro::executor, after_connect(), "undo after reconnect");
+    co_return std::error_code{};
+  }
   if (auto ec = co_await unclaim(conn)) co_return ec;
   co_return co_await revoke();
+}
+
+asio::awaitable<void> store::after_connect() {
+  if (!co_await conn_.wait_ready(confirm_bound * 8)) co_return;  // the next connect tries again
+  if (auto ec = co_await unclaim(conn_))
+    spdlog::warn("claim: lost claims not undone yet ({}): their leases run out", ec.message());
+  if (auto ec = co_await revoke())
+    spdlog::warn("save: revokes not done yet ({}): tried again at the next connect", ec.message());
 }
 
 asio::awaitable<std::error_code> store::read_clock(redis::connection& conn) {
@@ -433,7 +503,7 @@ asio::awaitable<std::error_code> store::read_clock(redis::connection& conn) {
   co_return std::error_code{};
 }
 
-asio::awaitable<std::error_code> store::unclaim(redis::connection& conn) {
+asio::awaitable<std::error_code> store::unclaim(redis::client& conn) {
   if (lost_claims_.empty()) co_return std::error_code{};
   const auto& s = scripts_.get("unclaim-1");
   redis::command cmd;
@@ -468,6 +538,11 @@ void store::count_into(util::metrics& m) {
   settled_not_stored_ = &saves("not_stored");
   revoked_ = &saves("revoked");
   revoke_too_late_ = &saves("too_late");
+  not_replicated_ = &m.counter("dmq_saves_not_replicated_total",
+                               "Messages answered not saved because fewer than "
+                               "redis.wait_replicas replicas confirmed them in time (WAIT); "
+                               "each was revoked.",
+                               {});
 }
 
 asio::awaitable<void> store::publish(redis::command wakes) {
@@ -635,18 +710,20 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
 
 // scan calls each(key) for every key matching pattern (SCAN, 1000 at a time).
 template <class F>
-static asio::awaitable<std::error_code> scan(redis::connection& conn, const std::string& pattern,
+static asio::awaitable<std::error_code> scan(redis::client& conn, const std::string& pattern,
                                              F each) {
-  std::string cursor = "0";
-  do {
-    redis::command cmd;
-    cmd.push("SCAN", cursor, "MATCH", pattern, "COUNT", "1000");
-    auto [ec, r] = co_await conn.exec(cmd);
-    if (auto e = first_error(ec, r)) co_return e;
-    if (r[0].elements.size() != 2) co_return make_error_code(redis::errc::protocol);
-    cursor = r[0].elements[0].str;
-    for (const auto& k : r[0].elements[1].elements) each(k.str);
-  } while (cursor != "0");
+  for (auto* node : conn.masters()) {  // in a cluster, each master holds its slots' keys
+    std::string cursor = "0";
+    do {
+      redis::command cmd;
+      cmd.push("SCAN", cursor, "MATCH", pattern, "COUNT", "1000");
+      auto [ec, r] = co_await node->exec(cmd);
+      if (auto e = first_error(ec, r)) co_return e;
+      if (r[0].elements.size() != 2) co_return make_error_code(redis::errc::protocol);
+      cursor = r[0].elements[0].str;
+      for (const auto& k : r[0].elements[1].elements) each(k.str);
+    } while (cursor != "0");
+  }
   co_return std::error_code{};
 }
 

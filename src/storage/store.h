@@ -99,6 +99,13 @@ struct retry_policy {
   int max_backoff_ms = 400;
 };
 
+// replication: how many replicas must have a save before it is answered (redis.wait_replicas,
+// redis.wait_timeout_ms); 0: none (WAIT is not sent).
+struct replication {
+  int replicas = 0;
+  int timeout_ms = 1000;
+};
+
 class store {
  public:
   // max_per_script bounds how many messages one save script stores, so Redis stays responsive.
@@ -106,8 +113,8 @@ class store {
 
   // data_ttl: how long a message's data is kept after its due time (msg_save_days, or
   // msg_save_seconds); its record with the statuses is kept twice as long.
-  store(redis::connection& conn, const keys& k, script_set& scripts,
-        std::chrono::milliseconds data_ttl, retry_policy retry = {});
+  store(redis::client& conn, const keys& k, script_set& scripts,
+        std::chrono::milliseconds data_ttl, retry_policy retry = {}, replication repl = {});
 
   // load_scripts SCRIPT LOADs every script.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,
@@ -116,7 +123,9 @@ class store {
   // (so that the first claim is already on it), undoes the claims
   // whose answer was lost (nobody is delivering those), then revokes the saves answered
   // "not saved" whose outcome was unknown, before anything else runs on the new connection
-  // (so no claim of this process comes first).
+  // (so no claim of this process comes first). In a cluster it runs on each master's
+  // connection; the undoing and revoking, whose keys may live on any master, then run
+  // right after that connection is ready (docs/scaling.md).
   boost::asio::awaitable<std::error_code> on_connect(redis::connection& conn);
 
   // save stores msgs (any projects) in one round trip; returns one error code per message.
@@ -127,6 +136,8 @@ class store {
   // (confirm) if Redis answers within confirm_bound; else the messages are answered "not
   // saved" and revoked (settle-1 revoke) by on_connect, first thing on the next connection.
   // errc::out_of_memory: Redis is at maxmemory (noeviction) and refused the save.
+  // errc::not_replicated: replication.replicas replicas did not confirm it in time (WAIT),
+  // and it was revoked.
   boost::asio::awaitable<std::vector<std::error_code>> save(std::span<const to_save> msgs);
 
   // count_into registers the store's metrics in m (docs/metrics.md).
@@ -243,20 +254,31 @@ class store {
   // delivered; an error if Redis did not answer (they stay in unsettled_).
   boost::asio::awaitable<std::error_code> revoke();
 
+  // replicate WAITs, with replication.replicas set, for the saves in out that succeeded;
+  // those their master could not confirm in time are revoked and answered
+  // errc::not_replicated (unless a delivery had already started: then they stay saved).
+  boost::asio::awaitable<void> replicate(std::span<const to_save> msgs,
+                                         std::vector<std::error_code>& out);
+  unsettled unsettled_of(const to_save& m) const;
+
   // publish sends the wake-ups of a save (PUBLISH commands); a failure is only logged.
   boost::asio::awaitable<void> publish(redis::command wakes);
 
   // read_clock reads Redis's TIME into clock_, on conn.
   boost::asio::awaitable<std::error_code> read_clock(redis::connection& conn);
   // unclaim undoes the claims whose answers were lost (lost_claims_), on conn.
-  boost::asio::awaitable<std::error_code> unclaim(redis::connection& conn);
+  boost::asio::awaitable<std::error_code> unclaim(redis::client& conn);
+  // after_connect undoes lost claims and revokes, once the cluster is ready again.
+  boost::asio::awaitable<void> after_connect();
 
-  redis::connection& conn_;
+  redis::client& conn_;
   const keys& keys_;
   script_set& scripts_;
   std::int64_t data_ttl_ms_;
   std::int64_t status_ttl_ms_;
   retry_policy retry_;
+  replication repl_;
+  std::uint64_t* not_replicated_ = nullptr;
   // saves whose outcome was unknown, by how they were settled (count_into)
   std::uint64_t* settled_stored_ = nullptr;
   std::uint64_t* settled_not_stored_ = nullptr;

@@ -1,9 +1,11 @@
 #!lua flags=allow-oom
 --[[
-  node_acquire-0: lease a free id-generator node number (see model/id_generator.h).
-  Node keys are global (one per Redis, not per project), built here from the prefix.
+  node_acquire-1: lease a free id-generator node number (see model/id_generator.h).
+  Node keys are global (one per Redis, not per project), built here from the prefix; they
+  share one hash tag in cluster mode, so KEYS[1] (node 0's lease key) routes the call there.
 
-  ARGV[1]  prefix    "<prefix>"; node n's lease is <prefix>:node:<n>, its clock <prefix>:node:<n>:clock
+  KEYS[1]  node 0's lease key (keys::node(0)), for routing
+  ARGV[1]  prefix    keys::global_prefix(); node n's lease is <prefix>:node:<n>, its clock <prefix>:node:<n>:clock
   ARGV[2]  instance  a random token naming this process
   ARGV[3]  ttl_ms    lease time
   ARGV[4]  nodes     how many node numbers exist
