@@ -28,9 +28,16 @@ def load(path):
         return None
     try:
         with open(path) as f:
-            return json.load(f)
+            d = json.load(f)
     except (OSError, ValueError):
         return None
+    # the one result format (lib/result.py) names what older files called settings and
+    # summary params and medians, and a record's scenario its case
+    if isinstance(d, dict) and d.get("format", "").startswith("dmq-bench/"):
+        d["settings"], d["summary"] = d.get("params") or {}, d.get("medians") or {}
+        for r in d.get("records") or []:
+            r.setdefault("scenario", r.get("case"))
+    return d
 
 
 def latest():
