@@ -28,8 +28,7 @@
 # KEEP_TMP=0 (1: keep the temp dir with logs and raw outputs).
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=ingest
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -37,16 +36,14 @@ THREADS=${THREADS:-1}
 BATCH=${BATCH:-100}
 WARMUP=${WARMUP:-2}
 BUILD=${BUILD:-0}
-DMQ_BIN=${DMQ_BIN:-$ROOT/build/dmq}
-KEEP_TMP=${KEEP_TMP:-0}
+# shellcheck source=bench/lib/common.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib/common.sh"
 export DMQ_WRK_DIR="$HERE/wrk" DMQ_BATCH="$BATCH"
+CLEANUP_LOGS=("$TMP/dmq.log")
+# the replayed transactions: hundreds of MB, made again by any run
+CLEANUP_RM=("$TMP/tx-one.resp" "$TMP/tx-batch.resp" "$TMP/tx-batch2.resp")
 
-log() { printf '[ingest %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-for tool in wrk redis-server redis-cli nginx curl python3; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y wrk nginx-light redis-server curl python3)"
-done
+need wrk redis-server redis-cli nginx curl python3
 (( DURATION >= 3 )) || die "DURATION must be at least 3 s"
 
 if [[ $BUILD == 1 ]]; then
@@ -57,81 +54,12 @@ if [[ $BUILD == 1 ]]; then
     die "build failed"
   fi
 fi
-[[ -x $DMQ_BIN ]] || die "$DMQ_BIN not found"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dmq-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -f "$TMP"/tx-*.resp  # the replayed transactions: hundreds of MB, made again by any run
-  if (( rc != 0 )); then
-    log "failed (exit $rc); last lines of the dmq log:"
-    tail -n 20 "$TMP/dmq.log" >&2 2>/dev/null
-  fi
-  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then log "temp dir kept: $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port"
-}
-
-child_named() {  # child_named PID NAME: the pid of PID's child (or grandchild) called NAME
-  local c g
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [[ $(cat "/proc/$c/comm" 2>/dev/null) == "$2" ]] && { echo "$c"; return; }
-    for g in $(cat /proc/"$c"/task/*/children 2>/dev/null); do
-      [[ $(cat "/proc/$g/comm" 2>/dev/null) == "$2" ]] && { echo "$g"; return; }
-    done
-  done
-}
-
-find_child() {  # find_child PID NAME: child_named, retried for up to 3 s while it starts
-  local c
-  for _ in $(seq 60); do
-    c=$(child_named "$1" "$2")
-    [[ -n $c ]] && { echo "$c"; return; }
-    sleep 0.05
-  done
-}
-
-wait_for() {  # wait_for SECONDS CMD...: retry CMD until it succeeds
-  local until=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < until )) || return 1
-    sleep 0.1
-  done
-}
+find_child() { child_of "$@"; }  # find_child PID NAME
 
 # ---------------------------------------------------------------- redis
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-  --dir "$TMP" --logfile "$TMP/redis.log" --daemonize no &
-REDIS_PID=$!; PIDS+=("$REDIS_PID")
-RCLI=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
-wait_for 10 "${RCLI[@]}" ping || die "redis-server did not start (see $TMP/redis.log)"
-
-# Empties Redis (FLUSHALL) but keeps dmq's id-generator lease keys, atomically: without
-# them dmq would see its lease lost at its next renewal and refuse ids until it re-leases.
-FLUSH_LUA="local keep={} for n=0,31 do local k=ARGV[1]..':node:'..n local v=redis.call('GET',k)
-if v then keep[#keep+1]={k,v,redis.call('PTTL',k),redis.call('GET',k..':clock')} end end
-redis.call('FLUSHALL')
-for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
-if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
+start_redis
+# flush, also resetting INFO commandstats (each measurement reads its own)
 flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; "${RCLI[@]}" config resetstat >/dev/null; }
 # stored_msgs: messages in Redis: each is one expiring record (docs/storage.md), and the
 # only other expiring keys are dmq's id-node leases (dmq:node:<n>)
@@ -142,9 +70,7 @@ stored_msgs() {
   echo $(( ${e:-0} - ${leases:-0} ))
 }
 # dmq_log_counts: "errors warnings" lines in dmq's log so far
-dmq_log_counts() {
-  echo "$(grep -c ' error ' "$TMP/dmq.log" || true) $(grep -c ' warning ' "$TMP/dmq.log" || true)"
-}
+dmq_log_counts() { log_counts "$TMP/dmq.log"; }
 # cmdstats FILE: Redis' per-command counters since the last flush, as JSON
 cmdstats() {
   "${RCLI[@]}" info commandstats | python3 -c '
@@ -215,11 +141,7 @@ consumer_list:
     retry_times: 3
     interval: 300
 EOF
-# run a private copy, so that a rebuild of build/dmq during the benchmark does not touch it
-for _ in $(seq 120); do
-  [[ -x $DMQ_BIN ]] && cp "$DMQ_BIN" "$TMP/dmq" 2>/dev/null && "$TMP/dmq" --help >/dev/null 2>&1 && break
-  log "waiting for $DMQ_BIN (being rebuilt?)"; sleep 1
-done
+dmq_copy
 "$TMP/dmq" client "$CFG" >"$TMP/dmq.log" 2>&1 &
 DMQ_PID=$!; PIDS+=("$DMQ_PID")
 DMQ_URL="http://127.0.0.1:$HTTP_PORT"
@@ -233,29 +155,8 @@ ans=$(curl -sS -m 5 -H 'Content-Type: application/json' -d "[$ONE,$ONE]" "$DMQ_U
 [[ $ans =~ \"code\":0[,}] ]] || die "batch smoke request answered: $ans"
 
 # ---------------------------------------------------------------- nginx
-NGINX_PORT=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $TMP/nginx/body;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { return 200; }
-  }
-}
-EOF
-nginx -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
-NGINX_PID=$!; PIDS+=("$NGINX_PID")
+start_nginx return200
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/"
-wait_for 10 curl -fsS -m 1 "$NGINX_URL" || die "nginx did not start (see $TMP/nginx/error.log)"
-NGINX_WORKER=$(cat "/proc/$NGINX_PID/task/$NGINX_PID/children" 2>/dev/null | awk '{print $1}')
 
 # ---------------------------------------------------------------- Redis ceilings
 # A Redis ceiling replays the very save dmq makes: MONITOR Redis while dmq stores one
@@ -361,22 +262,6 @@ tx_check() {
 # ---------------------------------------------------------------- measurement
 RECORDS="$TMP/records.jsonl"
 : >"$RECORDS"
-CPUSAMPLE=(python3 "$HERE/lib/cpusample.py")
-QUIET_MAX=${QUIET_MAX:-60}
-QUIET_CORES=${QUIET_CORES:-0.3}
-
-# before each measurement: wait (at most QUIET_MAX s) until other processes leave the
-# machine idle (< QUIET_CORES cores busy), so a neighbour's compile does not count as ours
-settle() {
-  local used
-  if used=$("${CPUSAMPLE[@]}" quiet "$QUIET_MAX" "$QUIET_CORES"); then
-    echo "{\"quiet\":true,\"busy_cores_before\":$used}"
-  else
-    log "WARNING: machine still busy ($used cores) after ${QUIET_MAX}s; measuring anyway"
-    echo "{\"quiet\":false,\"busy_cores_before\":$used}"
-  fi
-}
-
 # measure OUT LOADPID: CPU of our processes while LOADPID runs (see lib/cpusample.py)
 measure() {
   "${CPUSAMPLE[@]}" sample "$1" "${2:-0}" dmq="$DMQ_PID" redis="$REDIS_PID" nginx="$NGINX_WORKER"
@@ -409,7 +294,7 @@ if not line:
 w = json.loads(line[-1][8:])
 per = int(per)
 ok = w["requests"] - w["bad_status"] - w["bad_code"] - sum(w["socket_errors"].values())
-print(json.dumps({"scenario": name, "run": int(run), "kind": "wrk",
+print(json.dumps({"case": name, "run": int(run), "kind": "wrk",
   "msgs_per_s": round(w["rps"] * per, 1), "calls_per_s": w["rps"], "msgs_per_call": per,
   "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "max_ms": w["max_ms"],
   "requests": w["requests"], "socket_errors": w["socket_errors"],
@@ -441,7 +326,7 @@ tx_run() {
 import json, sys
 name, run, per, n, checkf, cpuf, quiet, cmdf = sys.argv[1:]
 per, n, c = int(per), int(n), json.load(open(checkf))
-print(json.dumps({"scenario": name, "run": int(run), "kind": "redis-cli-pipe",
+print(json.dumps({"case": name, "run": int(run), "kind": "redis-cli-pipe",
   "msgs_per_s": round(n * per / c["seconds"], 1), "calls_per_s": round(n / c["seconds"], 1),
   "msgs_per_call": per, "calls": n, "seconds": c["seconds"],
   "sent_msgs": n * per, "stored_msgs": c["stored_msgs"], "dbsize": c["dbsize"],
@@ -497,21 +382,17 @@ flush
 kill -0 "$DMQ_PID" 2>/dev/null || die "dmq exited during the benchmark"
 
 # ---------------------------------------------------------------- report
-mkdir -p "$HERE/results"
-RESULT="$HERE/results/ingest-$(date -u +%Y%m%dT%H%M%SZ).json"
 TX_SHAPE_ONE="${TX_SHAPE[one]}" TX_SHAPE_BATCH="${TX_SHAPE[batch]}" TX_SHAPE_BATCH2="${TX_SHAPE[batch2]}" \
-  python3 - "$RECORDS" "$RESULT" <<PY
-import json, statistics, sys, subprocess, platform, os
+  python3 - "$RECORDS" <<PY
+import json, statistics, sys, os
+sys.path.insert(0, "$HERE/lib")
+import result
 recs = [json.loads(l) for l in open(sys.argv[1])]
-out = sys.argv[2]
 by = {}
-for r in recs: by.setdefault(r["scenario"], []).append(r)
+for r in recs: by.setdefault(r["case"], []).append(r)
 def agg(name, key="msgs_per_s"):
     v = [r[key] for r in by.get(name, []) if r.get(key) is not None]
     return {"median": statistics.median(v), "min": min(v), "max": max(v), "runs": v} if v else None
-def git(*a):
-    try: return subprocess.run(["git", "-C", "$ROOT", *a], capture_output=True, text=True).stdout.strip()
-    except Exception: return ""
 B = $BATCH
 CEIL = "ceiling: redis-cli --pipe replay of dmq's save transaction"
 rows = [
@@ -543,13 +424,13 @@ bad = {k: sum(r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0) +
 log_errors = {k: sum(r.get("dmq_log_errors", 0) for r in by.get(k, [])) for k in WRK[:4]}
 lost = [r for r in recs if r["kind"] == "wrk" and r.get("stored_msgs") is not None and r["stored_msgs"] < r["accepted_msgs"]]
 # a Redis ceiling must create a message per message sent (the ids are unique)
-overwrote = [f"{r['scenario']}#{r['run']}: {r['stored_msgs']}/{r['sent_msgs']}" for r in recs
+overwrote = [f"{r['case']}#{r['run']}: {r['stored_msgs']}/{r['sent_msgs']}" for r in recs
              if r["kind"] == "redis-cli-pipe" and r["stored_msgs"] < r["sent_msgs"]]
 def save_cost(r):
     """Redis' execution time per message of the saves (INFO commandstats): EXEC, whose time
     includes the commands it runs, + MULTI; or the scripts' if there was no transaction
     (ordered commands' save-1). Protocol parsing and I/O are not in it."""
-    if r["scenario"] == "nginx": return None, None
+    if r["case"] == "nginx": return None, None
     cs = r.get("redis_cmdstats") or {}
     names = ("exec", "multi") if cs.get("exec", {}).get("calls") else ("evalsha", "eval")
     usec = sum(cs.get(c, {}).get("usec", 0) for c in names)
@@ -570,28 +451,30 @@ def cpu(k):
         v = [r["cpu_pct"][c] for r in rs if r["cpu_pct"].get(c) is not None]
         out[c] = statistics.median(v) if v else None
     return out if rs else None
-doc = {
-  "benchmark": "dmq ingest (issue 2)", "started_utc": "$START",
-  "finished_utc": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-  "git": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "src"))},
-  "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-              "note": "wrk, dmq, redis-server, nginx and redis-cli share this machine"},
-  "settings": {"runs": $RUNS, "duration_s": $DURATION, "wrk_threads": $THREADS,
-               "connections": $CONNECTIONS, "batch": B, "warmup_s": $WARMUP,
-               "redis_ceiling": "redis-cli --pipe, one connection, of N copies of dmq's save transaction",
-               "redis_ceiling_transactions": {"redis_tx_one": ${TX_N[one]}, "redis_tx_batch": ${TX_N[batch]},
-                                              "redis_tx_batch_2c": ${TX_N[batch2]}},
-               "redis_ceiling_commands": {"redis_tx_one": os.environ["TX_SHAPE_ONE"],
-                                          "redis_tx_batch": os.environ["TX_SHAPE_BATCH"],
-                                          "redis_tx_batch_2c": os.environ["TX_SHAPE_BATCH2"]}},
-  "summary": summary, "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
+params = {"runs": $RUNS, "duration_s": $DURATION, "wrk_threads": $THREADS,
+          "connections": $CONNECTIONS, "batch": B, "warmup_s": $WARMUP,
+          "redis_ceiling": "redis-cli --pipe, one connection, of N copies of dmq's save transaction",
+          "redis_ceiling_transactions": {"redis_tx_one": ${TX_N[one]}, "redis_tx_batch": ${TX_N[batch]},
+                                         "redis_tx_batch_2c": ${TX_N[batch2]}},
+          "redis_ceiling_commands": {"redis_tx_one": os.environ["TX_SHAPE_ONE"],
+                                     "redis_tx_batch": os.environ["TX_SHAPE_BATCH"],
+                                     "redis_tx_batch_2c": os.environ["TX_SHAPE_BATCH2"]}}
+for r in recs:
+    r["ok"] = (r["kind"] != "wrk" or (r.get("non_2xx", 0) + r.get("bad_code", 0) + r.get("bad_ids", 0)
+               + sum(r.get("socket_errors", {}).values()) == 0 and r not in lost)) and \
+              (r["kind"] != "redis-cli-pipe" or r["stored_msgs"] >= r["sent_msgs"])
+extra = {
+  "ratios": ratios, "errors": bad, "dmq_log_errors": log_errors,
   "stored_fewer_than_accepted": lost, "ceiling_stored_fewer_than_sent": overwrote,
   "dmq_threads_cpu_pct": {k: (by[k][len(by[k]) // 2]["cpu_pct"].get("dmq_threads") if by.get(k) else None)
                           for k in WRK[:4]},
   "cpu_pct_median": {k: cpu(k) for _, k in rows},
-  "records": recs,
+  "note": "wrk, dmq, redis-server, nginx and redis-cli share this machine", "dmq_sha256": "$DMQ_SHA",
 }
-json.dump(doc, open(out, "w"), indent=2)
+out = result.write("ingest", recs, summary, params, title="dmq ingest (issue 2)", started="$START",
+                   headline=[("W1 msg/s", ["W1", "msgs_per_s"]), ("W2 msg/s", ["W2", "msgs_per_s"]),
+                             ("nginx req/s", ["nginx", "msgs_per_s"])], extra=extra)
+doc = json.load(open(out))
 
 def fmt(a, unit=""):
     if not a: return "-"
@@ -625,7 +508,9 @@ print("Bad answers (non-2xx, code != 0, wrong id count, socket errors): " +
       f"; runs where Redis held fewer messages than were accepted: {len(lost)}; "
       "error lines in dmq's log: " + ", ".join(f"{k} {v}" for k, v in log_errors.items()))
 print(f"Redis ceilings that stored fewer messages than they sent: {', '.join(overwrote) or 'none'}")
-noisy = [f"{r['scenario']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
+noisy = [f"{r['case']}#{r['run']}" for r in recs if not r.get("settle", {}).get("quiet", True)]
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
 print(f"Results: {out}")
+print(f"SUMMARY {doc['summary']}")
+print(f"RESULT {out}")
 PY

@@ -15,11 +15,12 @@
 #             pending list, with an attempt history of one entry
 #   waiting1  one consumer, due in 1 h
 #   waiting2  two consumers, due in 1 h
-# Phases add up in one Redis (nothing is flushed). Prints a table; keeps nothing.
+# Phases add up in one Redis (nothing is flushed). Prints a table and writes the result
+# (bench/lib/result.py) to bench/results/sizing-<UTC stamp>.json.
 # Knobs: N=100000 PARAMS_BYTES=100 DMQ_BIN=build/dmq.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 N=${N:-100000}
 PARAMS_BYTES=${PARAMS_BYTES:-100}
 DMQ=${DMQ_BIN:-$ROOT/build/dmq}
@@ -116,38 +117,54 @@ queue_empty() { [[ $(zcard "q:$1") == 0 ]]; }
 pending_full() { [[ $(zcard "pending:$1") == "$N" ]]; }
 
 results=()
-phase() { # name before
+RECORDS="$TMP/records.jsonl"
+phase() { # case name before
   local after
   sleep 1 # let the dispatcher's last acks and reads settle
   after=$(used)
-  results+=("$(printf '| %s | %d | %.0f |' "$1" "$N" "$(echo "($after - $2) / $N" | bc -l)")")
+  results+=("$(printf '| %s | %d | %.0f |' "$2" "$N" "$(echo "($after - $3) / $N" | bc -l)")")
+  printf '{"case":"%s","what":"%s","run":1,"messages":%d,"used_memory_delta":%d,"bytes_per_msg":%s}\n' \
+    "$1" "$2" "$N" $((after - $3)) "$(echo "($after - $3) / $N" | bc -l | sed 's/^\./0./')" >>"$RECORDS"
 }
 
 echo "sizing: N=$N, params $PARAMS_BYTES bytes, redis :$REDIS ($(redis-server --version | awk '{print $3}'))" >&2
 before=$(used)
 post sz:ok1 0
 wait_for "deliveries to consumer one" queue_empty one
-phase "done (1 consumer, settled, kept 2 x msg_save_days)" "$before"
+phase done "done (1 consumer, settled, kept 2 x msg_save_days)" "$before"
 
 before=$(used)
 post sz:retry 0
 wait_for "deliveries to consumer retried" queue_empty retried
-phase "done after one retry (1 consumer, attempt history of 2 entries)" "$before"
+phase retried "done after one retry (1 consumer, attempt history of 2 entries)" "$before"
 
 before=$(used)
 post sz:fail 0
 wait_for "failures of consumer failer" pending_full failer
 wait_for "the failer queue to empty" queue_empty failer
-phase "failed (1 consumer, in the pending list, attempt history of 1 entry)" "$before"
+phase failed "failed (1 consumer, in the pending list, attempt history of 1 entry)" "$before"
 
 before=$(used)
 post sz:ok1 3600000
-phase "waiting (1 consumer)" "$before"
+phase waiting1 "waiting (1 consumer)" "$before"
 
 before=$(used)
 post sz:ok2 3600000
-phase "waiting (2 consumers)" "$before"
+phase waiting2 "waiting (2 consumers)" "$before"
 
 echo "| state | messages | bytes per message (used_memory delta / N) |"
 echo "|---|---|---|"
 printf '%s\n' "${results[@]}"
+python3 - "$RECORDS" "$ROOT/bench/lib" "$N" "$PARAMS_BYTES" <<'PY'
+import json, sys
+recf, lib, n, pb = sys.argv[1:]
+sys.path.insert(0, lib)
+import result
+recs = [json.loads(l) for l in open(recf)]
+medians = result.by_case(recs, {"bytes_per_msg": "bytes_per_msg"})
+out = result.write("sizing", recs, medians, {"runs": 1, "n": int(n), "params_bytes": int(pb)},
+                   title="Redis memory per message in each state (docs/operations.md)",
+                   headline=[(r["case"], [r["case"], "bytes_per_msg"]) for r in recs])
+print(f"SUMMARY {json.load(open(out))['summary']}")
+print(f"RESULT {out}")
+PY

@@ -8,7 +8,7 @@
 # RSS of both dmq processes and Redis's used_memory and key count. At the end it checks
 # that every posted id reached every consumer of its command (nothing lost), and reports
 # the slope of each memory series over the second half of the run (after warm-up): flat
-# means no leak. Writes bench/results/soak-<timestamp>.json; the last line of stdout is
+# means no leak. Writes bench/results/soak-<UTC stamp>.json (bench/lib/result.py); the last line of stdout is
 # `RESULT <json path>`.
 #
 # Knobs (environment): DURATION=3600 (s), RATE=400 (msg/s in all), DELAY_MS=5000,
@@ -57,9 +57,11 @@ for _ in $(seq $((DELAY_MS / 1000 + 120))); do sink_has "$want" && break; sleep 
 sleep "$SAMPLE"
 kill "$SAMPLER" 2>/dev/null || true
 
-python3 - "$TMP" "$SINK_LOG" "$SAMPLES" "$HERE/results" "$DURATION" "$RATE" "$RETENTION" <<'PY'
+python3 - "$TMP" "$SINK_LOG" "$SAMPLES" "$HERE/lib" "$DURATION" "$RATE" "$RETENTION" <<'PY'
 import csv, json, os, sys, time
-tmp, sink, samples, outdir, duration, rate, retention = sys.argv[1:8]
+tmp, sink, samples, lib, duration, rate, retention = sys.argv[1:8]
+sys.path.insert(0, lib)
+import result
 got = {}
 with open(sink) as f:
     for line in f:
@@ -86,10 +88,14 @@ res = {"duration_s": int(duration), "rate": int(rate), "retention_s": int(retent
                          "redis_used_bytes": slope("redis_used_bytes"), "redis_keys": slope("redis_keys")},
        "samples": len(load), "first_of_second_half": load[len(load) // 2] if load else None,
        "end_of_load": load[-1] if load else None, "after_drain": rows[-1] if rows else None}
-os.makedirs(outdir, exist_ok=True)
-path = os.path.join(outdir, time.strftime("soak-%Y%m%d-%H%M%S.json", time.gmtime()))
-json.dump(res, open(path, "w"), indent=1)
+rec = {"case": "soak", "run": 1, "ok": not any(lost.values()), **res,
+       **{f"slope_{k}": v for k, v in res["slope_per_min"].items()}}
+medians = result.by_case([rec], {f"slope_{k}": f"slope_{k}" for k in res["slope_per_min"]})
+path = result.write("soak", [rec], medians, {"runs": 1, "duration_s": int(duration), "rate": int(rate),
+                    "retention_s": int(retention)}, title="soak: mixed load with short retention (issue 12)",
+                    headline=[(f"{k} slope/min", ["soak", f"slope_{k}"]) for k in ("client_rss_kb", "server_rss_kb", "redis_used_bytes")])
 print(json.dumps(res, indent=1))
+print("SUMMARY", json.load(open(path))["summary"])
 print("RESULT", path)
 sys.exit(1 if any(lost.values()) else 0)
 PY

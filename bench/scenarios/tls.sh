@@ -21,75 +21,23 @@
 # DMQ_BIN=build/dmq, KEEP_TMP=0 (1: keep the temp dir with logs and raw outputs).
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=tls
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 BATCH=${BATCH:-100}
 WARMUP=${WARMUP:-2}
-QUIET_MAX=${QUIET_MAX:-60}
-QUIET_CORES=${QUIET_CORES:-0.3}
-DMQ_BIN=${DMQ_BIN:-$ROOT/build/dmq}
-KEEP_TMP=${KEEP_TMP:-0}
+# shellcheck source=bench/lib/common.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib/common.sh"
 export DMQ_WRK_DIR="$HERE/wrk" DMQ_BATCH="$BATCH" DMQ_PROJECT=svs DMQ_CMD=svs:notice:user
+CLEANUP_LOGS=("$TMP/dmq-*.log")
 
-log() { printf '[tls %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-for tool in wrk redis-server redis-cli openssl curl python3; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y wrk redis-server openssl curl python3)"
-done
+need wrk redis-server redis-cli openssl curl python3
 (( DURATION >= 3 )) || die "DURATION must be at least 3 s"
-[[ -x $DMQ_BIN ]] || die "$DMQ_BIN not found"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/dmq-bench-tls.XXXXXX")
-PIDS=()
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  if (( rc != 0 )); then
-    log "failed (exit $rc); last lines of the dmq logs:"
-    tail -n 10 "$TMP"/dmq-*.log >&2 2>/dev/null
-  fi
-  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then log "temp dir kept: $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {  # wait_for SECONDS CMD...: retry CMD until it succeeds
-  local until=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    (( SECONDS < until )) || return 1
-    sleep 0.1
-  done
-}
 
 # ---------------------------------------------------------------- redis
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-  --dir "$TMP" --logfile "$TMP/redis.log" --daemonize no &
-REDIS_PID=$!; PIDS+=("$REDIS_PID")
-RCLI=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
-wait_for 10 "${RCLI[@]}" ping || die "redis-server did not start (see $TMP/redis.log)"
-# Empties Redis but keeps dmq's id-node leases (as bench/ingest.sh does).
-FLUSH_LUA="local keep={} for n=0,31 do local k=ARGV[1]..':node:'..n local v=redis.call('GET',k)
-if v then keep[#keep+1]={k,v,redis.call('PTTL',k),redis.call('GET',k..':clock')} end end
-redis.call('FLUSHALL')
-for _,e in ipairs(keep) do redis.call('SET',e[1],e[2],'PX',math.max(e[3],1000))
-if e[4] then redis.call('SET',e[1]..':clock',e[4]) end end return #keep"
-flush() { "${RCLI[@]}" eval "$FLUSH_LUA" 0 dmq >/dev/null; }
+start_redis
 
 # ---------------------------------------------------------------- certificate
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -98,7 +46,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   die "openssl could not make a certificate: $(cat "$TMP/openssl.log")"
 
 # ---------------------------------------------------------------- the two dmq clients
-cp "$DMQ_BIN" "$TMP/dmq"  # a private copy: a rebuild meanwhile does not touch it
+dmq_copy
 # config NAME PORT TLS_LINES: a config dir for one dmq client
 config() {
   mkdir -p "$TMP/$1/commands"
@@ -205,12 +153,11 @@ for scheme in http https; do
 done
 
 # ---------------------------------------------------------------- report
-mkdir -p "$HERE/results"
-RESULT="$HERE/results/tls-$(date -u +%Y%m%dT%H%M%SZ).json"
-python3 - "$RECORDS" "$RESULT" "$START" "$RUNS" "$DURATION" "$THREADS" "$CONNECTIONS" "$BATCH" \
-  "$(git -C "$ROOT" rev-parse HEAD 2>/dev/null)" <<'PY'
+python3 - "$RECORDS" "$START" "$RUNS" "$DURATION" "$THREADS" "$CONNECTIONS" "$BATCH" "$HERE/lib" <<'PY'
 import json, os, statistics, sys
-recf, out, start, runs, dur, threads, conns, batch, commit = sys.argv[1:]
+recf, start, runs, dur, threads, conns, batch, lib = sys.argv[1:]
+sys.path.insert(0, lib)
+import result
 recs = [json.loads(l) for l in open(recf)]
 def agg(w, s, k):
     v = [r[k] for r in recs if r["workload"] == w and r["scheme"] == s]
@@ -221,12 +168,13 @@ ratios = {w: {k: summary[w]["https"][k]["median"] / summary[w]["http"][k]["media
               for k in ("msgs_per_s", "p99_ms", "dmq_cpu_us_per_msg")} for w in summary}
 bad = sum(r["bad"] for r in recs)
 noisy = [f'{r["workload"]} {r["scheme"]} #{r["run"]}' for r in recs if not r["settle"]["quiet"]]
-json.dump({"benchmark": "dmq API over TLS beside plain HTTP (issue 13)", "started_utc": start,
-           "git": {"commit": commit}, "machine": {"cpus": os.cpu_count()},
-           "settings": {"runs": int(runs), "duration_s": int(dur), "wrk_threads": int(threads),
-                        "connections": int(conns), "batch": int(batch)},
-           "summary": summary, "ratios": ratios, "bad_answers": bad, "noisy": noisy,
-           "records": recs}, open(out, "w"), indent=2)
+for r in recs:
+    r["case"], r["ok"] = f'{r["workload"]} {r["scheme"]}', r["bad"] == 0
+params = {"runs": int(runs), "duration_s": int(dur), "wrk_threads": int(threads),
+          "connections": int(conns), "batch": int(batch)}
+out = result.write("tls", recs, summary, params, title="dmq API over TLS beside plain HTTP (issue 13)",
+                   started=start, extra={"ratios": ratios, "bad_answers": bad},
+                   headline=[(f"{w} {s} msg/s", [w, s, "msgs_per_s"]) for w in ("W1", "W2") for s in ("http", "https")])
 f = lambda a, p=0: f"{a['median']:,.{p}f} ({a['min']:,.{p}f}–{a['max']:,.{p}f})"
 print(f"\nTLS benchmark, {start}, {runs} runs × {dur} s, wrk -t{threads} -c{conns} (keep-alive); "
       "median (min–max) over runs\n")
@@ -243,5 +191,6 @@ for w in ("W1", "W2"):
     print(f"| {w} | {r['msgs_per_s']:.1%} | {r['p99_ms']:.1%} | {r['dmq_cpu_us_per_msg']:.1%} |")
 print(f"\nBad answers (non-2xx, code != 0, socket errors): {bad}")
 if noisy: print(f"Measured while the machine was busy with other work: {', '.join(noisy)}")
+print(f"SUMMARY {json.load(open(out))['summary']}")
 print(f"RESULT {out}")
 PY
