@@ -35,6 +35,7 @@ def load(path):
     # summary params and medians, and a record's scenario its case
     if isinstance(d, dict) and d.get("format", "").startswith("dmq-bench/"):
         d["settings"], d["summary"] = d.get("params") or {}, d.get("medians") or {}
+        d.setdefault("git", {})["commit"] = d["git"].get("rev")
         for r in d.get("records") or []:
             r.setdefault("scenario", r.get("case"))
     return d

@@ -131,7 +131,7 @@ def summary_line(doc):
         if a:
             parts.append(f"{label} {fmt(a)}")
     if doc.get("peer") and doc["peer"].get("ratios"):
-        parts += [f"÷ {doc['peer']['scenario']} {v:.2f}×" for v in doc["peer"]["ratios"].values() if v]
+        parts += [f"dmq ÷ {doc['peer']['scenario']} {v:.2f}×" for v in doc["peer"]["ratios"].values() if v]
     state = "ok" if doc.get("ok") else "FAILED: " + ", ".join(doc.get("failed_runs") or ["?"])
     busy = f"; busy machine: {', '.join(doc['busy_runs'])}" if doc.get("busy_runs") else ""
     return f"{name}: {'; '.join(parts) or 'no figures'}; {doc.get('runs')} run(s); {state}{busy}"
