@@ -5,14 +5,14 @@
 # bench/README.md.
 #
 # Order (each dmq scenario followed by its BullMQ peer, so both meet similar machine noise):
-#   ingest      bench/ingest.sh (W1, W2, nginx and Redis tx ceilings)      bullmq w2
-#   tls         bench/tls.sh (W1, W2 over HTTPS beside plain HTTP)
-#   drain_<N>   bench/drain.sh, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
-#   lateness    bench/lateness.sh (W4 idle)                                 bullmq w4
-#   lateness_w2 LOAD=w2 bench/lateness.sh (W4 under W2 load)                LOAD=w2 bullmq w4
-#   kill        bench/kill.sh (W5)                                          bullmq w5
-#   memory      bench/memory.sh                                             bullmq memory
-#   ceilings    bench/ceilings.sh (claim script ceiling)
+#   ingest      bench/run ingest (W1, W2, nginx and Redis tx ceilings)      bullmq w2
+#   tls         bench/run tls (W1, W2 over HTTPS beside plain HTTP)
+#   drain_<N>   bench/run drain, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
+#   lateness    bench/run lateness (W4 idle)                                 bullmq w4
+#   lateness_w2 LOAD=w2 bench/run lateness (W4 under W2 load)                LOAD=w2 bullmq w4
+#   kill        bench/run kill (W5)                                          bullmq w5
+#   memory      bench/run memory                                             bullmq memory
+#   ceilings    bench/run ceilings (claim script ceiling)
 # A scenario that fails is reported as not run; the others go on. Every step's stdout and
 # stderr are kept in bench/results/all-<timestamp>/; the manifest (step -> result file,
 # exit status, duration) is bench/results/all-<timestamp>.json, and the last line of

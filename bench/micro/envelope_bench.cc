@@ -30,8 +30,7 @@ BENCHMARK(BM_envelope_batch)->Arg(100);
 void BM_envelope_refusal(benchmark::State& st) {
   std::string why = "bucket: must be a non-empty string";
   boost::json::value data = boost::json::string(why);
-  for (auto _ : st)
-    benchmark::DoNotOptimize(ingest::envelope(ingest::errc::invalid, why, data));
+  for (auto _ : st) benchmark::DoNotOptimize(ingest::envelope(ingest::errc::invalid, why, data));
 }
 BENCHMARK(BM_envelope_refusal);
 

@@ -15,7 +15,8 @@ const std::array<std::string, 2> two_consumers{"dgfa", "fghyds"};
 
 void BM_encode_record(benchmark::State& st) {
   auto m = micro::message(0);
-  std::span<const std::string> consumers(two_consumers.data(), static_cast<std::size_t>(st.range(0)));
+  std::span<const std::string> consumers(two_consumers.data(),
+                                         static_cast<std::size_t>(st.range(0)));
   for (auto _ : st) benchmark::DoNotOptimize(storage::encode_record(m, micro::now_ms, consumers));
 }
 BENCHMARK(BM_encode_record)->Arg(1)->Arg(2);

@@ -59,7 +59,9 @@ void parse(benchmark::State& st, const std::string& body) {
   st.SetBytesProcessed(st.iterations() * static_cast<std::int64_t>(body.size()));
 }
 
-void BM_parse_body_single(benchmark::State& st) { parse(st, micro::message_json(0)); }
+void BM_parse_body_single(benchmark::State& st) {
+  parse(st, micro::message_json(0));
+}
 BENCHMARK(BM_parse_body_single);
 
 void BM_parse_body_batch(benchmark::State& st) {

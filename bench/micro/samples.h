@@ -22,14 +22,16 @@ inline std::string params(int i) {
 // message_json returns one message of a POST body (/single, or an element of /batch).
 inline std::string message_json(int i) {
   return R"({"project":"svs","cmd":"svs:notice:user","bucket":"b-)" + std::to_string(i) +
-         R"(","delay_ms":60000,"params":")" + [&] {
+         R"(","delay_ms":60000,"params":")" +
+         [&] {
            std::string p, s = params(i);
            for (char c : s) {
              if (c == '"') p += '\\';
              p += c;
            }
            return p;
-         }() + "\"}";
+         }() +
+         "\"}";
 }
 
 // batch_json returns a /batch body of n messages.

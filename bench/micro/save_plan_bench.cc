@@ -63,7 +63,8 @@ std::string plan_and_build(const std::vector<model::message>& msgs,
 // range(0): messages in the batch; range(1): consumers of the command.
 void BM_save_plan(benchmark::State& st) {
   auto msgs = micro::messages(static_cast<int>(st.range(0)));
-  std::span<const std::string> consumers(two_consumers.data(), static_cast<std::size_t>(st.range(1)));
+  std::span<const std::string> consumers(two_consumers.data(),
+                                         static_cast<std::size_t>(st.range(1)));
   storage::keys k;
   std::size_t bytes = 0;
   for (auto _ : st) {
