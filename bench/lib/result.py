@@ -133,7 +133,10 @@ def summary_line(doc):
     if doc.get("peer") and doc["peer"].get("ratios"):
         parts += [f"dmq ÷ {doc['peer']['scenario']} {v:.2f}×" for v in doc["peer"]["ratios"].values() if v]
     state = "ok" if doc.get("ok") else "FAILED: " + ", ".join(doc.get("failed_runs") or ["?"])
-    busy = f"; busy machine: {', '.join(doc['busy_runs'])}" if doc.get("busy_runs") else ""
+    b = doc.get("busy_runs") or []
+    busy = ""
+    if b:
+        busy = "; busy machine: " + (", ".join(b) if len(b) <= 6 else f"{len(b)} of {len(doc['records'])} runs")
     return f"{name}: {'; '.join(parts) or 'no figures'}; {doc.get('runs')} run(s); {state}{busy}"
 
 
