@@ -5,14 +5,14 @@
 # bench/README.md.
 #
 # Order (each dmq scenario followed by its BullMQ peer, so both meet similar machine noise):
-#   ingest      bench/ingest.sh (W1, W2, nginx and Redis tx ceilings)      bullmq w2
-#   tls         bench/tls.sh (W1, W2 over HTTPS beside plain HTTP)
-#   drain_<N>   bench/drain.sh, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
-#   lateness    bench/lateness.sh (W4 idle)                                 bullmq w4
-#   lateness_w2 LOAD=w2 bench/lateness.sh (W4 under W2 load)                LOAD=w2 bullmq w4
-#   kill        bench/kill.sh (W5)                                          bullmq w5
-#   memory      bench/memory.sh                                             bullmq memory
-#   ceilings    bench/ceilings.sh (claim script ceiling)
+#   ingest      bench/run ingest (W1, W2, nginx and Redis tx ceilings)      bullmq w2
+#   tls         bench/run tls (W1, W2 over HTTPS beside plain HTTP)
+#   drain_<N>   bench/run drain, N in DRAIN_NS (W3)                          bullmq w3 (N = first of DRAIN_NS)
+#   lateness    bench/run lateness (W4 idle)                                 bullmq w4
+#   lateness_w2 LOAD=w2 bench/run lateness (W4 under W2 load)                LOAD=w2 bullmq w4
+#   kill        bench/run kill (W5)                                          bullmq w5
+#   memory      bench/run memory                                             bullmq memory
+#   ceilings    bench/run ceilings (claim script ceiling)
 # A scenario that fails is reported as not run; the others go on. Every step's stdout and
 # stderr are kept in bench/results/all-<timestamp>/; the manifest (step -> result file,
 # exit status, duration) is bench/results/all-<timestamp>.json, and the last line of
@@ -83,22 +83,22 @@ step() {
     "$name" "$rc" $((SECONDS - t0)) "$result" "${envs[@]}" >>"$STEPS"
 }
 
-step ingest "$HERE/ingest.sh"
-step tls "$HERE/tls.sh"
-step bullmq_w2 "$HERE/bullmq.sh" w2
+step ingest "$HERE/run" ingest
+step tls "$HERE/run" tls
+step bullmq_w2 "$HERE/run" bullmq w2
 for n in $DRAIN_NS; do
-  step "drain_$n" N="$n" "$HERE/drain.sh"
+  step "drain_$n" N="$n" "$HERE/run" drain
 done
-step bullmq_w3 N="$FIRST_N" "$HERE/bullmq.sh" w3
-step lateness LOAD= "$HERE/lateness.sh"
-step bullmq_w4 LOAD= "$HERE/bullmq.sh" w4
-step lateness_w2 LOAD=w2 "$HERE/lateness.sh"
-step bullmq_w4_w2 LOAD=w2 "$HERE/bullmq.sh" w4
-step kill N="$KILL_N" "$HERE/kill.sh"
-step bullmq_w5 W5_N="$KILL_N" "$HERE/bullmq.sh" w5
-step memory N="$MEM_N" "$HERE/memory.sh"
-step bullmq_memory MEM_JOBS="$MEM_N" "$HERE/bullmq.sh" memory
-step ceilings "$HERE/ceilings.sh"
+step bullmq_w3 N="$FIRST_N" "$HERE/run" bullmq w3
+step lateness LOAD= "$HERE/run" lateness
+step bullmq_w4 LOAD= "$HERE/run" bullmq w4
+step lateness_w2 LOAD=w2 "$HERE/run" lateness
+step bullmq_w4_w2 LOAD=w2 "$HERE/run" bullmq w4
+step kill N="$KILL_N" "$HERE/run" kill
+step bullmq_w5 W5_N="$KILL_N" "$HERE/run" bullmq w5
+step memory N="$MEM_N" "$HERE/run" memory
+step bullmq_memory MEM_JOBS="$MEM_N" "$HERE/run" bullmq memory
+step ceilings "$HERE/run" ceilings
 
 MANIFEST="$HERE/results/all-$STAMP.json"
 python3 - "$STEPS" "$MANIFEST" "$START" <<'PY'

@@ -187,7 +187,7 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
   -DDMQ_SANITIZE="$(onoff "$ASAN")" \
   -DDMQ_WERROR="$(onoff "$WERROR")" \
-  -DDMQ_TESTS=ON \
+  -DDMQ_TESTS=ON -DDMQ_BENCH=ON \
   || die "cmake configure failed"
 
 # ---------------------------------------------------------------- build

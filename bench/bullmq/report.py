@@ -13,6 +13,9 @@ import platform
 import statistics
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import result  # noqa: E402
+
 
 def agg(recs, f):
     v = []
@@ -168,14 +171,18 @@ def final(sc, recf, out, start, settings, versions, git):
     noisy = [str(r["run"]) for r in recs if not r.get("settle", {}).get("quiet", True)]
     if noisy:
         print(f"Measured while the machine was busy with other work: run(s) {', '.join(noisy)}")
-    doc = {"benchmark": f"BullMQ peer, scenario {sc} (issue 4)", "started_utc": start,
-           "finished_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-           "git_commit": git, "versions": versions,
-           "machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
-                       "note": "node, redis-server and nginx share this machine with other work"},
-           "settings": settings, "summary": summary, "records": recs}
-    with open(out, "w") as f:
-        json.dump(doc, f, indent=2)
+    for r in recs:
+        r.setdefault("case", sc)
+    head = {"w2": [("jobs/s", ["jobs_per_s"])], "w3": [("deliveries/s", ["deliveries_per_s"])],
+            "w4": [("p99 ms", ["p99"])], "w5": [("recovery s", ["recovery_s"])],
+            "memory": [("bytes/job", ["bytes_per_job"])]}[sc]
+    result.write("bullmq", recs, summary, {**settings, "runs": settings.get("runs", n)},
+                 variant=sc + ("-" + settings["load"] if settings.get("load") else ""),
+                 title=f"BullMQ peer, scenario {sc} (issue 4)", headline=head, started=start,
+                 extra={"versions": versions, "git_commit": git,
+                        "note": "node, redis-server and nginx share this machine with other work"},
+                 path=out)
+    print(f"SUMMARY {json.load(open(out))['summary']}")
     print(f"Results: {out}")
 
 
