@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -43,6 +44,10 @@ class client {
   // session changes with every reconnect (of any server), after which a server may be
   // another one (a restarted, emptied Redis; a promoted replica).
   virtual std::uint64_t session() const = 0;
+  // ready_for and session_for are ready() and session() for the server holding key alone
+  // (in a cluster, its slot's master): a master down elsewhere does not stop it.
+  virtual bool ready_for(std::string_view key) const { return (void)key, ready(); }
+  virtual std::uint64_t session_for(std::string_view key) const { return (void)key, session(); }
   // wait_ready waits until ready() or bound passes; returns ready().
   virtual boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound) = 0;
 

@@ -176,7 +176,9 @@ struct cluster::impl : std::enable_shared_from_this<impl> {
     while (!stopped) {
       co_await refresh();
       // Quickly while the map is unknown; a redirect or a broken connection cancels the wait.
-      timer.expires_after(known ? std::chrono::milliseconds(opt.refresh_ms) : 50ms);
+      // Often while the map is unknown or a master is down (a replica may be promoted).
+      timer.expires_after(known && all_up() ? std::chrono::milliseconds(opt.refresh_ms)
+                                            : (known ? 200ms : 50ms));
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (stopped) break;
       // At most one refresh per 50 ms, however many redirects come.
@@ -186,6 +188,14 @@ struct cluster::impl : std::enable_shared_from_this<impl> {
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       }
     }
+  }
+
+  bool all_up() const {
+    for (const auto& a : master_addrs) {
+      auto it = conns.find(a);
+      if (it == conns.end() || !it->second->ready()) return false;
+    }
+    return true;
   }
 
   std::string master_of(int slot) const {
@@ -260,6 +270,22 @@ std::string cluster::why_down() const {
 
 std::uint64_t cluster::session() const {
   return impl_->sessions;
+}
+
+bool cluster::ready_for(std::string_view key) const {
+  const auto& i = *impl_;
+  if (!i.known || i.stopped) return false;
+  auto it = i.conns.find(i.master_of(slot_of(key)));
+  return it != i.conns.end() && it->second->ready();
+}
+
+std::uint64_t cluster::session_for(std::string_view key) const {
+  const auto& i = *impl_;
+  auto addr = i.master_of(slot_of(key));
+  auto it = i.conns.find(addr);
+  // Another master, or another connection to it: another session.
+  return (it == i.conns.end() ? 0 : it->second->session()) ^
+         (std::hash<std::string>{}(addr) << 16);
 }
 
 std::uint64_t cluster::map_version() const {

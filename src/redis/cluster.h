@@ -40,6 +40,8 @@ class cluster final : public client {
   bool ready() const override;
   std::string why_down() const override;
   std::uint64_t session() const override;
+  bool ready_for(std::string_view key) const override;
+  std::uint64_t session_for(std::string_view key) const override;
   boost::asio::awaitable<bool> wait_ready(std::chrono::milliseconds bound) override;
   boost::asio::awaitable<exec_result> exec(const command& cmd) override;
   std::vector<connection*> masters() override;

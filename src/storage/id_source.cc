@@ -13,7 +13,12 @@ namespace dmq::storage {
 
 id_source::id_source(asio::any_io_executor ex, redis::client& conn, const keys& k,
                      const script_set& scripts, storage::clock* clock)
-    : conn_(conn), keys_(k), scripts_(scripts), clock_(clock), timer_(ex) {
+    : conn_(conn),
+      keys_(k),
+      lease_key_(k.node(0)),
+      scripts_(scripts),
+      clock_(clock),
+      timer_(ex) {
   std::random_device rd;
   instance_ = fmt::format("{:016x}{:016x}", (std::uint64_t{rd()} << 32) | rd(),
                           (std::uint64_t{rd()} << 32) | rd());
@@ -21,7 +26,7 @@ id_source::id_source(asio::any_io_executor ex, redis::client& conn, const keys& 
 
 bool id_source::ready() const {
   return gen_.node() >= 0 && std::chrono::steady_clock::now() - renewed_at_ <= usable_for &&
-         conn_.ready() && conn_.session() == renewed_session_ &&
+         conn_.ready_for(lease_key_) && conn_.session_for(lease_key_) == renewed_session_ &&
          model::id_generator::in_range(now_ms());
 }
 
@@ -31,7 +36,7 @@ std::string id_source::why_not() const {
         "the clock ({} ms since 1970) is outside the message ids' time range "
         "(2024-01-01 to 2093): no id can be issued; fix the system clock",
         now_ms());
-  if (!conn_.ready()) return "no message id available (redis unreachable)";
+  if (!conn_.ready_for(lease_key_)) return "no message id available (redis unreachable)";
   if (!ready()) return "no message id node leased: messages cannot be accepted";
   return {};
 }
@@ -51,7 +56,7 @@ void id_source::stop() {
 }
 
 asio::awaitable<bool> id_source::acquire() {
-  auto session = conn_.session();
+  auto session = conn_.session_for(lease_key_);
   redis::command cmd;
   scripts_.get("node_acquire-1")
       .call(cmd, 1,
@@ -80,7 +85,7 @@ asio::awaitable<bool> id_source::acquire() {
 }
 
 asio::awaitable<bool> id_source::renew() {
-  auto session = conn_.session();
+  auto session = conn_.session_for(lease_key_);
   redis::command cmd;
   int n = gen_.node();
   scripts_.get("node_renew-2")
@@ -109,9 +114,9 @@ asio::awaitable<void> id_source::run() {
   // Ticks often (cheap, local) so that a reconnect is noticed at once; talks to Redis only
   // to acquire, to renew every renew_every, or to re-check after a reconnect.
   while (!stopped_) {
-    auto due = gen_.node() < 0 || conn_.session() != renewed_session_ ||
+    auto due = gen_.node() < 0 || conn_.session_for(lease_key_) != renewed_session_ ||
                std::chrono::steady_clock::now() - renewed_at_ >= renew_every;
-    if (due && conn_.ready()) {
+    if (due && conn_.ready_for(lease_key_)) {
       if (gen_.node() < 0)
         co_await acquire();
       else

@@ -51,6 +51,7 @@ class id_source {
 
   redis::client& conn_;
   const keys& keys_;
+  std::string lease_key_;  // node 0's: where the lease keys live (their master, in a cluster)
   const script_set& scripts_;
   storage::clock* clock_;
   boost::asio::steady_timer timer_;
