@@ -147,7 +147,7 @@ class delivery_test : public ::testing::Test {
   virtual void configure() {}
 
   // config_dir writes another config dir (for one more process) serving on http_port.
-  std::string config_dir(int http_port) {
+  virtual std::string config_dir(int http_port) {
     dirs.push_back(
         write_delivery_config(redis.port(), http_port, endpoint.port(), {dgfa, fghyds}, extra));
     return dirs.back();
