@@ -217,6 +217,8 @@ redis_cluster::redis_cluster(redis_cluster_options o) : opt_(o) {
   try {
     start_all();
     create();
+    if (!wait_until([&] { return touch_masters(); }, 30s))
+      throw std::runtime_error("redis_cluster: masters refuse writes after 30 s\n" + logs());
     wait_until_settled(30s);
     refresh_map();
   } catch (...) {
@@ -336,6 +338,27 @@ void redis_cluster::create() {
     throw std::runtime_error("redis-cli --cluster create failed:\n" + read_text(log) + logs());
 }
 
+// touch_masters writes (and deletes) a key on each master; false if a master refuses (its
+// cluster_state is not ok yet). A replica is listed in CLUSTER SLOTS only once its
+// replication offset is not 0, which without a write takes until the master's first ping
+// to it (repl-ping-replica-period, 10 s).
+bool redis_cluster::touch_masters() const {
+  for (const auto& nd : nodes_) {
+    auto rs = ranges(redis_cmd(nd.port, {}, {"CLUSTER", "SLOTS"}));
+    bool master = false;
+    for (const auto& r : rs) master = master || std::get<2>(r) == nd.port;
+    if (!master) continue;
+    for (int i = 0; i < 1000000; ++i) {
+      auto key = "dmq-test-touch-" + std::to_string(i);
+      if (owner_in(rs, slot_of(key)) != nd.port) continue;
+      auto r = redis_cmds(nd.port, {{"SET", key, "x"}, {"DEL", key}});
+      if (r[0].str != "OK") return false;
+      break;
+    }
+  }
+  return true;
+}
+
 void redis_cluster::wait_until_settled(std::chrono::milliseconds bound) {
   std::string why;
   if (!wait_until([&] { return (why = settled_why_not()).empty(); }, bound))
@@ -407,10 +430,10 @@ std::string redis_cluster::settled_why_not() const {
 }
 
 std::string redis_cluster::logs() const {
-  std::string out = "redis-cli --cluster create:\n" + tail(read_text(base_ + "/create.log"), 30);
+  std::string out = "redis-cli --cluster create:\n" + tail(read_text(base_ + "/create.log"), 20);
   for (const auto& nd : nodes_) {
     out += "--- node " + std::to_string(nd.port) + (nd.pid > 0 ? "" : " (not running)") + ":\n";
-    out += tail(read_text(nd.dir + "/stdout.log") + read_text(nd.dir + "/redis.log"), 30);
+    out += tail(read_text(nd.dir + "/stdout.log") + read_text(nd.dir + "/redis.log"), 12);
   }
   return out;
 }

@@ -119,6 +119,7 @@ class redis_cluster : public redis_target {
   void stop_node(node& n);
   void start_all();
   void create();  // redis-cli --cluster create
+  bool touch_masters() const;
   void wait_until_settled(std::chrono::milliseconds bound);
   std::string settled_why_not() const;  // "" when settled
   std::string logs() const;             // each node's log, for an exception's text
