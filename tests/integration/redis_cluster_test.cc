@@ -38,8 +38,8 @@ int another_master(const redis_cluster& c, int port) {
 TEST(redis_cluster_test, starts_whole_with_every_slot_served_and_replicas_in_sync) {
   auto t0 = std::chrono::steady_clock::now();
   redis_cluster c;
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   std::cout << "cluster of 6 nodes up in " << took.count() << " ms\n";
   RecordProperty("startup_ms", static_cast<int>(took.count()));
 
@@ -73,10 +73,11 @@ TEST(redis_cluster_test, slot_of_is_redis_s_keyslot) {
   EXPECT_EQ(redis_cluster::slot_of("{user1000}.following"), redis_cluster::slot_of("user1000"));
 
   redis_cluster c;
-  std::vector<std::string> keys = {"",          "{}",      "{a",     "a{}b",       "{}{a}",
-                                   "{a}}",      "}{a}",    "{{a}}",  "a{b}c{d}",   "{a}{b}",
-                                   "a}b{c}",    "{",       "}",      "{ab}",       "x{ab}y",
-                                   "foo{}{bar}", "dmq:{sds}:m:1", "dmq:{dmq}:events", "\xff{\x01}"};
+  std::vector<std::string> keys = {
+      "",          "{}",    "{a",       "a{}b",       "{}{a}",         "{a}}",
+      "}{a}",      "{{a}}", "a{b}c{d}", "{a}{b}",     "a}b{c}",        "{",
+      "}",         "{ab}",  "x{ab}y",   "foo{}{bar}", "dmq:{sds}:m:1", "dmq:{dmq}:events",
+      "\xff{\x01}"};
   std::mt19937 rng(15);
   const std::string alphabet = "ab{}:xyz01\xfe";
   while (keys.size() < 1000) {

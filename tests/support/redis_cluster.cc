@@ -110,8 +110,8 @@ std::vector<slot_range> ranges(const redis::reply& r) {
     for (std::size_t i = 3; i < e.elements.size(); ++i)
       if (e.elements[i].elements.size() >= 2) replicas.push_back(e.elements[i].elements[1].integer);
     std::sort(replicas.begin(), replicas.end());
-    out.emplace_back(e.elements[0].integer, e.elements[1].integer, e.elements[2].elements[1].integer,
-                     std::move(replicas));
+    out.emplace_back(e.elements[0].integer, e.elements[1].integer,
+                     e.elements[2].elements[1].integer, std::move(replicas));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -139,36 +139,112 @@ int redirect(const redis::reply& r, std::string_view kind) {
 // command is not known here (then COMMAND GETKEYS answers).
 int first_key(const std::vector<std::string>& args) {
   static const std::unordered_set<std::string> keyless = {
-      "ACL",      "ASKING",   "AUTH",      "BGREWRITEAOF", "BGSAVE",      "CLIENT",    "CLUSTER",
-      "COMMAND",  "CONFIG",   "DBSIZE",    "DEBUG",        "DISCARD",     "ECHO",      "EXEC",
-      "FAILOVER", "FLUSHALL", "FLUSHDB",   "FUNCTION",     "HELLO",       "INFO",      "KEYS",
-      "LASTSAVE", "LATENCY",  "LOLWUT",    "MONITOR",      "MULTI",       "PING",      "PSUBSCRIBE",
-      "PUBLISH",  "PUBSUB",   "RANDOMKEY", "READONLY",     "READWRITE",   "REPLICAOF", "ROLE",
-      "SAVE",     "SCAN",     "SCRIPT",    "SELECT",       "SLOWLOG",     "SUBSCRIBE", "TIME",
+      "ACL",      "ASKING",   "AUTH",      "BGREWRITEAOF", "BGSAVE",    "CLIENT",    "CLUSTER",
+      "COMMAND",  "CONFIG",   "DBSIZE",    "DEBUG",        "DISCARD",   "ECHO",      "EXEC",
+      "FAILOVER", "FLUSHALL", "FLUSHDB",   "FUNCTION",     "HELLO",     "INFO",      "KEYS",
+      "LASTSAVE", "LATENCY",  "LOLWUT",    "MONITOR",      "MULTI",     "PING",      "PSUBSCRIBE",
+      "PUBLISH",  "PUBSUB",   "RANDOMKEY", "READONLY",     "READWRITE", "REPLICAOF", "ROLE",
+      "SAVE",     "SCAN",     "SCRIPT",    "SELECT",       "SLOWLOG",   "SUBSCRIBE", "TIME",
       "UNWATCH",  "WAIT",     "WAITAOF"};
-  static const std::unordered_set<std::string> at_one = {
-      "APPEND",     "BITCOUNT",    "COPY",          "DECR",      "DECRBY",        "DEL",
-      "DUMP",       "EXISTS",      "EXPIRE",        "EXPIREAT",  "EXPIRETIME",    "GET",
-      "GETDEL",     "GETEX",       "GETRANGE",      "GETSET",    "HDEL",          "HEXISTS",
-      "HGET",       "HGETALL",     "HINCRBY",       "HKEYS",     "HLEN",          "HMGET",
-      "HMSET",      "HSCAN",       "HSET",          "HSETNX",    "HVALS",         "INCR",
-      "INCRBY",     "LINDEX",      "LLEN",          "LPOP",      "LPUSH",         "LRANGE",
-      "LREM",       "LTRIM",       "MGET",          "MSET",      "PERSIST",       "PEXPIRE",
-      "PEXPIREAT",  "PEXPIRETIME", "PSETEX",        "PTTL",      "RENAME",        "RESTORE",
-      "RPOP",       "RPUSH",       "SADD",          "SCARD",     "SET",           "SETEX",
-      "SETNX",      "SISMEMBER",   "SMEMBERS",      "SPUBLISH",  "SREM",          "SSCAN",
-      "SSUBSCRIBE", "STRLEN",      "TOUCH",         "TTL",       "TYPE",          "UNLINK",
-      "WATCH",      "XACK",        "XADD",          "XAUTOCLAIM", "XCLAIM",       "XDEL",
-      "XLEN",       "XPENDING",    "XRANGE",        "XREVRANGE", "XTRIM",         "ZADD",
-      "ZCARD",      "ZCOUNT",      "ZINCRBY",       "ZMSCORE",   "ZPOPMAX",       "ZPOPMIN",
-      "ZRANGE",     "ZRANGEBYSCORE", "ZRANK",       "ZREM",      "ZREMRANGEBYSCORE", "ZREVRANGE",
-      "ZREVRANGEBYSCORE", "ZREVRANK", "ZSCAN",      "ZSCORE"};
+  static const std::unordered_set<std::string> at_one = {"APPEND",
+                                                         "BITCOUNT",
+                                                         "COPY",
+                                                         "DECR",
+                                                         "DECRBY",
+                                                         "DEL",
+                                                         "DUMP",
+                                                         "EXISTS",
+                                                         "EXPIRE",
+                                                         "EXPIREAT",
+                                                         "EXPIRETIME",
+                                                         "GET",
+                                                         "GETDEL",
+                                                         "GETEX",
+                                                         "GETRANGE",
+                                                         "GETSET",
+                                                         "HDEL",
+                                                         "HEXISTS",
+                                                         "HGET",
+                                                         "HGETALL",
+                                                         "HINCRBY",
+                                                         "HKEYS",
+                                                         "HLEN",
+                                                         "HMGET",
+                                                         "HMSET",
+                                                         "HSCAN",
+                                                         "HSET",
+                                                         "HSETNX",
+                                                         "HVALS",
+                                                         "INCR",
+                                                         "INCRBY",
+                                                         "LINDEX",
+                                                         "LLEN",
+                                                         "LPOP",
+                                                         "LPUSH",
+                                                         "LRANGE",
+                                                         "LREM",
+                                                         "LTRIM",
+                                                         "MGET",
+                                                         "MSET",
+                                                         "PERSIST",
+                                                         "PEXPIRE",
+                                                         "PEXPIREAT",
+                                                         "PEXPIRETIME",
+                                                         "PSETEX",
+                                                         "PTTL",
+                                                         "RENAME",
+                                                         "RESTORE",
+                                                         "RPOP",
+                                                         "RPUSH",
+                                                         "SADD",
+                                                         "SCARD",
+                                                         "SET",
+                                                         "SETEX",
+                                                         "SETNX",
+                                                         "SISMEMBER",
+                                                         "SMEMBERS",
+                                                         "SPUBLISH",
+                                                         "SREM",
+                                                         "SSCAN",
+                                                         "SSUBSCRIBE",
+                                                         "STRLEN",
+                                                         "TOUCH",
+                                                         "TTL",
+                                                         "TYPE",
+                                                         "UNLINK",
+                                                         "WATCH",
+                                                         "XACK",
+                                                         "XADD",
+                                                         "XAUTOCLAIM",
+                                                         "XCLAIM",
+                                                         "XDEL",
+                                                         "XLEN",
+                                                         "XPENDING",
+                                                         "XRANGE",
+                                                         "XREVRANGE",
+                                                         "XTRIM",
+                                                         "ZADD",
+                                                         "ZCARD",
+                                                         "ZCOUNT",
+                                                         "ZINCRBY",
+                                                         "ZMSCORE",
+                                                         "ZPOPMAX",
+                                                         "ZPOPMIN",
+                                                         "ZRANGE",
+                                                         "ZRANGEBYSCORE",
+                                                         "ZRANK",
+                                                         "ZREM",
+                                                         "ZREMRANGEBYSCORE",
+                                                         "ZREVRANGE",
+                                                         "ZREVRANGEBYSCORE",
+                                                         "ZREVRANK",
+                                                         "ZSCAN",
+                                                         "ZSCORE"};
   if (args.empty()) return -1;
   auto name = upper(args[0]);
   if (keyless.contains(name)) return -1;
   if (at_one.contains(name)) return args.size() > 1 ? 1 : -1;
-  if (name == "OBJECT" || name == "XINFO" || name == "XGROUP")
-    return args.size() > 2 ? 2 : -1;
+  if (name == "OBJECT" || name == "XINFO" || name == "XGROUP") return args.size() > 2 ? 2 : -1;
   if (name == "MEMORY") return args.size() > 2 && upper(args[1]) == "USAGE" ? 2 : -1;
   if (name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO" ||
       name == "FCALL" || name == "FCALL_RO") {
@@ -213,7 +289,7 @@ redis_cluster::redis_cluster(redis_cluster_options o) : opt_(o) {
            ("dmq-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
               .string();
   fs::create_directories(base_);
-  nodes_.resize(static_cast<std::size_t>(opt_.masters * (1 + opt_.replicas)));
+  for (int i = 0; i < opt_.masters * (1 + opt_.replicas); ++i) nodes_.emplace_back();
   try {
     start_all();
     create();
@@ -237,38 +313,17 @@ redis_cluster::~redis_cluster() {
 
 void redis_cluster::start_node(node& n) const {
   fs::create_directories(n.dir);
-  std::vector<std::string> argv = {"redis-server",
-                                   "--port",
-                                   std::to_string(n.port),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   n.dir,
-                                   "--logfile",
-                                   n.dir + "/redis.log",
-                                   "--cluster-enabled",
-                                   "yes",
-                                   "--cluster-port",
-                                   std::to_string(n.bus_port),
-                                   "--cluster-config-file",
-                                   "nodes.conf",
-                                   "--cluster-node-timeout",
-                                   std::to_string(opt_.node_timeout_ms),
-                                   // a replica may always take over, however long ago it
-                                   // last heard from its master
-                                   "--cluster-replica-validity-factor",
-                                   "0",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   opt_.aof ? "yes" : "no",
-                                   "--appendfsync",
-                                   "always",
-                                   // replicas sync at once (the default waits 5 s for more)
-                                   "--repl-diskless-sync",
-                                   "yes",
-                                   "--repl-diskless-sync-delay",
-                                   "0"};
+  std::vector<std::string> argv = {
+      "redis-server", "--port", std::to_string(n.port), "--bind", "127.0.0.1", "--dir", n.dir,
+      "--logfile", n.dir + "/redis.log", "--cluster-enabled", "yes", "--cluster-port",
+      std::to_string(n.bus_port), "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+      std::to_string(opt_.node_timeout_ms),
+      // a replica may always take over, however long ago it
+      // last heard from its master
+      "--cluster-replica-validity-factor", "0", "--save", "", "--appendonly",
+      opt_.aof ? "yes" : "no", "--appendfsync", "always",
+      // replicas sync at once (the default waits 5 s for more)
+      "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"};
   n.pid = spawn(argv, n.dir + "/stdout.log");
 }
 
@@ -280,10 +335,10 @@ bool redis_cluster::answers(const node& n) const {
 }
 
 void redis_cluster::stop_node(node& n) {
-  if (n.pid <= 0) return;
-  ::kill(n.pid, SIGKILL);
-  ::waitpid(n.pid, nullptr, 0);
-  n.pid = -1;
+  pid_t pid = n.pid.exchange(-1);
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
 }
 
 // start_all starts every node at once and waits until each answers. Another process may
@@ -293,7 +348,8 @@ void redis_cluster::start_all() {
   std::vector<node*> todo;
   for (auto& nd : nodes_) todo.push_back(&nd);
   for (int tries = 0; !todo.empty(); ++tries) {
-    if (tries == 5) throw std::runtime_error("redis_cluster: nodes keep exiting at once\n" + logs());
+    if (tries == 5)
+      throw std::runtime_error("redis_cluster: nodes keep exiting at once\n" + logs());
     for (auto* nd : todo) {
       nd->port = free_port();
       nd->bus_port = free_port();
@@ -323,8 +379,7 @@ void redis_cluster::start_all() {
 void redis_cluster::create() {
   std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
   for (const auto& nd : nodes_) argv.push_back("127.0.0.1:" + std::to_string(nd.port));
-  argv.insert(argv.end(),
-              {"--cluster-replicas", std::to_string(opt_.replicas), "--cluster-yes"});
+  argv.insert(argv.end(), {"--cluster-replicas", std::to_string(opt_.replicas), "--cluster-yes"});
   auto log = base_ + "/create.log";
   pid_t pid = spawn(argv, log);
   int status = 0;
@@ -379,10 +434,9 @@ std::string redis_cluster::settled_why_not() const {
   for (const auto& nd : nodes_) {
     if (nd.pid <= 0) continue;
     auto at = " on " + std::to_string(nd.port);
-    auto replies = redis_cmds(nd.port, {{"CLUSTER", "INFO"},
-                                        {"CLUSTER", "SLOTS"},
-                                        {"CLUSTER", "NODES"},
-                                        {"INFO", "replication"}});
+    auto replies = redis_cmds(
+        nd.port,
+        {{"CLUSTER", "INFO"}, {"CLUSTER", "SLOTS"}, {"CLUSTER", "NODES"}, {"INFO", "replication"}});
     const auto& info = replies[0].str;
     if (field(info, "cluster_state") != "ok") return "cluster_state not ok" + at;
     if (field(info, "cluster_slots_assigned") != "16384") return "slots not all assigned" + at;
@@ -523,8 +577,8 @@ void redis_cluster::refresh_map() const {
     if (!r.is_array()) continue;
     std::vector<int> owner(slot_count, -1);
     for (const auto& [lo, hi, master, replicas] : ranges(r))
-      for (auto s = lo; s <= hi && s < slot_count; ++s) owner[static_cast<std::size_t>(s)] =
-          static_cast<int>(master);
+      for (auto s = lo; s <= hi && s < slot_count; ++s)
+        owner[static_cast<std::size_t>(s)] = static_cast<int>(master);
     std::lock_guard lock(mu_);
     owner_ = std::move(owner);
     return;
@@ -660,8 +714,8 @@ bool redis_cluster::wait_failover(int slot, std::chrono::milliseconds bound) {
           if (o < 0 || !alive(o) || (owner >= 0 && o != owner)) return false;
           owner = o;
         }
-        return owner > 0 && field(redis_cmd(owner, {}, {"INFO", "replication"}).str, "role") ==
-                                "master";
+        return owner > 0 &&
+               field(redis_cmd(owner, {}, {"INFO", "replication"}).str, "role") == "master";
       },
       bound);
   refresh_map();
@@ -681,8 +735,7 @@ void redis_cluster::restart(int port) {
   });
   if (exited) nd->pid = -1;
   if (!up || exited)
-    throw std::runtime_error("restart: node " + std::to_string(port) + " did not start\n" +
-                             logs());
+    throw std::runtime_error("restart: node " + std::to_string(port) + " did not start\n" + logs());
   wait_until_settled(30s);
   refresh_map();
 }
@@ -714,12 +767,12 @@ int redis_cluster::move_keys(int slot, int max_keys) {
   if (m == migrations_.end())
     throw std::runtime_error("move_keys: slot " + std::to_string(slot) + " is not migrating");
   auto [from, to] = m->second;
-  auto keys = redis_cmd(from, {},
-                        {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(max_keys)});
+  auto keys = redis_cmd(
+      from, {}, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(max_keys)});
   if (!keys.is_array()) throw std::runtime_error("CLUSTER GETKEYSINSLOT: " + keys.str);
   if (keys.elements.empty()) return 0;
-  std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(to), "", "0", "5000",
-                                      "KEYS"};
+  std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(to), "", "0",
+                                      "5000",    "KEYS"};
   for (const auto& k : keys.elements) migrate.push_back(k.str);
   expect_ok(redis_cmd(from, {}, migrate), "MIGRATE from " + std::to_string(from));
   return static_cast<int>(keys.elements.size());

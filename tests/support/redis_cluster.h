@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -57,6 +59,9 @@ class redis_cluster : public redis_target {
   // node_id: the cluster node id of the node on port (CLUSTER MYID).
   std::string node_id(int port) const;
 
+  // cmd, cmd_via, pipeline and the read-only calls above may run on several threads at once,
+  // also while one thread kills or restarts a node; the operations below on one thread.
+  //
   // cmd runs one command on the master that serves its first key (EVAL/EVALSHA/FCALL: the
   // first of numkeys; XREAD/XREADGROUP: the first after STREAMS; a command not known here:
   // COMMAND GETKEYS), following MOVED and ASK (ASKING first) up to 5 times and refreshing
@@ -105,8 +110,8 @@ class redis_cluster : public redis_target {
  private:
   struct node {
     int port = 0;
-    int bus_port = 0;  // --cluster-port (port + 10000, the default, may be above 65535)
-    pid_t pid = -1;
+    int bus_port = 0;            // --cluster-port (port + 10000, the default, may be above 65535)
+    std::atomic<pid_t> pid{-1};  // -1: not running (read by cmd, from any thread)
     std::string dir;
   };
   struct migration {
@@ -137,9 +142,9 @@ class redis_cluster : public redis_target {
 
   redis_cluster_options opt_;
   std::string base_;
-  std::vector<node> nodes_;
+  std::deque<node> nodes_;  // port and dir set before any command
   std::map<int, migration> migrations_;
-  mutable std::mutex mu_;  // guards the three below
+  mutable std::mutex mu_;  // guards the two below
   mutable std::vector<int> owner_;
   mutable redirect_counts redirects_;
 };
