@@ -8,12 +8,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "support/dmq_process.h"
+#include "support/ports.h"
 #include "support/redis_server.h"
 
 namespace dmq::test {
@@ -240,6 +245,26 @@ TEST_P(redis_target_test, stores_scans_and_names_itself_for_dmq) {
     EXPECT_EQ(yaml, "  host: 127.0.0.1\n  port: " + std::to_string(port) + "\n");
   }
   EXPECT_EQ(yaml.back(), '\n');
+
+  // dmq takes it: `dmq check --redis` with these lines under redis: connects and approves.
+  auto dir = make_config_dir(1, free_port());
+  std::string config;
+  {
+    std::ifstream in(dir + "/config.yaml");
+    config.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto at = config.find("  host: 127.0.0.1\n  port: 1\n");
+  ASSERT_NE(at, std::string::npos) << config;
+  config.replace(at, std::string("  host: 127.0.0.1\n  port: 1\n").size(), yaml);
+  std::ofstream(dir + "/config.yaml", std::ios::trunc) << config;
+  std::string out;
+  FILE* p = ::popen(
+      (std::string("timeout 20 ") + DMQ_BINARY + " check --redis " + dir + " 2>&1").c_str(), "r");
+  ASSERT_TRUE(p);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << out << "\n" << config;
+  remove_config_dir(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(single_and_cluster, redis_target_test, ::testing::Bool(),
