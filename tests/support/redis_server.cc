@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -137,6 +138,19 @@ void redis_server::resume() {
   if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
+std::string redis_server::config_yaml() const {
+  std::string out = "  host: 127.0.0.1\n  port: " + std::to_string(port_) + "\n";
+  if (requirepass_.empty()) return out;
+  std::string quoted;  // YAML single-quoted: ' doubled
+  for (char c : requirepass_) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "  password: '" + quoted + "'\n";
+}
+
+std::set<std::string> redis_server::scan_keys(const std::string& pattern) const {
+  if (requirepass_.empty()) return redis_scan(port_, {}, pattern);
+  return redis_scan(port_, {requirepass_}, pattern);
+}
+
 redis::reply redis_server::cmd(const std::vector<std::string>& args) const {
   if (requirepass_.empty()) return cmd_as({}, args);
   return cmd_as({requirepass_}, args);
@@ -173,6 +187,53 @@ redis::reply redis_cmd(int port, const std::vector<std::string>& auth,
     if (auth.empty() || (run(a) && !out.is_error())) run(args);
   }
   if (c) redisFree(c);
+  return out;
+}
+
+std::vector<redis::reply> redis_cmds(int port, const std::vector<std::vector<std::string>>& cmds) {
+  std::vector<redis::reply> out(cmds.size(),
+                                redis::reply{redis::reply::kind::error, 0, "cannot connect", {}});
+  timeval tv{2, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (c && !c->err) {
+    redisSetTimeout(c, tv);
+    bool sent = true;
+    for (const auto& a : cmds) {
+      std::vector<const char*> argv;
+      std::vector<size_t> lens;
+      for (const auto& x : a) {
+        argv.push_back(x.data());
+        lens.push_back(x.size());
+      }
+      if (redisAppendCommandArgv(c, static_cast<int>(a.size()), argv.data(), lens.data()) !=
+          REDIS_OK) {
+        sent = false;
+        break;
+      }
+    }
+    for (std::size_t i = 0; sent && i < cmds.size(); ++i) {
+      void* r = nullptr;
+      if (redisGetReply(c, &r) != REDIS_OK || !r) break;
+      out[i] = convert(static_cast<redisReply*>(r));
+      freeReplyObject(r);
+    }
+  }
+  if (c) redisFree(c);
+  return out;
+}
+
+std::set<std::string> redis_scan(int port, const std::vector<std::string>& auth,
+                                 const std::string& pattern) {
+  std::set<std::string> out;
+  std::string cursor = "0";
+  for (int round = 0; round < 100000; ++round) {
+    auto r = redis_cmd(port, auth, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!r.is_array() || r.elements.size() != 2)
+      throw std::runtime_error("SCAN on port " + std::to_string(port) + " failed: " + r.str);
+    for (const auto& k : r.elements[1].elements) out.insert(k.str);
+    cursor = r.elements[0].str;
+    if (cursor == "0") break;
+  }
   return out;
 }
 

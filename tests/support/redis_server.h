@@ -5,10 +5,12 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "redis/reply.h"
+#include "support/redis_target.h"
 
 namespace dmq::test {
 
@@ -21,13 +23,13 @@ struct redis_server_options {
   std::string requirepass;
 };
 
-class redis_server {
+class redis_server : public redis_target {
  public:
   // starts it; throws if it does not answer within 10 s. aof: with an append-only file
   // fsynced at every write (appendfsync always), so that stop() and start() lose nothing.
   explicit redis_server(bool aof = false) : redis_server(redis_server_options{aof, ""}) {}
   explicit redis_server(redis_server_options opt);
-  ~redis_server();
+  ~redis_server() override;
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
 
@@ -40,11 +42,16 @@ class redis_server {
   void resume();
 
   // cmd runs one command and returns its reply (as the default user, with requirepass).
-  redis::reply cmd(const std::vector<std::string>& args) const;
+  redis::reply cmd(const std::vector<std::string>& args) const override;
   // cmd_as runs one command on a connection that first sends AUTH with auth (one element:
   // a password; two: user and password; none: no AUTH); an error reply of AUTH is returned.
   redis::reply cmd_as(const std::vector<std::string>& auth,
                       const std::vector<std::string>& args) const;
+
+  // redis_target: "  host: 127.0.0.1\n  port: N\n" (and "  password: ..." with requirepass)
+  std::string config_yaml() const override;
+  bool is_cluster() const override { return false; }
+  std::set<std::string> scan_keys(const std::string& pattern = "*") const override;
 
  private:
   int port_;
@@ -58,5 +65,16 @@ class redis_server {
 // redis_server::cmd_as does.
 redis::reply redis_cmd(int port, const std::vector<std::string>& auth,
                        const std::vector<std::string>& args);
+
+// redis_cmds runs cmds one after the other on one connection to 127.0.0.1:port (pipelined:
+// ASKING then a command, MULTI ... EXEC, a write then WAIT) and returns their replies, one
+// per command; on a connection that fails, an error reply "cannot connect" for each
+// command not answered.
+std::vector<redis::reply> redis_cmds(int port, const std::vector<std::vector<std::string>>& cmds);
+
+// redis_scan lists the keys matching pattern on the Redis at 127.0.0.1:port (SCAN MATCH),
+// after AUTH with auth; throws if a SCAN fails.
+std::set<std::string> redis_scan(int port, const std::vector<std::string>& auth,
+                                 const std::string& pattern);
 
 }  // namespace dmq::test
