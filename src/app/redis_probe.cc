@@ -139,8 +139,7 @@ std::unique_ptr<redis::client> redis_client(asio::any_io_executor ex,
 }
 
 std::string redis_where(const config::redis_settings& s) {
-  if (!s.is_cluster())
-    return (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
+  if (!s.is_cluster()) return (s.embedded ? "127.0.0.1" : s.host) + ":" + std::to_string(s.port);
   std::string out = "cluster ";
   for (const auto& seed : s.cluster) out += (out.size() > 8 ? "," : "") + seed;
   return out;

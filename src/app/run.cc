@@ -105,14 +105,14 @@ struct process {
         scripts(cfg.redis.is_cluster()),
         conn_owner(redis_client(ioc.get_executor(), cfg.redis, "redis")),
         conn(*conn_owner),
-        store(conn, keys, scripts,
-              cfg.msg_save_seconds > 0 ? std::chrono::milliseconds(cfg.msg_save_seconds * 1000LL)
-                                       : std::chrono::hours(24 * cfg.msg_save_days),
-              {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms,
-               cfg.redis.max_retry_backoff_ms},
-              // WAIT must answer before the request timeout breaks the connection.
-              {cfg.redis.wait_replicas,
-               std::min(cfg.redis.wait_timeout_ms, std::max(1, cfg.redis.read_timeout_ms / 2))}),
+        store(
+            conn, keys, scripts,
+            cfg.msg_save_seconds > 0 ? std::chrono::milliseconds(cfg.msg_save_seconds * 1000LL)
+                                     : std::chrono::hours(24 * cfg.msg_save_days),
+            {cfg.redis.max_retries, cfg.redis.min_retry_backoff_ms, cfg.redis.max_retry_backoff_ms},
+            // WAIT must answer before the request timeout breaks the connection.
+            {cfg.redis.wait_replicas,
+             std::min(cfg.redis.wait_timeout_ms, std::max(1, cfg.redis.read_timeout_ms / 2))}),
         saver(ioc.get_executor(), store, static_cast<std::size_t>(cfg.limits.max_queued_saves)),
         ids(ioc.get_executor(), conn, keys, scripts, &store.redis_clock()),
         api(cfg, store, saver, ids, conn, last_check),

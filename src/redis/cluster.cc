@@ -284,8 +284,7 @@ std::uint64_t cluster::session_for(std::string_view key) const {
   auto addr = i.master_of(slot_of(key));
   auto it = i.conns.find(addr);
   // Another master, or another connection to it: another session.
-  return (it == i.conns.end() ? 0 : it->second->session()) ^
-         (std::hash<std::string>{}(addr) << 16);
+  return (it == i.conns.end() ? 0 : it->second->session()) ^ (std::hash<std::string>{}(addr) << 16);
 }
 
 std::uint64_t cluster::map_version() const {

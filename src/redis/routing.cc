@@ -65,9 +65,10 @@ std::optional<std::string_view> first_key(const parsed_command& cmd) {
   }
   if (iequals(name, "MEMORY") || iequals(name, "OBJECT"))
     return a.size() >= 3 ? std::optional(a[2]) : std::nullopt;
-  for (auto keyless : {"PING", "TIME", "INFO", "WAIT", "SCRIPT", "PUBLISH", "SUBSCRIBE", "CONFIG",
-                       "CLUSTER", "SELECT", "AUTH", "ASKING", "SCAN", "DBSIZE", "CLIENT", "ACL",
-                       "COMMAND", "FUNCTION", "MULTI", "EXEC", "DISCARD", "FLUSHALL", "ECHO"})
+  for (auto keyless :
+       {"PING",    "TIME",     "INFO",  "WAIT",   "SCRIPT",  "PUBLISH",  "SUBSCRIBE", "CONFIG",
+        "CLUSTER", "SELECT",   "AUTH",  "ASKING", "SCAN",    "DBSIZE",   "CLIENT",    "ACL",
+        "COMMAND", "FUNCTION", "MULTI", "EXEC",   "DISCARD", "FLUSHALL", "ECHO"})
     if (iequals(name, keyless)) return std::nullopt;
   return a[1];
 }
@@ -78,8 +79,8 @@ std::vector<unit> units_of(const std::vector<parsed_command>& cmds) {
     unit u{i, i, -1, false};
     if (!cmds[i].args.empty() && iequals(cmds[i].args[0], "MULTI")) {
       u.transaction = true;
-      while (u.last + 1 < cmds.size() && !(cmds[u.last].args.size() == 1 &&
-                                           iequals(cmds[u.last].args[0], "EXEC")))
+      while (u.last + 1 < cmds.size() &&
+             !(cmds[u.last].args.size() == 1 && iequals(cmds[u.last].args[0], "EXEC")))
         ++u.last;
     }
     for (auto j = u.first; j <= u.last && u.slot < 0; ++j)

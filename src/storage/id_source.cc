@@ -13,12 +13,7 @@ namespace dmq::storage {
 
 id_source::id_source(asio::any_io_executor ex, redis::client& conn, const keys& k,
                      const script_set& scripts, storage::clock* clock)
-    : conn_(conn),
-      keys_(k),
-      lease_key_(k.node(0)),
-      scripts_(scripts),
-      clock_(clock),
-      timer_(ex) {
+    : conn_(conn), keys_(k), lease_key_(k.node(0)), scripts_(scripts), clock_(clock), timer_(ex) {
   std::random_device rd;
   instance_ = fmt::format("{:016x}{:016x}", (std::uint64_t{rd()} << 32) | rd(),
                           (std::uint64_t{rd()} << 32) | rd());

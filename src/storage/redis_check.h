@@ -67,7 +67,7 @@ redis_facts facts_from(const redis::replies& r);
 
 // check_redis reads conn's Redis and judges it; the error is the transport's (then the
 // verdict is empty). It may run inside the connection's on_connect.
-boost::asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(
-    redis::client& conn, bool allow_eviction);
+boost::asio::awaitable<std::pair<std::error_code, redis_verdict>> check_redis(redis::client& conn,
+                                                                              bool allow_eviction);
 
 }  // namespace dmq::storage

@@ -328,7 +328,8 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                     f->str);
       e = oom[k] ? make_error_code(redis::errc::out_of_memory) : server_error();
     } else {
-      calls[k].wakes(last[k], keys_.publish(), keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
+      calls[k].wakes(last[k], keys_.publish(),
+                     keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
       if (calls[k].ordered) note_duplicates(msgs, calls[k].items, last[k]);
     }
     for (auto i : calls[k].items) out[i] = e;
@@ -352,8 +353,8 @@ asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
   if (repl_.replicas <= 0) co_return;
   std::vector<std::string_view> projects;  // of the saves that succeeded
   for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (!out[i] && std::find(projects.begin(), projects.end(), msgs[i].msg->project) ==
-                       projects.end())
+    if (!out[i] &&
+        std::find(projects.begin(), projects.end(), msgs[i].msg->project) == projects.end())
       projects.push_back(msgs[i].msg->project);
   if (projects.empty()) co_return;
   // WAIT counts the replicas that have every write made so far on its connection; a read
@@ -374,8 +375,8 @@ asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
   std::vector<std::size_t> which;
   std::vector<unsettled> open;
   for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (!out[i] && std::find(short_of.begin(), short_of.end(), msgs[i].msg->project) !=
-                       short_of.end()) {
+    if (!out[i] &&
+        std::find(short_of.begin(), short_of.end(), msgs[i].msg->project) != short_of.end()) {
       which.push_back(i);
       open.push_back(unsettled_of(msgs[i]));
     }
@@ -394,8 +395,7 @@ asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
       "save: {} messages not confirmed by {} replicas within {} ms ({}): answered not saved "
       "and revoked{}",
       which.size() - kept, repl_.replicas, repl_.timeout_ms,
-      ec ? ec.message() : std::string("too few replicas"),
-      got ? "" : " when redis answers again");
+      ec ? ec.message() : std::string("too few replicas"), got ? "" : " when redis answers again");
 }
 
 asio::awaitable<void> store::decide(std::span<const to_save> msgs,

@@ -113,8 +113,8 @@ class store {
 
   // data_ttl: how long a message's data is kept after its due time (msg_save_days, or
   // msg_save_seconds); its record with the statuses is kept twice as long.
-  store(redis::client& conn, const keys& k, script_set& scripts,
-        std::chrono::milliseconds data_ttl, retry_policy retry = {}, replication repl = {});
+  store(redis::client& conn, const keys& k, script_set& scripts, std::chrono::milliseconds data_ttl,
+        retry_policy retry = {}, replication repl = {});
 
   // load_scripts SCRIPT LOADs every script.
   static boost::asio::awaitable<std::error_code> load_scripts(redis::connection& conn,

@@ -137,7 +137,8 @@ TEST(cluster_routing, scripts_publish_wake_ups_on_sharded_channels_in_cluster_mo
 TEST(cluster_routing, config_reads_cluster_seeds_and_refuses_db_and_embedded_with_them) {
   unit::temp_config dir;
   const std::string products = "product_list:\n  - project: a\n    allow_ip: [127.0.0.1]\n";
-  auto s = dir.settings(products + "redis:\n  cluster: [127.0.0.1:7000, 'localhost:7001']\n  wait_replicas: 1\n");
+  auto s = dir.settings(
+      products + "redis:\n  cluster: [127.0.0.1:7000, 'localhost:7001']\n  wait_replicas: 1\n");
   EXPECT_TRUE(s.redis.is_cluster());
   ASSERT_EQ(s.redis.cluster.size(), 2u);
   EXPECT_EQ(s.redis.cluster[1], "localhost:7001");
@@ -149,9 +150,9 @@ TEST(cluster_routing, config_reads_cluster_seeds_and_refuses_db_and_embedded_wit
   };
   EXPECT_NE(problems("redis:\n  cluster: [127.0.0.1:7000]\n  db: 2\n").find("redis.db"),
             std::string::npos);
-  EXPECT_NE(problems("redis:\n  cluster: [127.0.0.1:7000]\n  embedded: true\n")
-                .find("redis.embedded"),
-            std::string::npos);
+  EXPECT_NE(
+      problems("redis:\n  cluster: [127.0.0.1:7000]\n  embedded: true\n").find("redis.embedded"),
+      std::string::npos);
   EXPECT_NE(problems("redis:\n  cluster: [127.0.0.1]\n").find("redis.cluster[0]"),
             std::string::npos);
   EXPECT_NE(problems("redis:\n  cluster: [127.0.0.1:70000]\n").find("host:port"),

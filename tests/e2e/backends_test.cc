@@ -1,0 +1,301 @@
+// backends_test: the core of dmq - ingest, the read and admin endpoints, delivery, retries,
+// the pending list, ordering, a dispatcher killed with -9 - run from one test body against
+// a single redis-server and against a real Redis Cluster (3 masters, 3 replicas, started
+// by the test: support/redis_cluster.h), as nats-server runs one test against every store.
+// And what only a cluster does: a master killed mid-drain (its replica takes over) and a
+// slot migrated during traffic (the ASK path).
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "delivery_fixture.h"
+#include "support/redis_cluster.h"
+
+namespace dmq::e2e {
+namespace {
+
+enum class backend { single, cluster };
+
+struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
+  // One cluster for the test's process (ctest runs each test in its own).
+  static test::redis_cluster& cluster() {
+    static test::redis_cluster c;
+    return c;
+  }
+  bool on_cluster() const { return GetParam() == backend::cluster; }
+  virtual test::redis_target& target() {
+    if (on_cluster()) return cluster();
+    return redis;
+  }
+
+  void configure() override {
+    dgfa.retry_times = 1;
+    dgfa.interval = 100;
+    fghyds.retry_times = 0;
+    extra = "dispatch:\n  max_idle_ms: 600000\n";  // wake-ups only: no polling
+  }
+
+  // config_dir points dmq at the target instead of the fixture's own redis-server.
+  std::string config_dir(int http_port) override {
+    auto d = delivery_test::config_dir(http_port);
+    auto path = d + "/config.yaml";
+    std::ifstream in(path);
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto single = "  host: 127.0.0.1\n  port: " + std::to_string(redis.port()) + "\n";
+    auto at = yaml.find(single);
+    EXPECT_NE(at, std::string::npos) << yaml;
+    if (at != std::string::npos) yaml.replace(at, single.size(), target().config_yaml());
+    if (ordered) {
+      auto cmd_file = d + "/commands/cmd-sds-create-order.yaml";
+      std::ifstream c(cmd_file);
+      std::string text((std::istreambuf_iterator<char>(c)), std::istreambuf_iterator<char>());
+      std::ofstream(cmd_file) << "ordered: true\n" << text;
+    }
+    std::ofstream(path) << yaml << more_yaml;
+    return d;
+  }
+
+  test::http_reply admin(const std::string& path, const json::object& body) const {
+    return test::call(port, "POST", path, text(body));
+  }
+  json::value get(const std::string& target) const {
+    auto r = test::call(port, "GET", target);
+    EXPECT_EQ(r.code(), 0) << target << ": " << r.body;
+    return r.data();
+  }
+
+  bool ordered = false;
+  std::string more_yaml;  // top-level keys added to config.yaml
+};
+
+TEST_P(backends_test, ingest_reads_and_delivery) {
+  auto m = message(R"({"order_id":1})");
+  m["request_id"] = "rid-backends-1";
+  auto id = post(m);
+  auto batch = post_many(30);
+  ASSERT_EQ(batch.size(), 30u);
+  // Every message reaches both consumers once and is done.
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 31, 10s)) << describe(endpoint.requests());
+  ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds/", 31, 10s));
+  EXPECT_TRUE(wait_status(id, "dgfa", "done"));
+  EXPECT_TRUE(wait_status(batch.back(), "fghyds", "done"));
+  EXPECT_EQ(endpoint.count(), 62u) << "each delivery made once";
+
+  auto detail = get("/api/message/detail?consumer=dgfa&msg_id=" + std::to_string(id));
+  EXPECT_EQ(detail.at("params"), json::value(R"({"order_id":1})")) << detail;
+  auto found = get("/api/message/find?project=sds&request_id=rid-backends-1");
+  EXPECT_EQ(found.at("ids"), (json::array{json::value(std::to_string(id))})) << found;
+  auto stats = get("/api/stats");
+  EXPECT_TRUE(stats.is_object()) << stats;
+  // The data lives where the key layout says, on whichever master holds the project.
+  EXPECT_EQ(target().cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer, 0);
+  EXPECT_FALSE(target().cmd({"GET", "dmq:{sds}:m:" + std::to_string(id)}).is_nil());
+}
+
+TEST_P(backends_test, cancel_and_reschedule_before_the_due_time) {
+  auto cancel_me = post(message("c", 60000));
+  auto r = admin("/api/message/cancel", {{"msg_id", cancel_me}});
+  ASSERT_EQ(r.code(), 0) << r.body;
+  EXPECT_EQ(status(cancel_me, "dgfa"), "cancelled");
+  auto move_me = post(message("r", 60000));
+  r = admin("/api/message/reschedule",
+            {{"project", "sds"}, {"msg_id", move_me}, {"delay_ms", 100}});
+  ASSERT_EQ(r.code(), 0) << r.body;
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 5s)) << describe(endpoint.requests());
+  EXPECT_EQ(endpoint.for_id(move_me, "/dgfa/").size(), 1u);
+  EXPECT_TRUE(endpoint.for_id(cancel_me).empty());
+}
+
+TEST_P(backends_test, retries_then_pending_then_retry_and_solved) {
+  endpoint.when_path("/dgfa/", answer::with_status(500));
+  auto a = post(message("a"));
+  auto b = post(message("b"));
+  ASSERT_TRUE(wait_status(a, "dgfa", "failure", 10s)) << status(a, "dgfa");
+  ASSERT_TRUE(wait_status(b, "dgfa", "failure", 10s));
+  EXPECT_EQ(endpoint.for_id(a, "/dgfa/").size(), 2u) << "the first try and one retry";
+  ASSERT_TRUE(in_pending(a, "dgfa"));
+  endpoint.clear_rules();
+  auto r = admin("/api/message/retry", {{"consumer", "dgfa"}, {"msg_ids", json::array{a}}});
+  ASSERT_EQ(r.code(), 0) << r.body;
+  EXPECT_TRUE(wait_status(a, "dgfa", "done"));
+  r = admin("/api/message/solved", {{"consumer", "dgfa"}, {"msg_ids", json::array{b}}});
+  ASSERT_EQ(r.code(), 0) << r.body;
+  EXPECT_EQ(status(b, "dgfa"), "done");
+  EXPECT_FALSE(in_pending(b, "dgfa"));
+}
+
+struct backends_ordered_test : backends_test {
+  void configure() override {
+    backends_test::configure();
+    ordered = true;
+  }
+};
+
+TEST_P(backends_ordered_test, a_bucket_is_delivered_in_order_one_at_a_time) {
+  endpoint.set_default(answer::slow(20));
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(post(message(std::to_string(i), 0, "bucket-1")));
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 8, 10s)) << describe(endpoint.requests());
+  auto rs = endpoint.requests("/dgfa/");
+  std::vector<std::uint64_t> order;
+  for (const auto& x : rs) order.push_back(x.msg_id);
+  EXPECT_EQ(order, ids) << describe(rs);
+}
+
+struct backends_kill_test : backends_test {
+  void configure() override {
+    backends_test::configure();
+    dgfa.timeout = 3000;
+    extra += "  lease_margin_ms: 500\n";
+  }
+};
+
+TEST_P(backends_kill_test, a_dispatcher_killed_mid_delivery_leaves_nothing_undelivered) {
+  endpoint.when_path("/dgfa/", answer::slow(10000));  // never answers in time
+  auto ids = post_many(5);
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 5, 5s)) << describe(endpoint.requests());
+  dmq->signal(SIGKILL);
+  dmq->wait_exit();
+  dmq.reset();
+  endpoint.clear_rules();
+  dmq = start_dmq(dir, port, "run");
+  // In flight when it died: due again once the lease runs out, and delivered.
+  for (auto id : ids) EXPECT_TRUE(wait_status(id, "dgfa", "done", 15s)) << status(id, "dgfa");
+  for (auto id : ids) EXPECT_TRUE(wait_status(id, "fghyds", "done"));
+}
+
+// What only a cluster does, on a cluster of its own (a test changes it).
+struct cluster_faults_test : backends_test {
+  void configure() override {
+    backends_test::configure();
+    extra += "  lease_margin_ms: 1000\n";
+  }
+  test::redis_target& target() override { return own; }
+  std::string config_dir(int http_port) override {
+    auto d = backends_test::config_dir(http_port);
+    // Acknowledged means on a replica too.
+    std::ifstream in(d + "/config.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = yaml.find("  cluster: ");
+    EXPECT_NE(at, std::string::npos);
+    if (at != std::string::npos) yaml.insert(at, "  wait_replicas: 1\n");
+    std::ofstream(d + "/config.yaml") << yaml;
+    return d;
+  }
+
+  // traffic posts batches of 20, one every 10 ms (a pace, not a wait for anything), until
+  // stop is set or n were tried; keeps the ids answered saved (and counts the refusals: a
+  // save refused while its master is down is an honest answer).
+  void traffic(std::atomic<bool>& stop, int n, std::vector<std::uint64_t>& acked, int& refused) {
+    for (int sent = 0; sent < n && !stop; sent += 20) {
+      std::this_thread::sleep_for(10ms);
+      json::array batch;
+      for (int i = 0; i < 20; ++i)
+        batch.push_back(message("{\"n\":" + std::to_string(sent + i) + "}"));
+      auto r = test::call(port, "POST", "/api/message/batch", text(batch));
+      if (r.code() != 0) {
+        ++refused;
+        continue;
+      }
+      for (const auto& v : r.data().as_array())
+        if (v.is_int64()) acked.push_back(static_cast<std::uint64_t>(v.get_int64()));
+      acked_count = acked.size();
+    }
+  }
+
+  // all_delivered waits until every id in acked was delivered to both consumers.
+  bool all_delivered(const std::vector<std::uint64_t>& acked, std::chrono::milliseconds bound) {
+    std::set<std::uint64_t> want(acked.begin(), acked.end());
+    return test::wait_until(
+        [&] {
+          for (const char* path : {"/dgfa/", "/fghyds/"}) {
+            auto got = endpoint.ids_received(path);
+            for (auto id : want)
+              if (got.count(id) == 0) return false;
+          }
+          return true;
+        },
+        bound);
+  }
+
+  test::redis_cluster own;
+  std::atomic<std::size_t> acked_count{0};  // acked.size(), for the test's thread
+};
+
+TEST_P(cluster_faults_test, a_master_killed_mid_drain_loses_no_acknowledged_message) {
+  std::atomic<bool> stop{false};
+  std::vector<std::uint64_t> acked;
+  int refused = 0;
+  std::thread load([&] { traffic(stop, 20000, acked, refused); });
+  ASSERT_TRUE(endpoint.wait_for_count(100, 10s));
+  int slot = test::redis_cluster::slot_of("dmq:{sds}:q:dgfa");
+  int killed = own.kill_master_of(slot);
+  ASSERT_TRUE(own.wait_failover(slot, 20s)) << "no replica took over from " << killed;
+  // Traffic goes on after the failover and is accepted again.
+  std::size_t after = acked_count;
+  EXPECT_TRUE(test::wait_until([&] { return acked_count > after + 100; }, 20s));
+  stop = true;
+  load.join();
+  ASSERT_GT(acked.size(), 200u);
+  EXPECT_TRUE(all_delivered(acked, 30s))
+      << "acknowledged: " << acked.size() << ", refused batches: " << refused;
+  // Nothing stays stuck: both queues drain.
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return own.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0 &&
+               own.cmd({"ZCARD", "dmq:{sds}:q:fghyds"}).integer == 0;
+      },
+      20s));
+  for (auto id : {acked.front(), acked.back()}) EXPECT_TRUE(wait_status(id, "fghyds", "done"));
+}
+
+TEST_P(cluster_faults_test, a_slot_migrated_during_traffic_loses_nothing) {
+  int slot = test::redis_cluster::slot_of("dmq:{sds}:q:dgfa");
+  int from = own.port_of_slot(slot), to = 0;
+  for (int p : own.master_ports())
+    if (p != from) to = p;
+  ASSERT_NE(to, 0);
+  std::atomic<bool> stop{false};
+  std::vector<std::uint64_t> acked;
+  int refused = 0;
+  std::thread load([&] { traffic(stop, 20000, acked, refused); });
+  ASSERT_TRUE(endpoint.wait_for_count(50, 10s));
+  own.begin_migration(slot, to);
+  // Keys move a few at a time while messages keep coming: dmq meets ASK (and TRYAGAIN).
+  for (int i = 0; i < 20 && own.move_keys(slot, 20) > 0; ++i) {
+  }
+  own.finish_migration(slot);
+  EXPECT_EQ(own.port_of_slot(slot), to);
+  std::size_t after = acked_count;
+  EXPECT_TRUE(test::wait_until([&] { return acked_count > after + 100; }, 20s));
+  stop = true;
+  load.join();
+  EXPECT_TRUE(all_delivered(acked, 30s))
+      << "acknowledged: " << acked.size() << ", refused batches: " << refused;
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        return own.cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer == 0;
+      },
+      20s));
+}
+
+INSTANTIATE_TEST_SUITE_P(on, cluster_faults_test, ::testing::Values(backend::cluster),
+                         [](const auto&) { return "cluster"; });
+INSTANTIATE_TEST_SUITE_P(on, backends_test, ::testing::Values(backend::single, backend::cluster),
+                         [](const auto& p) {
+                           return p.param == backend::single ? "single" : "cluster";
+                         });
+INSTANTIATE_TEST_SUITE_P(on, backends_ordered_test,
+                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
+                           return p.param == backend::single ? "single" : "cluster";
+                         });
+INSTANTIATE_TEST_SUITE_P(on, backends_kill_test,
+                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
+                           return p.param == backend::single ? "single" : "cluster";
+                         });
+
+}  // namespace
+}  // namespace dmq::e2e
