@@ -200,7 +200,8 @@ struct cluster_faults_test : backends_test {
         ++refused;
         continue;
       }
-      for (const auto& v : r.data().as_array())
+      auto data = r.data();
+      for (const auto& v : data.as_array())
         if (v.is_int64()) acked.push_back(static_cast<std::uint64_t>(v.get_int64()));
       acked_count = acked.size();
     }
