@@ -10,9 +10,8 @@
 //   dmq send|status|detail|attempts|find|pending|scheduled|failed|retry|solved|cancel|
 //       reschedule|pause|resume|replay|solve|jobs|stats|tail
 //                           call a running dmq's HTTP API (src/cli/, docs/operations.md)
-#include <spdlog/spdlog.h>
-
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 

@@ -59,11 +59,11 @@ const char* signal_name(int sig) {
 
 struct child {
   explicit child(asio::io_context& ioc, int k) : index(k), pipe(ioc), restart(ioc) {}
-  int index;               // 1..workers
-  pid_t pid = -1;          // -1: not running
-  bool served = false;     // it said it serves, since its last start
-  int failures = 0;        // exits since it last served
-  int generation = 0;      // starts so far: tells a stale readiness wait from the current one
+  int index;            // 1..workers
+  pid_t pid = -1;       // -1: not running
+  bool served = false;  // it said it serves, since its last start
+  int failures = 0;     // exits since it last served
+  int generation = 0;   // starts so far: tells a stale readiness wait from the current one
   asio::posix::stream_descriptor pipe;  // the read end of its readiness pipe
   asio::steady_timer restart;
 };
@@ -211,11 +211,13 @@ class supervisor {
     }
   }
 
-  // stopped notes how child c (pid) ended after a stop. One still starting ends by the
-  // signal passed on (its handler is not there yet): it stopped before it served, in order.
+  // stopped notes how child c (pid) ended after a stop. One ended by the stop signal was
+  // starting (no handler yet) or exiting (none any more; a second copy, as systemd's
+  // KillMode=control-group sends one to every process besides the parent's): in order.
   void stopped(const child& c, pid_t pid, int status) {
     if (WIFSIGNALED(status) && WTERMSIG(status) == stop_signal_ && !killed_.count(pid)) {
-      spdlog::info("workers: worker {} (pid {}) stopped while starting", c.index, pid);
+      spdlog::info("workers: worker {} (pid {}) ended by the signal (it was starting or exiting)",
+                   c.index, pid);
       return;
     }
     int code = killed_.count(pid) ? 1 : exit_code_of(status);

@@ -24,7 +24,8 @@ void with_http(const std::string& dir, const std::string& lines) {
   std::stringstream ss;
   ss << in.rdbuf();
   auto yaml = ss.str();
-  ASSERT_TRUE(replace_once(yaml, "http:\n  listen: 127.0.0.1\n", "http:\n  listen: 127.0.0.1\n" + lines));
+  ASSERT_TRUE(
+      replace_once(yaml, "http:\n  listen: 127.0.0.1\n", "http:\n  listen: 127.0.0.1\n" + lines));
   std::ofstream(dir + "/config.yaml", std::ios::trunc) << yaml;
 }
 
@@ -49,8 +50,7 @@ bool answered_by_both(int port) {
 std::vector<pid_t> workers_of(pid_t parent) {
   std::vector<pid_t> out;
   std::error_code ec;
-  for (const auto& task :
-       fs::directory_iterator("/proc/" + std::to_string(parent) + "/task", ec)) {
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(parent) + "/task", ec)) {
     std::ifstream in(task.path() / "children");
     for (pid_t pid; in >> pid;) {
       std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
