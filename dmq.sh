@@ -7,13 +7,17 @@ CALLER_PWD="$PWD"
 
 usage() {
   cat <<'EOF'
-Usage: ./dmq.sh start|stop|restart|status client|server|run [CONFIG_DIR]
+Usage: ./dmq.sh start|stop|restart|status client|server|run [CONFIG_DIR] [--workers N]
 
 Runs the built binary in the background (build it first: ./dev.sh build).
   client      the HTTP ingest API
   server      the dispatcher
   run         both in one process
 CONFIG_DIR defaults to ./config (of the repository).
+--workers N (start, restart) runs N processes of the role on one port under
+one parent that restarts a dead one (dmq ROLE --workers N; overrides the
+config's workers key; docs/scaling.md). The pid file holds the parent's pid:
+stop and status act on it, and status lists the workers.
 
 Files (under the repository):
   run/dmq-ROLE.pid    pid file
@@ -26,6 +30,7 @@ Environment:
   DMQ_START_TIMEOUT  seconds start waits for the process to come up (default 10)
   DMQ_RUN_DIR        pid file directory (default: ./run)
   DMQ_OUT_DIR        .out file directory (default: ./logs)
+  DMQ_WORKERS        as --workers N, when the flag is not given
 
 Exit codes: 0 ok (stop: also when SIGKILL was needed, with a warning);
             1 failed (start failed, already running, could not stop);
@@ -53,9 +58,34 @@ case "${1:-}" in
     exit 0
     ;;
 esac
-(($# >= 2 && $# <= 3)) || bad_usage "expected ACTION ROLE [CONFIG_DIR]"
+WORKERS="${DMQ_WORKERS:-}"
+ARGS=()
+while (($# > 0)); do
+  case "$1" in
+    --workers)
+      (($# >= 2)) || bad_usage "--workers needs a number"
+      WORKERS="$2"
+      shift 2
+      ;;
+    --workers=*)
+      WORKERS="${1#--workers=}"
+      shift
+      ;;
+    *)
+      ARGS+=("$1")
+      shift
+      ;;
+  esac
+done
+set -- "${ARGS[@]}"
+(($# >= 2 && $# <= 3)) || bad_usage "expected ACTION ROLE [CONFIG_DIR] [--workers N]"
 ACTION="$1"
 ROLE="$2"
+if [[ -n "$WORKERS" ]]; then
+  if ! [[ "$WORKERS" =~ ^[1-9][0-9]*$ ]] || ((WORKERS > 32)); then
+    bad_usage "--workers must be 1..32"
+  fi
+fi
 case "$ACTION" in start | stop | restart | status) ;; *) bad_usage "unknown action: $ACTION" ;; esac
 case "$ROLE" in client | server | run) ;; *) bad_usage "unknown role: $ROLE (client|server|run)" ;; esac
 
@@ -83,6 +113,17 @@ is_dmq_alive() {
   [[ "$state" != "Z" && "$state" != "X" ]] || return 1
   { mapfile -d '' -t parts <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
   [[ "${parts[*]}" == *dmq* ]]
+}
+
+# Prints the pids of PID's workers (children run with --worker), space separated.
+workers_of() {
+  local pid="$1" c parts=() out=() all=()
+  read -r -a all < <(cat /proc/"$pid"/task/*/children 2>/dev/null) || true
+  for c in "${all[@]}"; do
+    { mapfile -d '' -t parts <"/proc/$c/cmdline"; } 2>/dev/null || continue
+    [[ " ${parts[*]} " == *" --worker "* ]] && out+=("$c")
+  done
+  printf '%s' "${out[*]}"
 }
 
 # Prints http://ADDR:PORT/healthz from CONFIG_DIR/config.yaml (http_port,
@@ -128,7 +169,13 @@ do_status() {
   local pid
   pid=$(read_pid)
   if [[ -n "$pid" ]] && is_dmq_alive "$pid"; then
-    say "dmq $ROLE: running (pid $pid)"
+    local workers
+    workers=$(workers_of "$pid")
+    if [[ -n "$workers" ]]; then
+      say "dmq $ROLE: running (pid $pid; workers: $workers)"
+    else
+      say "dmq $ROLE: running (pid $pid)"
+    fi
     return 0
   fi
   if [[ -f "$PID_FILE" ]]; then
@@ -165,7 +212,9 @@ do_start() {
 
   # setsid: own session, so a Ctrl-C in this terminal never reaches it.
   # (Job control is off in scripts, so setsid execs directly and $! is dmq's pid.)
-  setsid nohup "$BIN" "$ROLE" "$CONFIG_DIR" >>"$OUT_FILE" 2>&1 </dev/null &
+  local extra=()
+  [[ -n "$WORKERS" ]] && extra=(--workers "$WORKERS")
+  setsid nohup "$BIN" "$ROLE" "$CONFIG_DIR" "${extra[@]}" >>"$OUT_FILE" 2>&1 </dev/null &
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
 
@@ -200,7 +249,9 @@ do_start() {
     ((now < deadline)) || break
     sleep 0.1
   done
-  say "dmq $ROLE started (pid $pid, config $CONFIG_DIR, output $OUT_FILE)"
+  local workers
+  workers=$(workers_of "$pid")
+  say "dmq $ROLE started (pid $pid${workers:+; workers: $workers}, config $CONFIG_DIR, output $OUT_FILE)"
   if [[ -n "$url" ]]; then
     if [[ "$code" == "200" ]]; then
       say "dmq $ROLE ready: $url answers 200"

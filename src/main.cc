@@ -2,13 +2,18 @@
 //   dmq client CONFIG_DIR   the producers' HTTP API (the seed's "client")
 //   dmq server CONFIG_DIR   the dispatcher (the seed's "server")
 //   dmq run CONFIG_DIR      both in one process
+//       (client, server, run: --workers N runs N such processes on one port under a parent
+//       that restarts a dead one, app/supervisor.h)
 //   dmq check CONFIG_DIR    validate a configuration and exit (--redis: and its Redis)
 //   dmq config-reference    print every configuration key with its default
 //   dmq token               print a new random token and the sha256: line that names it
 //   dmq send|status|detail|attempts|find|pending|scheduled|failed|retry|solved|cancel|
 //       reschedule|pause|resume|replay|solve|jobs|stats|tail
 //                           call a running dmq's HTTP API (src/cli/, docs/operations.md)
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -17,6 +22,7 @@
 #include "app/logging.h"
 #include "app/redis_probe.h"
 #include "app/run.h"
+#include "app/supervisor.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "http/tls_context.h"
@@ -37,14 +43,51 @@ std::optional<dmq::config::settings> load_or_report(const std::string& dir) {
   return std::move(r.cfg);
 }
 
-int serve(const std::string& dir, dmq::app::role role, const char* name) {
+// process_flags: how `dmq client|server|run` was asked to run: --workers N (0: as the
+// configuration says), and, in a child of the supervisor, --worker K and --ready-fd FD.
+struct process_flags {
+  int workers = 0;
+  int worker = 0;
+  int ready_fd = -1;
+};
+
+int serve(const std::string& dir, dmq::app::role role, const std::string& name,
+          const process_flags& f) {
   auto cfg = load_or_report(dir);
   if (!cfg) return 2;
-  if (auto err = dmq::app::setup_logging(cfg->log, name); !err.empty()) {
+  if (f.workers > 0) cfg->workers = f.workers;
+  std::string log_name = name;
+  if (f.worker > 0) {  // one of the supervisor's children: a whole process on a shared port
+    ::prctl(PR_SET_NAME, "dmq");  // exec'd as /proc/self/exe: ps and top would say "exe"
+    cfg->workers = 1;
+    cfg->http.reuse_port = true;
+    log_name += "-" + std::to_string(f.worker);
+  }
+  if (cfg->workers > 1) cfg->http.reuse_port = true;
+  if (auto err = dmq::app::setup_logging(cfg->log, log_name); !err.empty()) {
     std::cerr << "dmq: " << err << "\n";
     return 2;
   }
-  return dmq::app::run(*cfg, role);
+  if (cfg->workers > 1) return dmq::app::supervise(*cfg, name);
+  std::function<void()> served;
+  // The readiness pipe is for this process alone: not for a redis-server it may start.
+  if (f.ready_fd >= 0 && ::fcntl(f.ready_fd, F_SETFD, FD_CLOEXEC) == 0)
+    served = [fd = f.ready_fd] {
+      char byte = 1;
+      if (::write(fd, &byte, 1) != 1) spdlog::warn("workers: cannot tell the supervisor");
+      ::close(fd);
+    };
+  return dmq::app::run(*cfg, role, served);
+}
+
+// add_process_flags adds --workers (and the supervisor's hidden flags) to sub.
+void add_process_flags(CLI::App* sub, process_flags& f) {
+  sub->add_option("--workers", f.workers,
+                  "Run N processes on one port under a parent that restarts a dead one "
+                  "(overrides the workers key; docs/scaling.md)")
+      ->check(CLI::Range(1, 32));
+  sub->add_option("--worker", f.worker)->group("")->check(CLI::Range(1, 32));
+  sub->add_option("--ready-fd", f.ready_fd)->group("")->check(CLI::Range(0, 1 << 20));
 }
 
 }  // namespace
@@ -55,16 +98,20 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dmq ") + DMQ_VERSION);
   std::string dir;
 
+  process_flags flags;
   auto* client = app.add_subcommand(
       "client", "Serve the producers' HTTP API (single, batch, status, detail, pending, solved)");
   client->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+  add_process_flags(client, flags);
 
   auto* server = app.add_subcommand(
       "server", "Deliver due messages to their consumers, with retries (the dispatcher)");
   server->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+  add_process_flags(server, flags);
 
   auto* run = app.add_subcommand("run", "Run the API and the dispatcher in one process");
   run->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
+  add_process_flags(run, flags);
 
   auto* check = app.add_subcommand("check", "Validate a configuration, list every problem, exit");
   check->add_option("CONFIG_DIR", dir, "Directory holding config.yaml")->required();
@@ -142,7 +189,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*server) return serve(dir, dmq::app::role::server, "server");
-  if (*client) return serve(dir, dmq::app::role::client, "client");
-  return serve(dir, dmq::app::role::all, "run");
+  if (*server) return serve(dir, dmq::app::role::server, "server", flags);
+  if (*client) return serve(dir, dmq::app::role::client, "client", flags);
+  return serve(dir, dmq::app::role::all, "run", flags);
 }

@@ -73,6 +73,7 @@ http::server_options http_options(const config::settings& cfg,
   o.read_timeout = std::chrono::milliseconds(cfg.http.read_timeout_ms);
   o.idle_timeout = std::chrono::milliseconds(cfg.http.idle_timeout_ms);
   o.max_connections = cfg.http.max_connections;
+  o.reuse_port = cfg.http.reuse_port;
   auto limit = cfg.limits.max_body_bytes;
   o.too_large = [limit] {
     return ingest::fail(ingest::errc::body_too_large,
@@ -262,6 +263,7 @@ struct process {
   std::string last_report;                           // what report() logged last
   bool stopping = false;                             // a signal came: shutting down
   int exit_code = 0;
+  std::function<void()> served;  // called once serving (run's argument)
 };
 
 // start_api starts the id leases and the HTTP API; false (and the process stops) on failure.
@@ -279,8 +281,12 @@ asio::awaitable<bool> start_api(asio::io_context& ioc, process& p) {
   }
   if (!p.ids.ready()) spdlog::error("messages are refused for now: {}", p.ids.why_not());
   if (auto ec = p.http.listen()) {
-    spdlog::error("cannot listen on {}:{} (http.listen, http_port): {}", cfg.http.listen,
-                  cfg.http.port, ec.message());
+    spdlog::error("cannot listen on {}:{} (http.listen, http_port): {}{}", cfg.http.listen,
+                  cfg.http.port, ec.message(),
+                  ec == std::errc::address_in_use
+                      ? " (another process listens there; dmq processes share a port only with "
+                        "http.reuse_port: true in each, or workers: N)"
+                      : "");
     p.exit_code = 1;
     p.ids.stop();
     p.conn.stop();
@@ -361,6 +367,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
                       url_host(cfg.http.listen), p.status_http->port()));
   }
 
+  if (p.served) p.served();
   // SIGHUP reloads http.tls's files. Without TLS there is nothing to reload, and it stops
   // dmq as the seed stopped on it, but in order, as SIGTERM does: its default action
   // killed dmq at once, leaving deliveries in flight to be sent again after their lease.
@@ -389,7 +396,7 @@ asio::awaitable<void> serve(asio::io_context& ioc, process& p) {
 
 }  // namespace
 
-int run(const config::settings& cfg, role r) {
+int run(const config::settings& cfg, role r, std::function<void()> served) {
   ::signal(SIGPIPE, SIG_IGN);
   auto tls = load_tls(cfg.http.tls);
   if (cfg.http.tls.enabled() && !tls) return 2;
@@ -409,6 +416,7 @@ int run(const config::settings& cfg, role r) {
   }
   asio::io_context ioc(1);
   process p(ioc, cfg, r, tls);
+  p.served = std::move(served);
   // A coroutine ended by an exception (a bug): stop in order, and exit 70 so a supervisor
   // restarts the process; leases make what was in flight due again.
   util::set_fatal_handler([&p, &ioc](const std::string& what, const std::string&) {

@@ -743,6 +743,16 @@ const table<settings>& settings_table() {
               "http.max_connections", "integer", "dmq",
               [](auto& s) -> auto& { return s.http.max_connections; }, 1, no_max,
               "Connections served at once; more wait to be accepted."),
+          flag<settings>(
+              "http.reuse_port", "dmq", [](auto& s) -> auto& { return s.http.reuse_port; },
+              "true: the API's port (and dispatch.http_port) is opened with SO_REUSEPORT, so "
+              "several dmq processes serve one port, the kernel spreading connections over "
+              "them; workers above 1 sets it. docs/scaling.md."),
+          number<settings>(
+              "workers", "integer", "dmq", [](auto& s) -> auto& { return s.workers; }, 1, 32,
+              "Processes dmq client, server or run starts, under one parent that restarts a "
+              "child that dies, on one port (http.reuse_port); 1: one process, no parent. "
+              "`--workers N` overrides it. docs/scaling.md."),
           ip_list<settings>(
               "trusted_proxies", "dmq", [](auto& s) -> auto& { return s.http.trusted_proxies; },
               "Peers whose X-Forwarded-For / X-Real-Ip are believed; from others "

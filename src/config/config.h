@@ -109,6 +109,7 @@ struct http_settings {
   int idle_timeout_ms = 60000;      // keep-alive connections idle longer are closed
   int shutdown_timeout_ms = 10000;  // SIGTERM: requests in flight get this long
   int max_connections = 10000;
+  bool reuse_port = false;  // SO_REUSEPORT: several processes serve one port
   std::vector<util::ip_range> trusted_proxies;
   tls_settings tls;
 };
@@ -150,6 +151,7 @@ struct settings {
   limit_settings limits;
   dispatch_settings dispatch;
   log_settings log;
+  int workers = 1;  // dmq client/server/run: processes under one supervisor (app/supervisor.h)
   int msg_save_days = 4;
   int msg_save_seconds = 0;  // dmq's own: when set, replaces msg_save_days (short retention)
   std::string request_trace_id_key = "Request-Id";

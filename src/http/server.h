@@ -36,6 +36,10 @@ struct server_options {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   int max_connections = 10000;
+  // reuse_port opens the port with SO_REUSEPORT: several processes (or sockets) listen on
+  // it at once, each bound with it, and the kernel spreads new connections over them.
+  // Without it, a port another socket listens on fails to bind (address_in_use).
+  bool reuse_port = false;
   // too_large builds the answer to a body over max_body_bytes (status set by the server).
   std::function<response()> too_large;
   // malformed builds the answer to a request that cannot be parsed (status 400, 431 or 505
