@@ -203,6 +203,7 @@ struct process {
     metrics.gauge("dmq_redis_connected", "1 while the Redis connection is up, else 0.", {},
                   [this] { return conn.ready() ? 1.0 : 0.0; });
     store.count_into(metrics);
+    if (auto* c = dynamic_cast<redis::cluster*>(&conn)) c->count_into(metrics);
     if (serves_api()) {
       api.count_into(metrics);
       metrics.gauge("dmq_http_connections", "Open connections to the API.", {},

@@ -63,6 +63,10 @@ struct cluster::impl : std::enable_shared_from_this<impl> {
   bool stopped = false;
   std::uint64_t sessions = 0;
   std::uint64_t version = 0;
+  struct {
+    std::uint64_t moved = 0, ask = 0, busy = 0;
+    std::uint64_t *moved_total = &moved, *ask_total = &ask, *busy_total = &busy;
+  } counts;
   std::string why = "slot map not read yet";
   on_connect_fn on_connect;
   std::function<void(const reply&)> on_push;
@@ -287,6 +291,19 @@ std::uint64_t cluster::session_for(std::string_view key) const {
   return (it == i.conns.end() ? 0 : it->second->session()) ^ (std::hash<std::string>{}(addr) << 16);
 }
 
+void cluster::count_into(util::metrics& m) {
+  auto counter = [&](std::string_view kind) -> std::uint64_t* {
+    return &m.counter("dmq_redis_redirects_total",
+                      "Redis Cluster answers followed while the cluster changed: moved (MOVED), "
+                      "ask (ASK, with ASKING), busy (TRYAGAIN or CLUSTERDOWN, sent again "
+                      "after a pause).",
+                      {{"kind", kind}});
+  };
+  impl_->counts.moved_total = counter("moved");
+  impl_->counts.ask_total = counter("ask");
+  impl_->counts.busy_total = counter("busy");
+}
+
 std::uint64_t cluster::map_version() const {
   return impl_->version;
 }
@@ -391,10 +408,12 @@ static std::vector<std::size_t> next_round(cluster::impl& i, pipeline_state& st,
       auto host = r->host.empty() ? i.seed_host() : std::string(r->host);
       auto addr = host + ":" + std::to_string(r->port);
       if (!r->ask) i.moved(r->slot, addr);
+      ++*(r->ask ? i.counts.ask_total : i.counts.moved_total);
       st.where[u] = pipeline_state::route{addr, r->ask};
     } else if (busy_in(st.out, un.first, un.last)) {
       st.where[u] = pipeline_state::route{};
       busy = true;
+      ++*i.counts.busy_total;
     } else {
       continue;
     }

@@ -16,6 +16,7 @@
 
 #include "redis/client.h"
 #include "redis/connection.h"
+#include "util/metrics.h"
 
 namespace dmq::redis {
 
@@ -51,6 +52,9 @@ class cluster final : public client {
   void set_push_handler(std::function<void(const reply&)> fn);
   // master_of returns "host:port" of the master serving slot now ("" if unknown).
   std::string master_of(int slot) const;
+  // count_into registers dmq_redis_redirects_total: what the cluster answered while it
+  // changed (MOVED and ASK followed, TRYAGAIN / CLUSTERDOWN sent again).
+  void count_into(util::metrics& m);
   // map_version changes whenever the slot map changes.
   std::uint64_t map_version() const;
 
