@@ -25,7 +25,9 @@ const std::vector<std::string> recommended_acl = {
     // the operators' features (issue 14): find index, pages, stats, events, jobs, history
     "+sadd", "+smembers", "+strlen", "+mget", "+hgetall", "+hsetnx", "+hexists", "+exists",
     "+hincrby", "+xadd", "+xrange", "+xrevrange", "+zremrangebyrank", "+pexpiretime",
-    "+zremrangebyscore"};
+    "+zremrangebyscore",
+    // Redis Cluster and redis.wait_replicas (issue 15; docs/scaling.md)
+    "+wait", "+cluster|slots", "+asking", "+spublish", "+ssubscribe"};
 
 std::string random_password() {
   return util::to_hex(util::random_bytes(16));
