@@ -9,6 +9,7 @@
 
 #include "dispatch/report.h"
 #include "storage/id_source.h"
+#include "storage/wake.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -104,9 +105,7 @@ consumer_worker* dispatcher::worker(std::string_view consumer) {
 }
 
 void dispatcher::on_wake(const std::string& payload) {
-  // payload: "<consumer> <due_ms>"
-  auto space = payload.rfind(' ');
-  if (auto* w = worker(std::string_view(payload).substr(0, space))) w->wake();
+  if (auto* w = worker(storage::wake_consumer(payload))) w->wake();
 }
 
 void dispatcher::start() {

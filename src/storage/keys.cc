@@ -44,6 +44,10 @@ std::string keys::attempts(std::string_view project, std::uint64_t id) const {
   return base(project).append("a:").append(std::to_string(id));
 }
 
+std::string keys::rate(std::string_view project, std::string_view consumer) const {
+  return base(project).append("r:").append(consumer);
+}
+
 std::string keys::paused(std::string_view project) const {
   return base(project).append("paused");
 }

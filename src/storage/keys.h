@@ -46,6 +46,9 @@ class keys {
   // attempts returns the HASH of a message's attempt history: consumer -> its last attempts
   // (docs/storage.md, "Attempt history"): <base>a:<id>.
   std::string attempts(std::string_view project, std::uint64_t id) const;
+  // rate returns the HASH counting a consumer's attempts of the current second for a
+  // shared rate limit (claim-1.lua): <base>r:<consumer>.
+  std::string rate(std::string_view project, std::string_view consumer) const;
   // paused returns the HASH of a project's paused consumers: consumer -> since (ms).
   std::string paused(std::string_view project) const;
   // find_index returns the SET of ids of a project's messages sent with request_id rid:
@@ -87,7 +90,8 @@ class keys {
   std::optional<std::pair<std::string, std::string>> parse_queue(std::string_view key) const;
   std::optional<std::pair<std::string, std::string>> parse_bucket(std::string_view key) const;
 
-  // Suffixes of the keys built inside Lua scripts from base(); keep in step with the above.
+  // Suffixes of the keys built inside Lua scripts from base(); keys_test checks that every
+  // suffix a script appends to a base is one of those built above.
   static constexpr std::string_view message_suffix = "m:";
 
   const std::string& prefix() const { return prefix_; }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "storage/wake.h"
+
 namespace asio = boost::asio;
 
 namespace dmq::storage {
@@ -40,7 +42,7 @@ asio::awaitable<result<std::int64_t>> operate::pause(std::string_view project,
   cmd.push("HGET", key, consumer);
   // A wake-up, so a dispatcher sleeping until its queue's next due time claims now, is
   // told it is paused, and shows it (dmq_consumer_paused) at once.
-  cmd.push(keys_.publish(), keys_.wake_channel(project), std::string(consumer) + " 0");
+  cmd.push(keys_.publish(), keys_.wake_channel(project), wake_message(consumer, 0));
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::int64_t>{e, 0};
   co_return result<std::int64_t>{{}, r[1].as_int().value_or(now_ms)};
@@ -50,7 +52,7 @@ asio::awaitable<result<bool>> operate::resume(std::string_view project, std::str
   redis::command cmd;
   cmd.push("HDEL", keys_.paused(project), consumer);
   // "<consumer> 0": due at once, so a dispatcher waiting for this consumer looks now.
-  cmd.push(keys_.publish(), keys_.wake_channel(project), std::string(consumer) + " 0");
+  cmd.push(keys_.publish(), keys_.wake_channel(project), wake_message(consumer, 0));
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<bool>{e, false};
   co_return result<bool>{{}, r[0].integer == 1};

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "storage/id_source.h"
+#include "storage/wake.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -128,8 +129,7 @@ struct save_call {
       auto at = sets.size() + q;  // its ZRANGE's reply: [member, score], or [] if it was empty
       if (at >= exec.elements.size() || exec.elements[at].elements.size() < 2 ||
           queues[q].min_due < to_int(exec.elements[at].elements[1].str))
-        out.push(verb, channel,
-                 std::string(queues[q].consumer) + ' ' + std::to_string(queues[q].min_due));
+        out.push(verb, channel, wake_message(queues[q].consumer, queues[q].min_due));
     }
   }
 };

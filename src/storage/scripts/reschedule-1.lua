@@ -18,6 +18,7 @@
            -2 its cmd is ordered (it sits in a bucket).
 ]]
 -- uses record.lua
+-- uses wake.lua
 local t = rec_load(KEYS[1])
 if not t then return 0 end
 local base, id, due = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -39,7 +40,7 @@ for i = R_FIRST, #t - 2, 3 do
   local head = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
   redis.call('ZADD', q, 'XX', ARGV[3], id)
   if not head[2] or due < tonumber(head[2]) then
-    redis.call('PUBLISH', ARGV[6], t[i] .. ' ' .. ARGV[3])
+    wake(ARGV[6], t[i], ARGV[3])
   end
 end
 return 1

@@ -15,6 +15,7 @@
   Returns  an array, per id: 1 requeued, 0 not failed (or expired).
 ]]
 -- uses record.lua
+-- uses wake.lua
 local out, any, now = {}, false, tonumber(ARGV[3])
 for i = 5, #ARGV do
   local id = ARGV[i]
@@ -32,5 +33,5 @@ for i = 5, #ARGV do
     out[#out + 1] = 0
   end
 end
-if any then redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. ARGV[3]) end
+if any then wake(ARGV[4], ARGV[2], ARGV[3]) end
 return out

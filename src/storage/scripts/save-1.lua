@@ -39,6 +39,7 @@
 ]]
 -- uses record.lua
 -- uses bucket.lua
+-- uses wake.lua
 local base, channel, k = ARGV[1], ARGV[2], #KEYS
 local earliest, min_due = {}, {}
 for q = 1, k do
@@ -102,7 +103,7 @@ while i <= #ARGV do
 end
 for q = 1, k do
   if min_due[q] and (not earliest[q] or min_due[q] < earliest[q]) then
-    redis.call('PUBLISH', channel, ARGV[2 + q] .. ' ' .. min_due[q])
+    wake(channel, ARGV[2 + q], min_due[q])
   end
 end
 return out
