@@ -1,5 +1,6 @@
 #include "app/redis_probe.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <set>
 
@@ -63,7 +64,8 @@ asio::awaitable<void> probe(redis::client& conn, const config::settings& cfg, st
     co_return;
   }
   if (!up) {
-    out << "redis: cannot reach " << where << " (redis.host, redis.port): " << conn.why_down()
+    out << "redis: cannot reach " << where
+        << (s.is_cluster() ? " (redis.cluster): " : " (redis.host, redis.port): ") << conn.why_down()
         << "\n";
     code = 1;
     co_return;
@@ -79,8 +81,10 @@ asio::awaitable<void> probe(redis::client& conn, const config::settings& cfg, st
     }
     auto findings = std::move(checked.second.findings);
     checked.second = std::move(one.second);
-    checked.second.findings.insert(checked.second.findings.begin(), findings.begin(),
-                                   findings.end());
+    for (auto& x : findings)  // once each, however many masters say it
+      if (std::none_of(checked.second.findings.begin(), checked.second.findings.end(),
+                       [&](const auto& y) { return y.text == x.text; }))
+        checked.second.findings.push_back(std::move(x));
   }
   auto& [ec, v] = checked;
   if (ec) {
