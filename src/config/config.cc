@@ -837,8 +837,16 @@ const table<settings>& settings_table() {
           number<settings>(
               "dispatch.lease_margin_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.dispatch.lease_margin_ms; }, 100, no_max,
-              "A claimed delivery is leased for the consumer's timeout plus this; a dispatcher "
-              "that dies loses its leases after that long."),
+              "A claimed delivery's lease never runs past the consumer's timeout plus this (with "
+              "heartbeat_lease_ms: 0 it is that long: a dispatcher that dies loses its leases "
+              "after that long)."),
+          number<settings>(
+              "dispatch.heartbeat_lease_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.heartbeat_lease_ms; }, 0, no_max,
+              "A claimed delivery is leased for this long (at most the consumer's timeout plus "
+              "lease_margin_ms) and renewed every quarter of it while its dispatcher lives and "
+              "the attempt runs, so the deliveries of a dispatcher that dies are due again "
+              "within this long; 0: no renewal, the lease is timeout plus lease_margin_ms."),
           number<settings>(
               "dispatch.claim_batch", "integer", "dmq",
               [](auto& s) -> auto& { return s.dispatch.claim_batch; }, 1, 10000,

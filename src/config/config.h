@@ -126,6 +126,7 @@ struct limit_settings {
 
 struct dispatch_settings {
   int lease_margin_ms = 10000;      // a claim's lease is the consumer's timeout plus this
+  int heartbeat_lease_ms = 2000;    // leases this short, renewed while their dispatcher lives
   int claim_batch = 256;            // most deliveries claimed in one round trip
   int shutdown_timeout_ms = 10000;  // SIGTERM: deliveries in flight get this long
   int max_idle_ms = 5000;           // re-check an idle queue at least this often

@@ -11,6 +11,7 @@
 #include "dispatch/retry_policy.h"
 #include "dispatch/webhook_signature.h"
 #include "storage/id_source.h"
+#include "storage/lease.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -57,9 +58,22 @@ std::int64_t consumer_worker::steady_ms() {
       .count();
 }
 
+std::int64_t consumer_worker::full_lease_ms() const {
+  return static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+}
+
+std::int64_t consumer_worker::lease_ms() const {
+  const std::int64_t h = cfg_.dispatch.heartbeat_lease_ms;
+  return h > 0 ? std::min(h, full_lease_ms()) : full_lease_ms();
+}
+
+std::chrono::milliseconds consumer_worker::renew_every() const {
+  return std::chrono::milliseconds(std::max(cfg_.dispatch.heartbeat_lease_ms / 4, 0));
+}
+
 asio::awaitable<void> consumer_worker::run() {
-  const auto lease_ms =
-      static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+  const auto lease_ms = this->lease_ms();
+  const auto full_lease_ms = this->full_lease_ms();
   auto& clock = store_.redis_clock();
   while (!stopping_) {
     woken_ = false;
@@ -87,9 +101,12 @@ asio::awaitable<void> consumer_worker::run() {
     }
     limiter_.spend(static_cast<int>(batch.items.size()));
     if (!batch.dropped.empty()) gave_up(batch.dropped);
+    // the claim's time on Redis's clock: claim-1 leased until then + lease_ms
+    const auto claimed_at = batch.lease_until - lease_ms;
     for (auto& c : batch.items) {
-      in_flight_.emplace(c.id, batch.lease_until);
-      util::spawn(ex_, deliver(std::move(c), batch.lease_until), "deliver");
+      const auto l = batch.lease_until;
+      in_flight_.emplace(std::make_pair(c.id, l), held{l, l, l, claimed_at + full_lease_ms});
+      util::spawn(ex_, deliver(std::move(c), l), "deliver");
     }
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
     auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
@@ -180,23 +197,73 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   if (!res.local)
     entry = observe(c, res, what, started,
                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  co_await record(c, lease_until, what, at, entry);
+  in_flight_.erase({c.id, lease_until});
+  wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+}
+
+asio::awaitable<void> consumer_worker::record(const storage::claimed& c, std::int64_t claim_lease,
+                                              storage::outcome what, std::int64_t at,
+                                              const std::string& entry) {
+  const auto key = std::make_pair(c.id, claim_lease);
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
-    if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) co_return;  // released by drain()
+    const held sent = it->second;
+    // Every score that may be ours goes along (ack-2 takes two; the third, a renewal on
+    // its way, is caught by the check below).
+    auto other = sent.pending != sent.token ? sent.pending : sent.other;
     auto [ec, recorded] = co_await store_.ack(
-        cmd_.project, consumer_.name, c.id, lease_until, what, at, c.due_ms / 1000,
-        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history);
+        cmd_.project, consumer_.name, c.id, sent.token, what, at, c.due_ms / 1000,
+        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history, other);
     if (!ec) {
-      if (!recorded)
-        spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
-                     consumer_.name);
-      break;
+      if (recorded) co_return;
+      it = in_flight_.find(key);
+      // A renewal moved the lease meanwhile: again, with the lease as it is now.
+      if (it != in_flight_.end() && !it->second.lost && !(it->second == sent)) continue;
+      spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
+                   consumer_.name);
+      co_return;
     }
     asio::steady_timer t(ex_, 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  in_flight_.erase({c.id, lease_until});
-  wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+}
+
+asio::awaitable<void> consumer_worker::renew() {
+  const std::int64_t h = cfg_.dispatch.heartbeat_lease_ms;
+  if (h <= 0 || in_flight_.empty() || renewing_) co_return;
+  const auto now = store_.redis_clock().now_ms();
+  std::vector<storage::held_lease> leases;
+  std::vector<std::pair<std::uint64_t, std::int64_t>> keys;
+  for (auto& [k, l] : in_flight_) {
+    if (l.lost || l.token - now > h - h / 4) continue;  // not a quarter of it used yet
+    auto to = std::min(now + h, l.cap);
+    if (to <= l.token) continue;  // at its cap: it runs out there, as without heartbeats
+    l.pending = to;
+    leases.push_back({k.first, to, l.token, l.other});
+    keys.push_back(k);
+  }
+  if (leases.empty()) co_return;
+  renewing_ = true;
+  auto [ec, renewed] = co_await storage::renew(store_, cmd_.project, consumer_.name, leases);
+  renewing_ = false;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto it = in_flight_.find(keys[i]);
+    if (it == in_flight_.end()) continue;  // acknowledged meanwhile
+    auto& l = it->second;
+    if (ec) {  // its answer is lost: the score is the old one or the new one
+      if (l.token == l.other) l.other = l.pending;
+      l.pending = l.token;
+    } else if (renewed[i]) {
+      l.token = l.other = l.pending;
+    } else {
+      l.lost = true;
+      l.pending = l.token;
+    }
+  }
+  if (ec) spdlog::debug("{}: leases not renewed: {}", consumer_.name, ec.message());
 }
 
 std::string consumer_worker::observe(const storage::claimed& c, const http::client_response& res,
@@ -280,9 +347,10 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   }
   auto left = std::move(in_flight_);
   in_flight_.clear();
-  for (auto [id, lease_until] : left) {
-    co_await store_.ack(cmd_.project, consumer_.name, id, lease_until, storage::outcome::release,
-                        store_.redis_clock().now_ms(), 0);
+  for (const auto& [k, l] : left) {
+    co_await store_.ack(cmd_.project, consumer_.name, k.first, l.token, storage::outcome::release,
+                        store_.redis_clock().now_ms(), 0, nullptr, {}, 0,
+                        l.pending != l.token ? l.pending : l.other);
   }
   if (!left.empty())
     spdlog::warn("{}: released {} deliveries still running at shutdown", consumer_.name,

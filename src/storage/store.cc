@@ -687,7 +687,8 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                          std::uint64_t id, std::int64_t lease_until, outcome what,
                                          std::int64_t at_ms, std::int64_t timestamp_s,
                                          const std::string* ordered_bucket,
-                                         std::string_view history, int keep) {
+                                         std::string_view history, int keep,
+                                         std::int64_t other_lease) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
   std::vector<std::string> args{keys_.queue(project, consumer),
@@ -702,7 +703,8 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                 std::to_string(trim_below),
                                 ordered_bucket ? *ordered_bucket : std::string{},
                                 std::string(history),
-                                std::to_string(keep)};
+                                std::to_string(keep),
+                                other_lease ? std::to_string(other_lease) : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

@@ -188,11 +188,13 @@ class store {
   // then move the bucket on to its next message). history: an entry of the attempt
   // history (compact JSON, no newline; docs/storage.md), appended to the consumer's
   // history of the message, of which the last keep entries are kept; empty: none.
+  // other_lease: another lease_until that is ours (a renewal's, storage/lease.h), or 0.
   boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
                                            std::uint64_t id, std::int64_t lease_until, outcome what,
                                            std::int64_t at_ms, std::int64_t timestamp_s,
                                            const std::string* ordered_bucket = nullptr,
-                                           std::string_view history = {}, int keep = 0);
+                                           std::string_view history = {}, int keep = 0,
+                                           std::int64_t other_lease = 0);
 
   // queue_size: one consumer queue found in Redis.
   struct queue_size {
