@@ -852,6 +852,20 @@ const table<settings>& settings_table() {
               [](auto& s) -> auto& { return s.dispatch.claim_batch; }, 1, 10000,
               "Most deliveries of one consumer claimed in one Redis round trip."),
           number<settings>(
+              "dispatch.prefetch_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.prefetch_ms; }, 0, 1000,
+              "Deliveries due within this long are claimed ahead and each sent at its due "
+              "time, so a burst of messages due at one instant (whole-second timestamps) "
+              "starts on time; a claimed message can no longer be cancelled. 0: claim at the "
+              "due time."),
+          number<settings>(
+              "dispatch.claim_ahead", "integer", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.claim_ahead; }, 0, 100000,
+              "Per consumer, most deliveries claimed (due, or due within prefetch_ms) beyond "
+              "the concurrency attempts running, waiting in the dispatcher for a free slot or "
+              "their due time: a burst never waits for a claim. They never reached the "
+              "consumer, so a dispatcher that dies delivers none of them twice."),
+          number<settings>(
               "dispatch.shutdown_timeout_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.dispatch.shutdown_timeout_ms; }, 0, no_max,
               "On SIGTERM, deliveries in flight get this long; the rest are released."),

@@ -74,10 +74,13 @@ std::chrono::milliseconds consumer_worker::renew_every() const {
 asio::awaitable<void> consumer_worker::run() {
   const auto lease_ms = this->lease_ms();
   const auto full_lease_ms = this->full_lease_ms();
+  const std::int64_t prefetch = cfg_.dispatch.prefetch_ms;
   auto& clock = store_.redis_clock();
   while (!stopping_) {
     woken_ = false;
-    int room = claim_room(consumer_.concurrency, in_flight());
+    // While concurrency attempts run, up to claim_ahead more wait in this process for a slot
+    // (or their due time), so a burst never waits for a claim.
+    int room = claim_room(consumer_.concurrency + cfg_.dispatch.claim_ahead, leased());
     int budget = std::min({room, cfg_.dispatch.claim_batch, limiter_.budget(steady_ms())});
     if (budget <= 0) {  // wait for deliveries to finish, or for the rate limit to refill
       // No conditional expression around co_await here: GCC 12 evaluates both arms.
@@ -88,8 +91,10 @@ asio::awaitable<void> consumer_worker::run() {
     }
     auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
     // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
-    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, clock.now_ms(), lease_ms,
-                                             budget, shared);
+    // Ahead by prefetch_ms: each is sent at its due time, but its claim is done already.
+    const auto now = clock.now_ms();
+    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget,
+                                             shared, now + prefetch);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
@@ -106,12 +111,14 @@ asio::awaitable<void> consumer_worker::run() {
     for (auto& c : batch.items) {
       const auto l = batch.lease_until;
       in_flight_.emplace(std::make_pair(c.id, l), held{l, l, l, claimed_at + full_lease_ms});
-      util::spawn(ex_, deliver(std::move(c), l), "deliver");
+      waiting_.emplace_back(std::move(c), l);
     }
+    pump();
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
-    auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
-                                      : std::min<std::int64_t>(batch.next_due_ms - clock.now_ms(),
-                                                               cfg_.dispatch.max_idle_ms);
+    auto wait = batch.next_due_ms < 0
+                    ? cfg_.dispatch.max_idle_ms
+                    : std::min<std::int64_t>(batch.next_due_ms - prefetch - clock.now_ms(),
+                                             cfg_.dispatch.max_idle_ms);
     co_await sleep(wait);
   }
 }
@@ -150,8 +157,29 @@ void consumer_worker::prepare(attempt_request& a, storage::claimed& c, std::int6
   req.headers.push_back({"webhook-signature", a.signature});
 }
 
+asio::awaitable<bool> consumer_worker::until_due(std::int64_t due_ms, std::uint64_t id,
+                                                 std::int64_t lease_until) {
+  asio::steady_timer t(ex_, std::chrono::milliseconds(due_ms - store_.redis_clock().now_ms()));
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return in_flight_.count({id, lease_until}) > 0;
+}
+
+void consumer_worker::pump() {
+  while (sending_ < consumer_.concurrency && !waiting_.empty()) {
+    auto [c, l] = std::move(waiting_.front());
+    waiting_.pop_front();
+    ++sending_;
+    util::spawn(ex_, deliver(std::move(c), l), "deliver");
+  }
+}
+
 asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t lease_until) {
   auto& clock = store_.redis_clock();
+  // Claimed ahead (dispatch.prefetch_ms): sent at its due time, as the lateness counts it.
+  if (c.queued_ms > clock.now_ms() && !co_await until_due(c.queued_ms, c.id, lease_until)) {
+    --sending_;  // released by drain() meanwhile
+    co_return;
+  }
   auto started = clock.now_ms();
   attempt_request a;
   prepare(a, c, started);
@@ -199,7 +227,12 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
   co_await record(c, lease_until, what, at, entry);
   in_flight_.erase({c.id, lease_until});
-  wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+  // Its slot goes to the next delivery once the outcome is recorded: so at most
+  // concurrency deliveries are ever sent and not yet recorded (what a dispatcher that dies
+  // may have sent without Redis knowing: the bound on duplicates).
+  --sending_;
+  pump();
+  wake();  // room for more claims (a flag too, in case run() is not asleep right now)
 }
 
 asio::awaitable<void> consumer_worker::record(const storage::claimed& c, std::int64_t claim_lease,
@@ -347,6 +380,7 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   }
   auto left = std::move(in_flight_);
   in_flight_.clear();
+  waiting_.clear();  // released below with the rest
   for (const auto& [k, l] : left) {
     co_await store_.ack(cmd_.project, consumer_.name, k.first, l.token, storage::outcome::release,
                         store_.redis_clock().now_ms(), 0, nullptr, {}, 0,

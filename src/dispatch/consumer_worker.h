@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -56,7 +57,12 @@ class consumer_worker {
 
   const config::consumer& consumer() const { return consumer_; }
   const config::command& command() const { return cmd_; }
-  int in_flight() const { return static_cast<int>(in_flight_.size()); }
+  // in_flight: attempts sent and not yet recorded (at most concurrency); leased: deliveries
+  // claimed and not yet recorded (at most concurrency + dispatch.claim_ahead: those in
+  // flight, and those waiting for a free slot or their due time); waiting: the latter.
+  int in_flight() const { return sending_; }
+  int leased() const { return static_cast<int>(in_flight_.size()); }
+  int waiting() const { return static_cast<int>(waiting_.size()); }
   // paused says whether the last claim found the consumer paused (store::pause).
   bool paused() const { return paused_; }
   // recent returns the attempts of the last minute (for the dispatcher's reports).
@@ -81,6 +87,14 @@ class consumer_worker {
     std::string id, attempt, due, seconds, signature;
   };
   void prepare(attempt_request& a, storage::claimed& c, std::int64_t now_ms) const;
+  // until_due waits until due_ms (Redis's clock); false if the delivery (id, lease_until)
+  // was released meanwhile (shutdown).
+  boost::asio::awaitable<bool> until_due(std::int64_t due_ms, std::uint64_t id,
+                                         std::int64_t lease_until);
+  // pump starts the deliveries waiting for a slot, while fewer than concurrency are sent.
+  void pump();
+  // deliver waits until c is due (a delivery claimed ahead: dispatch.prefetch_ms), sends
+  // it, records the outcome, and then frees its slot.
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
   // record sends a delivery's outcome to Redis (ack-2) with its current lease, again if a
   // renewal moved the lease under it; a lost lease is logged.
@@ -122,6 +136,10 @@ class consumer_worker {
   // delivery whose lease ran out may be claimed again while the late one still runs; each
   // must free only its own slot.
   std::map<std::pair<std::uint64_t, std::int64_t>, held> in_flight_;
+  // claimed deliveries waiting for a slot (fewer than concurrency sent), in claim order,
+  // with the claim's lease_until
+  std::deque<std::pair<storage::claimed, std::int64_t>> waiting_;
+  int sending_ = 0;  // attempts sent and not yet recorded (or waiting for their due time)
   std::mt19937_64 rng_{std::random_device{}()};
   const std::string& dispatcher_id_;
   event_log& events_;

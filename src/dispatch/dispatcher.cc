@@ -82,9 +82,10 @@ void dispatcher::count_into(util::metrics& m) {
     m.gauge("dmq_queue_messages",
             "Deliveries in the consumer's queue: waiting, in flight (leased) or retrying.", who,
             [known, this, i] { return known(counts_[i].queued); });
+    // due and unleased in Redis, plus those claimed ahead that wait here for a slot
     m.gauge("dmq_queue_due_messages",
             "Deliveries due now and not yet sent: the backlog (0 when keeping up).", who,
-            [known, this, i] { return known(counts_[i].due); });
+            [known, this, i] { return known(counts_[i].due + workers_[i]->waiting()); });
     m.gauge("dmq_pending_messages", "Messages failed for good, in the consumer's pending list.",
             who, [known, this, i] { return known(counts_[i].pending); });
   }

@@ -642,11 +642,12 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
 
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
-                                                  std::int64_t lease_ms, int max, int shared_rate) {
+                                                  std::int64_t lease_ms, int max, int shared_rate,
+                                                  std::int64_t horizon_ms) {
   std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
                                 std::string(consumer),          std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
-                                std::to_string(shared_rate)};
+                                std::to_string(shared_rate),    std::to_string(horizon_ms)};
   auto sent_at = storage::now_us();
   bool maybe_sent = false;
   auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
