@@ -15,9 +15,13 @@ paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT [CONNECTIONS]
     free, so that slow answers (a loaded server) do not hold back the schedule; behind =
     when a POST was sent - when it was due.
 Messages carry ~100 bytes of params and their own bucket, like bench/wrk/*.lua.
+With DMQ_WHOLE_SECONDS=1 in the environment, paced messages carry the seed's `timestamp`
+(whole seconds: the second after now + DELAY_MS, made when the POST is sent) instead of
+delay_ms, so each second's messages fall due at one instant (issue 15's burst).
 """
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -53,10 +57,29 @@ class Poster:
                     raise
 
 
-def batch_body(project, cmd, first, n, delay_ms):
+def batch_body(project, cmd, first, n, delay_ms, whole_seconds=False):
+    due = {"delay_ms": delay_ms}
+    if whole_seconds:
+        due = {"timestamp": int((time.time() * 1000 + delay_ms) // 1000) + 1}
     return json.dumps([{"project": project, "cmd": cmd, "params": params(k),
-                        "bucket": f"b{k}", "delay_ms": delay_ms}
+                        "bucket": f"b{k}", **due}
                        for k in range(first, first + n)], separators=(",", ":")).encode()
+
+
+class LazyBodies:
+    """paced's bodies: made up front, or (DMQ_WHOLE_SECONDS=1) when each is sent."""
+
+    def __init__(self, project, cmd, batch, delay_ms, ticks):
+        self.args = (project, cmd, batch, delay_ms)
+        self.whole = os.environ.get("DMQ_WHOLE_SECONDS") == "1"
+        self.made = None if self.whole else [self.make(i) for i in range(ticks)]
+
+    def make(self, i):
+        project, cmd, batch, delay_ms = self.args
+        return batch_body(project, cmd, 1 + i * batch, batch, delay_ms, self.whole)
+
+    def __getitem__(self, i):
+        return self.make(i) if self.whole else self.made[i]
 
 
 def check(status, data, n):
@@ -105,7 +128,7 @@ def paced(url, project, cmd, rate, seconds, batch, delay_ms, ids_out, connection
     connections = int(connections)
     period = batch / rate
     ticks = int(round(seconds / period))
-    bodies = [batch_body(project, cmd, 1 + i * batch, batch, delay_ms) for i in range(ticks)]
+    bodies = LazyBodies(project, cmd, batch, delay_ms, ticks)
     ids, behind, answered = [], [0.0], []
     if connections <= 1:
         p = Poster(url)

@@ -11,7 +11,8 @@
 # include the claimed-but-not-yet-sent ones). Then it restarts `dmq server` at once and
 # waits (at most RECOVER_MAX s) until every posted id has reached every consumer.
 # Reports per run: lost (must be 0), duplicates (each must be an id in flight at the
-# kill), in flight at the kill (bound: CONCURRENCY × consumers), how many of those had
+# kill), in flight at the kill (bound: (CONCURRENCY + CLAIM_AHEAD) × consumers: those
+# sent, and those claimed ahead waiting for a slot, dispatch.claim_ahead), how many of those had
 # reached nginx from the killed process (they come again: duplicates), recovery time
 # (kill -> the first arrival of the last id; bounded by the lease: consumer timeout +
 # dispatch.lease_margin_ms), kill -> last delivery (queues empty), restart -> first delivery.
@@ -20,7 +21,8 @@
 #
 # Knobs (environment): RUNS=3, N=20000, CONSUMERS="1 2", KILL_FROM=start (or first),
 # KILL_AFTER_S=1, RECOVER_MAX=120 (s), PRELOAD_BATCH=1000, PRELOAD_THREADS=2,
-# CONCURRENCY=64, CLAIM_BATCH, LEASE_MARGIN_MS (dispatch.lease_margin_ms; empty: dmq's
+# CONCURRENCY=64, CLAIM_AHEAD=1000 (dmq's dispatch.claim_ahead: only for the bound),
+# CLAIM_BATCH, LEASE_MARGIN_MS (dispatch.lease_margin_ms; empty: dmq's
 # default, 10000), RATE_PER_SEC=1000000, CONSUMER_TIMEOUT=2000 (ms), QUIET_MAX=60,
 # QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
 set -euo pipefail
@@ -118,7 +120,7 @@ import json, sys
 k, run, pre, sumf, quiet, queued, lerr, lwarn, t0, kill_s, at_kill, want, recovered = sys.argv[1:]
 s = json.load(open(sumf))
 k, want = int(k), int(want)
-bound = $CONCURRENCY * k
+bound = ($CONCURRENCY + ${CLAIM_AHEAD:-1000}) * k
 inflight = s["leased_at_kill"]
 checks = {
     "none_lost": s["missing"] == 0,

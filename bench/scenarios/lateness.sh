@@ -21,7 +21,9 @@
 # LOAD_RATE=0 (msg/s the load aims at; 0: as fast as it goes), PRODUCER_CONNECTIONS
 # (1 idle, 64 under load: connections the paced producer may use at once; with 1 it falls
 # seconds behind its schedule under a saturating load),
-# QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
+# QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0,
+# DMQ_WHOLE_SECONDS=1 (the burst of issue 15: messages carry the seed's whole-second
+# `timestamp`, the second after now + DELAY_MS, so each second's messages fall due at once).
 # The last line of stdout is `RESULT <json path>`.
 set -euo pipefail
 BENCH_NAME=lateness
@@ -187,7 +189,8 @@ params = {"runs": $RUNS, "rate": $RATE, "seconds": $SECONDS_, "batch": $BATCH,
           "consumer_timeout_ms": $CONSUMER_TIMEOUT, "claim_batch": "${CLAIM_BATCH:-default}", "rate_per_sec": $RATE_PER_SEC,
           "load": LOAD or None, "load_connections": $LOAD_CONNECTIONS, "load_threads": $LOAD_THREADS,
           "load_batch": $LOAD_BATCH, "load_delay_ms": $LOAD_DELAY_MS,
-          "load_rate": $LOAD_RATE, "producer_connections": $PRODUCER_CONNECTIONS}
+          "load_rate": $LOAD_RATE, "producer_connections": $PRODUCER_CONNECTIONS,
+          "whole_seconds": "${DMQ_WHOLE_SECONDS:-0}" == "1"}
 out = result.write("lateness", recs, summary, params, variant=LOAD or None,
                    title="dmq lateness (issue 3)" + (f", under {LOAD} load" if LOAD else ", idle"),
                    headline=[(f"{k[:-1]} consumer(s) p99 ms", [k, "p99"]) for k in sorted(summary)],

@@ -837,12 +837,34 @@ const table<settings>& settings_table() {
           number<settings>(
               "dispatch.lease_margin_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.dispatch.lease_margin_ms; }, 100, no_max,
-              "A claimed delivery is leased for the consumer's timeout plus this; a dispatcher "
-              "that dies loses its leases after that long."),
+              "A claimed delivery's lease never runs past the consumer's timeout plus this (with "
+              "heartbeat_lease_ms: 0 it is that long: a dispatcher that dies loses its leases "
+              "after that long)."),
+          number<settings>(
+              "dispatch.heartbeat_lease_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.heartbeat_lease_ms; }, 0, no_max,
+              "A claimed delivery is leased for this long (at most the consumer's timeout plus "
+              "lease_margin_ms) and renewed every quarter of it while its dispatcher lives and "
+              "the attempt runs, so the deliveries of a dispatcher that dies are due again "
+              "within this long; 0: no renewal, the lease is timeout plus lease_margin_ms."),
           number<settings>(
               "dispatch.claim_batch", "integer", "dmq",
               [](auto& s) -> auto& { return s.dispatch.claim_batch; }, 1, 10000,
               "Most deliveries of one consumer claimed in one Redis round trip."),
+          number<settings>(
+              "dispatch.prefetch_ms", "integer, ms", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.prefetch_ms; }, 0, 1000,
+              "Deliveries due within this long are claimed ahead and each sent at its due "
+              "time, so a burst of messages due at one instant (whole-second timestamps) "
+              "starts on time; a claimed message can no longer be cancelled. 0: claim at the "
+              "due time."),
+          number<settings>(
+              "dispatch.claim_ahead", "integer", "dmq",
+              [](auto& s) -> auto& { return s.dispatch.claim_ahead; }, 0, 100000,
+              "Per consumer, most deliveries claimed (due, or due within prefetch_ms) beyond "
+              "the concurrency attempts running, waiting in the dispatcher for a free slot or "
+              "their due time: a burst never waits for a claim. They never reached the "
+              "consumer, so a dispatcher that dies delivers none of them twice."),
           number<settings>(
               "dispatch.shutdown_timeout_ms", "integer, ms", "dmq",
               [](auto& s) -> auto& { return s.dispatch.shutdown_timeout_ms; }, 0, no_max,

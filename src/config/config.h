@@ -125,8 +125,11 @@ struct limit_settings {
 };
 
 struct dispatch_settings {
-  int lease_margin_ms = 10000;      // a claim's lease is the consumer's timeout plus this
-  int claim_batch = 256;            // most deliveries claimed in one round trip
+  int lease_margin_ms = 10000;    // a claim's lease is the consumer's timeout plus this
+  int heartbeat_lease_ms = 2000;  // leases this short, renewed while their dispatcher lives
+  int claim_batch = 256;          // most deliveries claimed in one round trip
+  int prefetch_ms = 50;           // claim this long before due; send at the due time
+  int claim_ahead = 1000;  // claimed deliveries waiting for a slot or their due time, at most
   int shutdown_timeout_ms = 10000;  // SIGTERM: deliveries in flight get this long
   int max_idle_ms = 5000;           // re-check an idle queue at least this often
   int http_port = 0;        // dmq server's own /healthz and /metrics (on http.listen); 0 = none

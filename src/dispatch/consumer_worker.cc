@@ -11,6 +11,7 @@
 #include "dispatch/retry_policy.h"
 #include "dispatch/webhook_signature.h"
 #include "storage/id_source.h"
+#include "storage/lease.h"
 #include "util/spawn.h"
 
 namespace asio = boost::asio;
@@ -57,13 +58,29 @@ std::int64_t consumer_worker::steady_ms() {
       .count();
 }
 
+std::int64_t consumer_worker::full_lease_ms() const {
+  return static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+}
+
+std::int64_t consumer_worker::lease_ms() const {
+  const std::int64_t h = cfg_.dispatch.heartbeat_lease_ms;
+  return h > 0 ? std::min(h, full_lease_ms()) : full_lease_ms();
+}
+
+std::chrono::milliseconds consumer_worker::renew_every() const {
+  return std::chrono::milliseconds(std::max(cfg_.dispatch.heartbeat_lease_ms / 4, 0));
+}
+
 asio::awaitable<void> consumer_worker::run() {
-  const auto lease_ms =
-      static_cast<std::int64_t>(consumer_.timeout_ms) + cfg_.dispatch.lease_margin_ms;
+  const auto lease_ms = this->lease_ms();
+  const auto full_lease_ms = this->full_lease_ms();
+  const std::int64_t prefetch = cfg_.dispatch.prefetch_ms;
   auto& clock = store_.redis_clock();
   while (!stopping_) {
     woken_ = false;
-    int room = claim_room(consumer_.concurrency, in_flight());
+    // While concurrency attempts run, up to claim_ahead more wait in this process for a slot
+    // (or their due time), so a burst never waits for a claim.
+    int room = claim_room(consumer_.concurrency + cfg_.dispatch.claim_ahead, leased());
     int budget = std::min({room, cfg_.dispatch.claim_batch, limiter_.budget(steady_ms())});
     if (budget <= 0) {  // wait for deliveries to finish, or for the rate limit to refill
       // No conditional expression around co_await here: GCC 12 evaluates both arms.
@@ -74,8 +91,10 @@ asio::awaitable<void> consumer_worker::run() {
     }
     auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
     // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
-    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, clock.now_ms(), lease_ms,
-                                             budget, shared);
+    // Ahead by prefetch_ms: each is sent at its due time, but its claim is done already.
+    const auto now = clock.now_ms();
+    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget,
+                                             shared, now + prefetch);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
@@ -87,14 +106,19 @@ asio::awaitable<void> consumer_worker::run() {
     }
     limiter_.spend(static_cast<int>(batch.items.size()));
     if (!batch.dropped.empty()) gave_up(batch.dropped);
+    // the claim's time on Redis's clock: claim-1 leased until then + lease_ms
+    const auto claimed_at = batch.lease_until - lease_ms;
     for (auto& c : batch.items) {
-      in_flight_.emplace(c.id, batch.lease_until);
-      util::spawn(ex_, deliver(std::move(c), batch.lease_until), "deliver");
+      const auto l = batch.lease_until;
+      in_flight_.emplace(std::make_pair(c.id, l), held{l, l, l, claimed_at + full_lease_ms});
+      waiting_.emplace_back(std::move(c), l);
     }
+    pump();
     if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
-    auto wait = batch.next_due_ms < 0 ? cfg_.dispatch.max_idle_ms
-                                      : std::min<std::int64_t>(batch.next_due_ms - clock.now_ms(),
-                                                               cfg_.dispatch.max_idle_ms);
+    auto wait = batch.next_due_ms < 0
+                    ? cfg_.dispatch.max_idle_ms
+                    : std::min<std::int64_t>(batch.next_due_ms - prefetch - clock.now_ms(),
+                                             cfg_.dispatch.max_idle_ms);
     co_await sleep(wait);
   }
 }
@@ -133,8 +157,29 @@ void consumer_worker::prepare(attempt_request& a, storage::claimed& c, std::int6
   req.headers.push_back({"webhook-signature", a.signature});
 }
 
+asio::awaitable<bool> consumer_worker::until_due(std::int64_t due_ms, std::uint64_t id,
+                                                 std::int64_t lease_until) {
+  asio::steady_timer t(ex_, std::chrono::milliseconds(due_ms - store_.redis_clock().now_ms()));
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return in_flight_.count({id, lease_until}) > 0;
+}
+
+void consumer_worker::pump() {
+  while (sending_ < consumer_.concurrency && !waiting_.empty()) {
+    auto [c, l] = std::move(waiting_.front());
+    waiting_.pop_front();
+    ++sending_;
+    util::spawn(ex_, deliver(std::move(c), l), "deliver");
+  }
+}
+
 asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t lease_until) {
   auto& clock = store_.redis_clock();
+  // Claimed ahead (dispatch.prefetch_ms): sent at its due time, as the lateness counts it.
+  if (c.queued_ms > clock.now_ms() && !co_await until_due(c.queued_ms, c.id, lease_until)) {
+    --sending_;  // released by drain() meanwhile
+    co_return;
+  }
   auto started = clock.now_ms();
   attempt_request a;
   prepare(a, c, started);
@@ -180,23 +225,78 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   if (!res.local)
     entry = observe(c, res, what, started,
                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  co_await record(c, lease_until, what, at, entry);
+  in_flight_.erase({c.id, lease_until});
+  // Its slot goes to the next delivery once the outcome is recorded: so at most
+  // concurrency deliveries are ever sent and not yet recorded (what a dispatcher that dies
+  // may have sent without Redis knowing: the bound on duplicates).
+  --sending_;
+  pump();
+  wake();  // room for more claims (a flag too, in case run() is not asleep right now)
+}
+
+asio::awaitable<void> consumer_worker::record(const storage::claimed& c, std::int64_t claim_lease,
+                                              storage::outcome what, std::int64_t at,
+                                              const std::string& entry) {
+  const auto key = std::make_pair(c.id, claim_lease);
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
   for (int tries = 0; tries < 50; ++tries) {
-    if (in_flight_.count({c.id, lease_until}) == 0) break;  // released by drain()
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) co_return;  // released by drain()
+    const held sent = it->second;
+    // Every score that may be ours goes along (ack-2 takes two; the third, a renewal on
+    // its way, is caught by the check below).
+    auto other = sent.pending != sent.token ? sent.pending : sent.other;
     auto [ec, recorded] = co_await store_.ack(
-        cmd_.project, consumer_.name, c.id, lease_until, what, at, c.due_ms / 1000,
-        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history);
+        cmd_.project, consumer_.name, c.id, sent.token, what, at, c.due_ms / 1000,
+        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history, other);
     if (!ec) {
-      if (!recorded)
-        spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
-                     consumer_.name);
-      break;
+      if (recorded) co_return;
+      it = in_flight_.find(key);
+      // A renewal moved the lease meanwhile: again, with the lease as it is now.
+      if (it != in_flight_.end() && !it->second.lost && !(it->second == sent)) continue;
+      spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
+                   consumer_.name);
+      co_return;
     }
     asio::steady_timer t(ex_, 100ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  in_flight_.erase({c.id, lease_until});
-  wake();  // room for another delivery (a flag too, in case run() is not asleep right now)
+}
+
+asio::awaitable<void> consumer_worker::renew() {
+  const std::int64_t h = cfg_.dispatch.heartbeat_lease_ms;
+  if (h <= 0 || in_flight_.empty() || renewing_) co_return;
+  const auto now = store_.redis_clock().now_ms();
+  std::vector<storage::held_lease> leases;
+  std::vector<std::pair<std::uint64_t, std::int64_t>> keys;
+  for (auto& [k, l] : in_flight_) {
+    if (l.lost || l.token - now > h - h / 4) continue;  // not a quarter of it used yet
+    auto to = std::min(now + h, l.cap);
+    if (to <= l.token) continue;  // at its cap: it runs out there, as without heartbeats
+    l.pending = to;
+    leases.push_back({k.first, to, l.token, l.other});
+    keys.push_back(k);
+  }
+  if (leases.empty()) co_return;
+  renewing_ = true;
+  auto [ec, renewed] = co_await storage::renew(store_, cmd_.project, consumer_.name, leases);
+  renewing_ = false;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto it = in_flight_.find(keys[i]);
+    if (it == in_flight_.end()) continue;  // acknowledged meanwhile
+    auto& l = it->second;
+    if (ec) {  // its answer is lost: the score is the old one or the new one
+      if (l.token == l.other) l.other = l.pending;
+      l.pending = l.token;
+    } else if (renewed[i]) {
+      l.token = l.other = l.pending;
+    } else {
+      l.lost = true;
+      l.pending = l.token;
+    }
+  }
+  if (ec) spdlog::debug("{}: leases not renewed: {}", consumer_.name, ec.message());
 }
 
 std::string consumer_worker::observe(const storage::claimed& c, const http::client_response& res,
@@ -280,9 +380,11 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   }
   auto left = std::move(in_flight_);
   in_flight_.clear();
-  for (auto [id, lease_until] : left) {
-    co_await store_.ack(cmd_.project, consumer_.name, id, lease_until, storage::outcome::release,
-                        store_.redis_clock().now_ms(), 0);
+  waiting_.clear();  // released below with the rest
+  for (const auto& [k, l] : left) {
+    co_await store_.ack(cmd_.project, consumer_.name, k.first, l.token, storage::outcome::release,
+                        store_.redis_clock().now_ms(), 0, nullptr, {}, 0,
+                        l.pending != l.token ? l.pending : l.other);
   }
   if (!left.empty())
     spdlog::warn("{}: released {} deliveries still running at shutdown", consumer_.name,

@@ -10,6 +10,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <random>
 #include <set>
 #include <utility>
@@ -44,10 +46,23 @@ class consumer_worker {
   // drain waits until no delivery is in flight or deadline; then releases the leases of
   // deliveries still running, so another dispatcher takes them at once.
   boost::asio::awaitable<void> drain(std::chrono::steady_clock::time_point deadline);
+  // renew is the heartbeat on this worker's leases (storage/lease.h): it extends the lease
+  // of every delivery in flight that has used a quarter of it, up to the consumer's timeout
+  // + dispatch.lease_margin_ms after its claim. The dispatcher calls it every
+  // renew_every() while deliveries may be in flight; nothing when heartbeats are off.
+  boost::asio::awaitable<void> renew();
+  // renew_every: how often renew() must run (a quarter of dispatch.heartbeat_lease_ms; 0
+  // when heartbeats are off).
+  std::chrono::milliseconds renew_every() const;
 
   const config::consumer& consumer() const { return consumer_; }
   const config::command& command() const { return cmd_; }
-  int in_flight() const { return static_cast<int>(in_flight_.size()); }
+  // in_flight: attempts sent and not yet recorded (at most concurrency); leased: deliveries
+  // claimed and not yet recorded (at most concurrency + dispatch.claim_ahead: those in
+  // flight, and those waiting for a free slot or their due time); waiting: the latter.
+  int in_flight() const { return sending_; }
+  int leased() const { return static_cast<int>(in_flight_.size()); }
+  int waiting() const { return static_cast<int>(waiting_.size()); }
   // paused says whether the last claim found the consumer paused (store::pause).
   bool paused() const { return paused_; }
   // recent returns the attempts of the last minute (for the dispatcher's reports).
@@ -61,13 +76,31 @@ class consumer_worker {
  private:
   static constexpr std::int64_t local_failure_delay_ms = 1000;
 
+  // full_lease_ms: the consumer's timeout + dispatch.lease_margin_ms, the longest a lease
+  // runs after its claim; lease_ms: what a claim leases (shorter with heartbeats).
+  std::int64_t full_lease_ms() const;
+  std::int64_t lease_ms() const;
+
   // attempt_request: one attempt's request and the strings its headers view.
   struct attempt_request {
     http::client_request req;
     std::string id, attempt, due, seconds, signature;
   };
   void prepare(attempt_request& a, storage::claimed& c, std::int64_t now_ms) const;
+  // until_due waits until due_ms (Redis's clock); false if the delivery (id, lease_until)
+  // was released meanwhile (shutdown).
+  boost::asio::awaitable<bool> until_due(std::int64_t due_ms, std::uint64_t id,
+                                         std::int64_t lease_until);
+  // pump starts the deliveries waiting for a slot, while fewer than concurrency are sent.
+  void pump();
+  // deliver waits until c is due (a delivery claimed ahead: dispatch.prefetch_ms), sends
+  // it, records the outcome, and then frees its slot.
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
+  // record sends a delivery's outcome to Redis (ack-2) with its current lease, again if a
+  // renewal moved the lease under it; a lost lease is logged.
+  boost::asio::awaitable<void> record(const storage::claimed& c, std::int64_t claim_lease,
+                                      storage::outcome what, std::int64_t at,
+                                      const std::string& entry);
   // observe counts an attempt's outcome in recent_ and, while someone tails, in the events;
   // returns its attempt history entry ("" when none is kept: a first-try success, or the
   // history is off).
@@ -87,15 +120,32 @@ class consumer_worker {
   endpoint endpoint_;
   std::string trace_header_;  // "X-" + request_trace_id_key: the request_id's header
   boost::asio::steady_timer timer_;
-  // deliveries in flight, by (id, lease_until): keyed by the lease too, since a delivery
-  // whose lease ran out may be claimed again while the late one still runs; each must
-  // free only its own slot.
-  std::set<std::pair<std::uint64_t, std::int64_t>> in_flight_;
+  // held: the lease of a delivery in flight: its score in the queue is one of token (as
+  // last known), other (a renewal whose answer was lost may have set it) and pending (the
+  // renewal on its way, if any), all ours; equal when nothing is uncertain. cap: the latest
+  // a renewal may extend it to (its claim + the consumer's timeout + the lease margin).
+  struct held {
+    std::int64_t token = 0;
+    std::int64_t other = 0;
+    std::int64_t pending = 0;
+    std::int64_t cap = 0;
+    bool lost = false;  // a renewal found it lost (it ran out, another claim took it)
+    bool operator==(const held&) const = default;
+  };
+  // deliveries in flight, by (id, the claim's lease_until): keyed by the lease too, since a
+  // delivery whose lease ran out may be claimed again while the late one still runs; each
+  // must free only its own slot.
+  std::map<std::pair<std::uint64_t, std::int64_t>, held> in_flight_;
+  // claimed deliveries waiting for a slot (fewer than concurrency sent), in claim order,
+  // with the claim's lease_until
+  std::deque<std::pair<storage::claimed, std::int64_t>> waiting_;
+  int sending_ = 0;  // attempts sent and not yet recorded (or waiting for their due time)
   std::mt19937_64 rng_{std::random_device{}()};
   const std::string& dispatcher_id_;
   event_log& events_;
   recent_window recent_{util::latency_buckets};
   bool stopping_ = false;
+  bool renewing_ = false;  // a renew() call is on its way
   bool woken_ = false;
   bool paused_ = false;
   // counted, once count_into() was called: attempts by result, their durations, and how

@@ -27,6 +27,7 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
       wake_(ex, std::move(wake_connection), cluster),
       heartbeat_timer_(ex),
       report_timer_(ex),
+      renew_timer_(ex),
       id_(dispatcher_id()),
       events_(ex, store) {
   for (const auto& cmd : cfg.commands)
@@ -82,9 +83,10 @@ void dispatcher::count_into(util::metrics& m) {
     m.gauge("dmq_queue_messages",
             "Deliveries in the consumer's queue: waiting, in flight (leased) or retrying.", who,
             [known, this, i] { return known(counts_[i].queued); });
+    // due and unleased in Redis, plus those claimed ahead that wait here for a slot
     m.gauge("dmq_queue_due_messages",
             "Deliveries due now and not yet sent: the backlog (0 when keeping up).", who,
-            [known, this, i] { return known(counts_[i].due); });
+            [known, this, i] { return known(counts_[i].due + workers_[i]->waiting()); });
     m.gauge("dmq_pending_messages", "Messages failed for good, in the consumer's pending list.",
             who, [known, this, i] { return known(counts_[i].pending); });
   }
@@ -121,6 +123,8 @@ void dispatcher::start() {
   util::spawn(ex_, heartbeat(), "wake heartbeat");
   util::spawn(ex_, audit(), "queue audit");
   util::spawn(ex_, report(), "dispatcher report");
+  if (!workers_.empty() && workers_.front()->renew_every().count() > 0)
+    util::spawn(ex_, renew_leases(), "lease heartbeat");
   util::spawn(ex_, events_.run(), "events tail check");
   for (auto& w : workers_) util::spawn(ex_, w->run(), "consumer worker");
   spdlog::info("dispatcher: {} consumers", workers_.size());
@@ -132,6 +136,16 @@ asio::awaitable<void> dispatcher::heartbeat() {
     co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     co_await wake_.ping();
+  }
+}
+
+asio::awaitable<void> dispatcher::renew_leases() {
+  const auto every = workers_.front()->renew_every();
+  while (!drained_) {
+    renew_timer_.expires_after(every);
+    co_await renew_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (drained_) break;
+    for (auto& w : workers_) co_await w->renew();
   }
 }
 
@@ -155,6 +169,8 @@ asio::awaitable<void> dispatcher::shutdown(std::chrono::milliseconds deadline) {
   for (auto& w : workers_) w->stop();
   auto until = std::chrono::steady_clock::now() + deadline;
   for (auto& w : workers_) co_await w->drain(until);
+  drained_ = true;
+  renew_timer_.cancel();
   if (auto ec = co_await store_.unreport(id_))
     spdlog::warn("dispatcher: report not removed ({}): it expires in {} s", ec.message(),
                  report_ttl.count() / 1000);

@@ -50,6 +50,11 @@ class dispatcher {
   // hear a wake-up again; the unanswered PING breaks it (redis.read_timeout) and the
   // reconnect subscribes again and wakes every worker (redis/subscriber.h).
   boost::asio::awaitable<void> heartbeat();
+  // renew_leases is the heartbeat on the leases (storage/lease.h): every renew_every it
+  // renews the leases of every worker's deliveries in flight, until shutdown has drained
+  // them; a dispatcher that dies stops renewing, and its leases run out within
+  // dispatch.heartbeat_lease_ms.
+  boost::asio::awaitable<void> renew_leases();
   // report writes this dispatcher's report every report_every (docs/storage.md,
   // "Dispatcher reports") until shutdown, which removes it.
   boost::asio::awaitable<void> report();
@@ -67,7 +72,9 @@ class dispatcher {
   redis::subscriber wake_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer report_timer_;
-  std::string id_;  // "<host>:<pid>": names it in reports and attempt histories
+  boost::asio::steady_timer renew_timer_;
+  bool drained_ = false;  // shutdown released what was left: no more renewals
+  std::string id_;        // "<host>:<pid>": names it in reports and attempt histories
   event_log events_;
   bool stopping_ = false;
 

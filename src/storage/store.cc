@@ -642,11 +642,12 @@ asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view projec
 
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
-                                                  std::int64_t lease_ms, int max, int shared_rate) {
+                                                  std::int64_t lease_ms, int max, int shared_rate,
+                                                  std::int64_t horizon_ms) {
   std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
                                 std::string(consumer),          std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
-                                std::to_string(shared_rate)};
+                                std::to_string(shared_rate),    std::to_string(horizon_ms)};
   auto sent_at = storage::now_us();
   bool maybe_sent = false;
   auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
@@ -687,7 +688,8 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                          std::uint64_t id, std::int64_t lease_until, outcome what,
                                          std::int64_t at_ms, std::int64_t timestamp_s,
                                          const std::string* ordered_bucket,
-                                         std::string_view history, int keep) {
+                                         std::string_view history, int keep,
+                                         std::int64_t other_lease) {
   static constexpr const char* names[] = {"done", "retry", "failure", "release"};
   auto trim_below = now_ms() / 1000 - status_ttl_ms_ / 1000;
   std::vector<std::string> args{keys_.queue(project, consumer),
@@ -702,7 +704,8 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                 std::to_string(trim_below),
                                 ordered_bucket ? *ordered_bucket : std::string{},
                                 std::string(history),
-                                std::to_string(keep)};
+                                std::to_string(keep),
+                                other_lease ? std::to_string(other_lease) : std::string{}};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

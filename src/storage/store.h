@@ -170,11 +170,12 @@ class store {
   // (claim-1.lua); dispatchers pass redis_clock().now_ms(), and the claim's answer carries
   // Redis's TIME, which keeps that clock right. shared_rate > 0 also caps the attempts
   // started per second by all dispatchers together. A claim whose answer is lost is undone
-  // by on_connect (unclaim-1.lua).
+  // by on_connect (unclaim-1.lua). horizon_ms > now_ms claims what is due until then too.
   boost::asio::awaitable<result<claim_batch>> claim(std::string_view project,
                                                     std::string_view consumer, std::int64_t now_ms,
                                                     std::int64_t lease_ms, int max,
-                                                    int shared_rate = 0);
+                                                    int shared_rate = 0,
+                                                    std::int64_t horizon_ms = 0);
   // redis_clock returns Redis's time as this process knows it (storage/clock.h).
   storage::clock& redis_clock() { return clock_; }
   // queue_stats returns the stats of each (project, consumer), in one round trip.
@@ -188,11 +189,13 @@ class store {
   // then move the bucket on to its next message). history: an entry of the attempt
   // history (compact JSON, no newline; docs/storage.md), appended to the consumer's
   // history of the message, of which the last keep entries are kept; empty: none.
+  // other_lease: another lease_until that is ours (a renewal's, storage/lease.h), or 0.
   boost::asio::awaitable<result<bool>> ack(std::string_view project, std::string_view consumer,
                                            std::uint64_t id, std::int64_t lease_until, outcome what,
                                            std::int64_t at_ms, std::int64_t timestamp_s,
                                            const std::string* ordered_bucket = nullptr,
-                                           std::string_view history = {}, int keep = 0);
+                                           std::string_view history = {}, int keep = 0,
+                                           std::int64_t other_lease = 0);
 
   // queue_size: one consumer queue found in Redis.
   struct queue_size {

@@ -2,7 +2,8 @@
 --[[
   ack-2: record the outcome of one delivery attempt, if the lease is still ours.
   allow-oom: at Redis's memory limit outcomes must still be recorded (a done frees memory).
-  The lease is ours while the id's score is the lease_until our claim set; after it ran
+  The lease is ours while the id's score is the lease_until our claim (or our last
+  renewal of it, renew-1) set; after it ran
   out another dispatcher may have claimed it again, and then this ack changes nothing.
 
   KEYS[1]  queue    ZSET <prefix>:{p}:q:<consumer>
@@ -20,6 +21,9 @@
   ARGV[9]  the bucket of an ordered command's message, or ''  (lib/bucket.lua)
   ARGV[10] an attempt history entry (compact JSON, no newline), or '' for none
   ARGV[11] how many entries the history keeps (dispatch.attempt_history)
+  ARGV[12] another lease_until that is ours, or '' (optional): a live dispatcher renews its
+           leases (renew-1), and an ack may reach Redis before or after a renewal whose
+           answer it has not seen
   The status and attempt count are the consumer's in the message's record <base>m:<id>
   (lib/record.lua); a record that expired meanwhile is left alone.
   done:    the id leaves the queue, status "done".
@@ -38,8 +42,10 @@
 -- uses record.lua
 -- uses bucket.lua
 local q, id = KEYS[1], ARGV[3]
-local score = redis.call('ZSCORE', q, id)
-if not score or tonumber(score) ~= tonumber(ARGV[4]) then return 0 end
+local score = tonumber(redis.call('ZSCORE', q, id))
+if not score or (score ~= tonumber(ARGV[4]) and score ~= tonumber(ARGV[12] or '')) then
+  return 0
+end
 local mkey, outcome = ARGV[1] .. 'm:' .. id, ARGV[5]
 -- history appends ARGV[10] to the consumer's attempt history, keeping the last ARGV[11].
 local function history()

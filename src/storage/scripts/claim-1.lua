@@ -15,6 +15,9 @@
   ARGV[5]  max     how many to claim at most
   ARGV[6]  shared rate: attempts per second for this consumer across every dispatcher
            (0: none). Counted per wall-clock second in HASH <base>r:<consumer> {s, n}.
+  ARGV[7]  horizon_ms (optional; default now_ms): ids scored up to this are claimed, so a
+           dispatcher may claim a little ahead (dispatch.prefetch_ms) and send each at its
+           due time; leases, rates and data expiry count from now_ms
   For each claimed id: in its record (<base>m:<id>, lib/record.lua) the consumer's status
   := "doing" and its attempts += 1.
   Ids whose status is settled (cancelled, done, failure) leave the queue. Ids that cannot
@@ -41,6 +44,7 @@
 -- uses bucket.lua
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now = tonumber(ARGV[3])
+local horizon = math.max(now, tonumber(ARGV[7] or '') or now)
 local t = redis.call('TIME')
 local time = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lease_until = now + tonumber(ARGV[4])
@@ -55,7 +59,7 @@ if rate > 0 then
   max = math.min(max, rate - used)
   if max <= 0 then return {tostring((sec + 1) * 1000), lease_until, {}, time} end
 end
-local due = redis.call('ZRANGE', q, '-inf', now, 'BYSCORE', 'LIMIT', 0, max, 'WITHSCORES')
+local due = redis.call('ZRANGE', q, '-inf', horizon, 'BYSCORE', 'LIMIT', 0, max, 'WITHSCORES')
 local dropped = {}
 local out = {'-1', lease_until, dropped, time}
 local function drop(id, why)
