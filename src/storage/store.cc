@@ -647,7 +647,9 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
   std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
                                 std::string(consumer),          std::to_string(now_ms),
                                 std::to_string(lease_ms),       std::to_string(max),
-                                std::to_string(shared_rate),    std::to_string(horizon_ms)};
+                                std::to_string(shared_rate),    std::to_string(horizon_ms),
+                                // a cluster: a record may still be on its way (claim-1.lua)
+                                keys_.cluster() ? std::to_string(missing_grace_ms) : "0"};
   auto sent_at = storage::now_us();
   bool maybe_sent = false;
   auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
@@ -705,7 +707,8 @@ asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_v
                                 ordered_bucket ? *ordered_bucket : std::string{},
                                 std::string(history),
                                 std::to_string(keep),
-                                other_lease ? std::to_string(other_lease) : std::string{}};
+                                other_lease ? std::to_string(other_lease) : std::string{},
+                                keys_.cluster() ? "1" : ""};
   auto [ec, r] = co_await run_script("ack-2", 2, args);
   if (ec) co_return result<bool>{ec, false};
   co_return result<bool>{{}, r.integer == 1};

@@ -299,6 +299,9 @@ class store {
   // confirm_bound: how long a save whose outcome is unknown waits for Redis to answer
   // settle-1 before it is answered "not saved" (and revoked in the background).
   static constexpr std::chrono::milliseconds confirm_bound{250};
+  // missing_grace_ms: in cluster mode, how long after its due time a queued id whose record
+  // is not there is looked at again rather than dropped (a slot being migrated: claim-1.lua).
+  static constexpr std::int64_t missing_grace_ms = 60000;
 
   // --- the dispatcher's side of the operators' features (issue 14): its reports and the
   // events stream. (Pause, history and report reads: operate.h, browse.h.)

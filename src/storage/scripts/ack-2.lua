@@ -24,6 +24,10 @@
   ARGV[12] another lease_until that is ours, or '' (optional): a live dispatcher renews its
            leases (renew-1), and an ack may reach Redis before or after a renewal whose
            answer it has not seen
+  ARGV[13] '1' in a Redis Cluster (optional): while a slot is being migrated this script may
+           run on the target (ASK) before the message's record has moved there; an outcome
+           that needs the record then changes nothing and returns 0, as a lost lease: the
+           delivery is made again once its lease runs out (docs/scaling.md)
   The status and attempt count are the consumer's in the message's record <base>m:<id>
   (lib/record.lua); a record that expired meanwhile is left alone.
   done:    the id leaves the queue, status "done".
@@ -71,6 +75,7 @@ if outcome == 'retry' then
   return 1
 end
 local s = rec_get(mkey)
+if not s and ARGV[13] == '1' then return 0 end
 if outcome == 'release' then
   redis.call('ZADD', q, 'XX', ARGV[6], id)
   rec_release(mkey, s, ARGV[2])

@@ -18,6 +18,10 @@
   ARGV[7]  horizon_ms (optional; default now_ms): ids scored up to this are claimed, so a
            dispatcher may claim a little ahead (dispatch.prefetch_ms) and send each at its
            due time; leases, rates and data expiry count from now_ms
+  ARGV[8]  missing_grace_ms (optional; default 0): in a Redis Cluster, while a slot is being
+           migrated, this script may run on the target (ASK) before the message's record has
+           moved there. An id without a record that fell due less than this ago is not dropped
+           but looked at again a second later (docs/scaling.md).
   For each claimed id: in its record (<base>m:<id>, lib/record.lua) the consumer's status
   := "doing" and its attempts += 1.
   Ids whose status is settled (cancelled, done, failure) leave the queue. Ids that cannot
@@ -45,6 +49,7 @@
 local q, base, consumer = KEYS[1], ARGV[1], ARGV[2]
 local now = tonumber(ARGV[3])
 local horizon = math.max(now, tonumber(ARGV[7] or '') or now)
+local grace = tonumber(ARGV[8] or '0') or 0
 local t = redis.call('TIME')
 local time = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local lease_until = now + tonumber(ARGV[4])
@@ -74,7 +79,9 @@ for k = 1, #due, 2 do
   if s and s ~= '' then t, pos = rec_decode(s) end
   local at = t and rec_status_at(t, consumer)
   local status = at and t[at]
-  if not at then
+  if not s and grace > 0 and tonumber(due[k + 1]) > now - grace then
+    redis.call('ZADD', q, now + 1000, id)  -- its record may be on its way here
+  elseif not at then
     redis.call('ZREM', q, id)
     local bucket = (t and t[R_BUCKET]) or bucket_of(base, consumer, id)
     if bucket then bucket_leave(base, consumer, bucket, q, id, true) end
