@@ -65,8 +65,8 @@ asio::awaitable<void> probe(redis::client& conn, const config::settings& cfg, st
   }
   if (!up) {
     out << "redis: cannot reach " << where
-        << (s.is_cluster() ? " (redis.cluster): " : " (redis.host, redis.port): ") << conn.why_down()
-        << "\n";
+        << (s.is_cluster() ? " (redis.cluster): " : " (redis.host, redis.port): ")
+        << conn.why_down() << "\n";
     code = 1;
     co_return;
   }

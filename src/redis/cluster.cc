@@ -429,6 +429,42 @@ static std::vector<std::size_t> next_round(cluster::impl& i, pipeline_state& st,
   return again;
 }
 
+namespace {
+
+// fan_out: the sends of one round to several masters, made at once; done when all are.
+struct fan_out {
+  explicit fan_out(asio::any_io_executor ex) : done(ex) {}
+  std::size_t left = 0;
+  std::error_code ec;  // the first failure
+  asio::steady_timer done;
+};
+
+}  // namespace
+
+static asio::awaitable<void> send_one(std::shared_ptr<cluster::impl> self, pipeline_state* st,
+                                      std::string addr, std::vector<std::size_t> us,
+                                      std::shared_ptr<fan_out> f) {
+  auto ec = co_await send(*self, *st, addr, us);
+  if (ec && !f->ec) f->ec = ec;
+  if (--f->left == 0) f->done.cancel();
+}
+
+// send_all sends each master its units, to every master at once (one round trip, not one per
+// master); st outlives the sends: this waits for all of them.
+static asio::awaitable<std::error_code> send_all(
+    std::shared_ptr<cluster::impl> self, pipeline_state& st,
+    const std::map<std::string, std::vector<std::size_t>>& groups) {
+  if (groups.size() == 1)
+    co_return co_await send(*self, st, groups.begin()->first, groups.begin()->second);
+  auto f = std::make_shared<fan_out>(self->ex);
+  f->left = groups.size();
+  f->done.expires_at(asio::steady_timer::time_point::max());
+  for (const auto& [addr, us] : groups)
+    util::spawn(self->ex, send_one(self, &st, addr, us, f), "redis cluster send");
+  while (f->left > 0) co_await f->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return f->ec;
+}
+
 static asio::awaitable<std::error_code> run_rounds(std::shared_ptr<cluster::impl> self,
                                                    pipeline_state& st) {
   auto& i = *self;
@@ -438,8 +474,7 @@ static asio::awaitable<std::error_code> run_rounds(std::shared_ptr<cluster::impl
     if (!co_await route(i, st)) co_return make_error_code(errc::not_connected);
     std::map<std::string, std::vector<std::size_t>> groups;
     for (auto u : st.todo) groups[st.where[u].addr].push_back(u);
-    for (const auto& [addr, us] : groups)
-      if (auto ec = co_await send(i, st, addr, us)) co_return ec;
+    if (auto ec = co_await send_all(self, st, groups)) co_return ec;
     bool busy = false;
     st.todo = next_round(i, st, busy);
     if (st.todo.empty()) break;

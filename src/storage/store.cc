@@ -645,9 +645,9 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::int64_t lease_ms, int max, int shared_rate,
                                                   std::int64_t horizon_ms) {
   std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
-                                std::string(consumer),          std::to_string(now_ms),
-                                std::to_string(lease_ms),       std::to_string(max),
-                                std::to_string(shared_rate),    std::to_string(horizon_ms),
+                                std::string(consumer), std::to_string(now_ms),
+                                std::to_string(lease_ms), std::to_string(max),
+                                std::to_string(shared_rate), std::to_string(horizon_ms),
                                 // a cluster: a record may still be on its way (claim-1.lua)
                                 keys_.cluster() ? std::to_string(missing_grace_ms) : "0"};
   auto sent_at = storage::now_us();
