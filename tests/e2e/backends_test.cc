@@ -47,7 +47,8 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
     auto single = "  host: 127.0.0.1\n  port: " + std::to_string(redis.port()) + "\n";
     auto at = yaml.find(single);
     EXPECT_NE(at, std::string::npos) << yaml;
-    if (at != std::string::npos) yaml.replace(at, single.size(), target().config_yaml());
+    if (at != std::string::npos)
+      yaml.replace(at, single.size(), target().config_yaml() + redis_more);
     if (ordered) {
       auto cmd_file = d + "/commands/cmd-sds-create-order.yaml";
       std::ifstream c(cmd_file);
@@ -68,7 +69,8 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
   }
 
   bool ordered = false;
-  std::string more_yaml;  // top-level keys added to config.yaml
+  std::string more_yaml;   // top-level keys added to config.yaml
+  std::string redis_more;  // lines added to its redis: section
 };
 
 TEST_P(backends_test, ingest_reads_and_delivery) {
@@ -125,6 +127,37 @@ TEST_P(backends_test, retries_then_pending_then_retry_and_solved) {
   ASSERT_EQ(r.code(), 0) << r.body;
   EXPECT_EQ(status(b, "dgfa"), "done");
   EXPECT_FALSE(in_pending(b, "dgfa"));
+}
+
+struct backends_wait_test : backends_test {
+  void configure() override {
+    backends_test::configure();
+    redis_more = "  wait_replicas: 1\n  wait_timeout_ms: 200\n";
+  }
+};
+
+// A save is answered "saved" only once a replica has it: the cluster's masters have one,
+// the single redis-server has none, so there it is refused and nothing of it is kept.
+TEST_P(backends_wait_test, a_save_is_answered_only_when_a_replica_has_it) {
+  auto r = test::call(port, "POST", "/api/message/single", text(message("w")));
+  if (on_cluster()) {
+    ASSERT_EQ(r.code(), 0) << r.body;
+    auto id = id_of(r);
+    EXPECT_TRUE(wait_status(id, "dgfa", "done"));
+    return;
+  }
+  EXPECT_EQ(r.code(), 106) << r.body;
+  EXPECT_NE(r.body.find("did not replicate"), std::string::npos) << r.body;
+  // Revoked (settle-1.lua): every consumer's status is cancelled and no queue holds it, so
+  // it is never delivered.
+  auto records = target().scan_keys("dmq:{sds}:m:*");
+  ASSERT_EQ(records.size(), 1u);
+  auto rec = storage::decode_record(target().cmd({"GET", *records.begin()}).str);
+  ASSERT_TRUE(rec);
+  for (const auto& c : rec->consumers) EXPECT_EQ(c.status, "cancelled") << c.name;
+  EXPECT_EQ(target().cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer, 0);
+  auto metrics = test::call(port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("dmq_saves_not_replicated_total 1"), std::string::npos) << metrics;
 }
 
 struct backends_ordered_test : backends_test {
@@ -304,6 +337,10 @@ INSTANTIATE_TEST_SUITE_P(on, cluster_faults_test, ::testing::Values(backend::clu
                          [](const auto&) { return "cluster"; });
 INSTANTIATE_TEST_SUITE_P(on, backends_test, ::testing::Values(backend::single, backend::cluster),
                          [](const auto& p) {
+                           return p.param == backend::single ? "single" : "cluster";
+                         });
+INSTANTIATE_TEST_SUITE_P(on, backends_wait_test,
+                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
                            return p.param == backend::single ? "single" : "cluster";
                          });
 INSTANTIATE_TEST_SUITE_P(on, backends_ordered_test,
