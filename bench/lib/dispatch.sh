@@ -13,7 +13,10 @@
 # The caller sets BENCH_NAME and may set CONSUMER_TIMEOUT (ms, 2000), CONCURRENCY (64),
 # CLAIM_BATCH and LEASE_MARGIN_MS (dispatch.claim_batch, dispatch.lease_margin_ms; empty:
 # dmq's defaults), RATE_PER_SEC (1000000), DMQ_BIN, KEEP_TMP, QUIET_MAX (60),
-# QUIET_CORES (0.3), CONFIG_EXTRA (lines appended to config.yaml).
+# QUIET_CORES (0.3), CONFIG_EXTRA (lines appended to config.yaml), REDIS (single; `cluster`:
+# a local Redis Cluster of MASTERS (3) masters without replicas, lib/cluster.sh, and
+# `redis.cluster` in the config; the one project `bench` lives on one master, whose port and
+# pid are then REDIS_PORT and REDIS_PID, so RCLI and the CPU figures are that master's).
 # RATE_PER_SEC defaults to 10^6 (no limit in practice) rather than dmq's 0 because up to
 # a05c6f5 rate_per_sec: 0 made `dmq server` die of SIGFPE as soon as a consumer's
 # in-flight window was full (consumer_worker.cc:69; fixed in 2cdca8d); the recorded runs
@@ -29,7 +32,23 @@ RATE_PER_SEC=${RATE_PER_SEC:-1000000}
 CLEANUP_LOGS=("$TMP/client.log" "$TMP/server-*.log")
 
 need redis-server redis-cli nginx curl python3
-start_redis
+REDIS=${REDIS:-single}
+if [[ $REDIS == cluster ]]; then
+  # shellcheck source=bench/lib/cluster.sh
+  source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
+  start_redis_cluster "$MASTERS"
+  REDIS_PORT=$(cluster_master_of 'dmq:{bench}:x')
+  REDIS_PID=$(cluster_pid_of "$REDIS_PORT")
+  RCLI=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
+  flush() { cluster_flush; }
+  REDIS_CONFIG="  cluster: $CLUSTER_SEEDS"
+  log "Redis Cluster: masters ${CLUSTER_PORTS[*]} (no replicas); {bench} on :$REDIS_PORT"
+else
+  [[ $REDIS == single ]] || die "REDIS: single or cluster, not $REDIS"
+  start_redis
+  REDIS_CONFIG="  host: 127.0.0.1
+  port: $REDIS_PORT"
+fi
 start_nginx sink
 # sink_reset: empty the access log (nginx appends with O_APPEND, so truncating is safe)
 sink_reset() { : >"$SINK_LOG"; }
@@ -55,8 +74,7 @@ product_list:
     allow_ip: [127.0.0.1]
 msg_save_days: 1
 redis:
-  host: 127.0.0.1
-  port: $REDIS_PORT
+$REDIS_CONFIG
   read_timeout: 5
   write_timeout: 5
 command_list:
@@ -102,7 +120,9 @@ server_start() {
 # server_ready: `dmq server` has subscribed to the wake channel (it is connected to Redis
 # and its consumer workers are up)
 server_ready() {
-  (( $("${RCLI[@]}" pubsub numsub 'dmq:{bench}:wake' | tail -n1) >= 1 ))
+  local sub=numsub
+  [[ $REDIS == cluster ]] && sub=shardnumsub  # SSUBSCRIBE in cluster mode
+  (( $("${RCLI[@]}" pubsub "$sub" 'dmq:{bench}:wake' | tail -n1) >= 1 ))
 }
 # server_stop: SIGTERM, then wait (bounded) for it to exit
 server_stop() {

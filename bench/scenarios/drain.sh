@@ -13,7 +13,8 @@
 # PRELOAD_THREADS=2, DRAIN_MAX=300 (s, bound on one drain), CONCURRENCY=64 (per consumer),
 # CLAIM_BATCH (dispatch.claim_batch; empty: dmq's default), RATE_PER_SEC=1000000
 # (see lib/dispatch.sh), CONSUMER_TIMEOUT=2000 (ms),
-# QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0.
+# QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN=build/dmq, KEEP_TMP=0, REDIS=single (`cluster`: a local
+# Redis Cluster of MASTERS=3 masters, lib/dispatch.sh).
 # The last line of stdout is `RESULT <json path>`.
 set -euo pipefail
 BENCH_NAME=drain
@@ -109,10 +110,10 @@ for k, rs in by.items():
         "retries": sum(c["retries"] for r in rs for c in r["sink"]["consumers"].values()),
         "server_log_errors": sum(r["server_log_errors"] for r in rs),
     }
-params = {"runs": $RUNS, "n": $N, "consumers": "$CONSUMERS", "preload_batch": $PRELOAD_BATCH,
+params = {"runs": $RUNS, "redis": "$REDIS", "n": $N, "consumers": "$CONSUMERS", "preload_batch": $PRELOAD_BATCH,
           "concurrency": $CONCURRENCY, "consumer_timeout_ms": $CONSUMER_TIMEOUT,
           "claim_batch": "${CLAIM_BATCH:-default}", "rate_per_sec": $RATE_PER_SEC}
-out = result.write("drain", recs, summary, params, title="dmq drain (issue 3): N due messages, 1 and 2 consumers",
+out = result.write("drain", recs, summary, params, variant=None if "$REDIS" == "single" else "$REDIS", title="dmq drain (issue 3): N due messages, 1 and 2 consumers",
                    headline=[(f"{k[:-1]} consumer(s) deliveries/s", [k, "deliveries_per_s"]) for k in sorted(summary)],
                    started="$START", extra={"note": "dmq server, redis-server and nginx share this machine", "dmq_sha256": "$DMQ_SHA"})
 doc = json.load(open(out))
