@@ -138,7 +138,7 @@ struct process {
   asio::awaitable<std::error_code> on_redis_connect(redis::connection& c) {
     auto [ec, verdict] = co_await storage::check_redis(c, cfg.redis.allow_eviction);
     if (ec) co_return ec;
-    report(verdict);
+    report(verdict, conn.is_cluster() ? c.where() : std::string());
     bool refused = verdict.refused();
     last_check = std::move(verdict);
     if (refused) co_return redis::errc::server_error;
@@ -147,21 +147,25 @@ struct process {
 
   // report logs what the check found when it differs from the last time, so a refused Redis
   // retried every few hundred ms logs once, and a warning is not repeated at every reconnect.
-  void report(const storage::redis_verdict& v) {
+  // In a cluster each master is checked and named (where): one may lack what another has.
+  void report(const storage::redis_verdict& v, const std::string& where) {
     const auto& f = v.facts;
     auto said = fmt::format(
         "version {}, maxmemory-policy {} (from {}), appendonly {}, "
         "appendfsync {}",
         f.version, f.maxmemory_policy, f.source, f.appendonly, f.appendfsync);
     for (const auto& x : v.findings) said += "\n" + x.text;
-    if (said == last_report) return;
-    last_report = said;
-    spdlog::info("redis: {}", said.substr(0, said.find('\n')));
+    // Per master in a cluster: a map of what each said last would be more; one is enough to
+    // keep a reconnecting master from repeating itself.
+    if (where + said == last_report) return;
+    last_report = where + said;
+    auto who = where.empty() ? std::string("redis") : "redis " + where;
+    spdlog::info("{}: {}", who, said.substr(0, said.find('\n')));
     for (const auto& x : v.findings) {
       if (x.severity == storage::finding::level::refusal)
-        spdlog::error("redis: refused: {}", x.text);
+        spdlog::error("{}: refused: {}", who, x.text);
       else
-        spdlog::warn("redis: WARNING: {}", x.text);
+        spdlog::warn("{}: WARNING: {}", who, x.text);
     }
   }
 
