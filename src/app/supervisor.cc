@@ -146,6 +146,7 @@ class supervisor {
                                      "--ready-fd",
                                      std::to_string(ready_fd)};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t parent = ::getpid();

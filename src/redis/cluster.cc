@@ -385,7 +385,7 @@ static asio::awaitable<std::error_code> send(cluster::impl& i, pipeline_state& s
     n += st.units[u].last - st.units[u].first + 1;
   }
   command part;
-  part.raw(std::move(bytes), n);
+  part.raw(bytes, n);
   auto [ec, rs] = co_await c.exec(part);
   if (ec) co_return ec;
   std::size_t k = 0;

@@ -53,7 +53,7 @@ class command {
   command& arg(const std::string& a) { return arg(std::string_view(a)); }
 
   // raw appends n commands already RESP-encoded (a part of another command's bytes()).
-  command& raw(std::string bytes, std::size_t n) {
+  command& raw(std::string_view bytes, std::size_t n) {
     buf_.append(bytes);
     count_ += n;
     return *this;

@@ -18,7 +18,7 @@ boost::asio::awaitable<result<std::vector<bool>>> renew(store& s, std::string_vi
   if (ec) co_return result<std::vector<bool>>{ec, {}};
   for (const auto& x : r.elements) out.push_back(x.integer == 1);
   if (out.size() != leases.size()) out.resize(leases.size(), false);
-  co_return result<std::vector<bool>>{{}, std::move(out)};
+  co_return result<std::vector<bool>>{std::error_code{}, std::move(out)};
 }
 
 }  // namespace dmq::storage
