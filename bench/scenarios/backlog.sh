@@ -8,9 +8,12 @@
 #    from STORE_THREADS connections; every answer checked: code 0 and one id a message).
 #    Bounded: no new POST after STORE_MAX s, the backlog is then what was stored (said in
 #    the result). Redis used_memory per message = (after - before) / stored. Then starts
-#    `dmq server`, waits until it is subscribed (time to ready), and for IDLE_S s samples
-#    every IDLE_SAMPLE s the RSS (VmRSS) and CPU (utime + stime of /proc/<pid>/stat) of
-#    `dmq server`, `dmq client` and redis-server, and the commands Redis ran meanwhile.
+#    `dmq server`, waits until it is subscribed (time to ready), then until its start-up
+#    audit is over (dispatcher::audit SCANs the whole keyspace for unserved queues and
+#    ordered buckets: Redis ran no SCAN for 3 s; at most AUDIT_MAX s; its length, SCAN calls
+#    and CPU are reported), then for IDLE_S s samples every IDLE_SAMPLE s the RSS (VmRSS)
+#    and CPU (utime + stime of /proc/<pid>/stat) of `dmq server`, `dmq client` and
+#    redis-server, and the commands Redis ran meanwhile.
 # 2. Drains, with the backlog still stored in the same queue (DRAIN_ON_BACKLOG=1; 0: an
 #    empty Redis but for the backlog's absence, as drain.sh): per round, SMALL_N then
 #    BIG_N messages due at once are stored with the dispatcher stopped (lib/post.py
@@ -18,14 +21,16 @@
 #    has every one: deliveries/s = deliveries / (last - first arrival). Checks: every
 #    posted id arrived exactly once with retry=0, nothing is due in the queue after, the
 #    backlog is untouched (ZCARD), no error line in dmq server's log. The drained records
-#    are then deleted (UNLINK), so every round starts from the same Redis. SMALL_N runs
+#    are then deleted (UNLINK), so every round starts from the same Redis. Each drain
+#    starts `dmq server` anew, so its start-up audit runs during the drain (SCAN calls
+#    counted per drain). SMALL_N runs
 #    RUNS times, BIG_N RUNS_BIG times, but a BIG_N round that would end after TIME_BUDGET s
 #    (from the scenario's start, at the pace of the previous one) is skipped.
 # Prints markdown tables, writes bench/results/backlog-<UTC stamp>.json; the last line of
 # stdout is `RESULT <json path>`.
 #
 # Knobs (environment): BACKLOG_N=10000000, BACKLOG_DELAY_MS=2592000000, PARAMS_BYTES=100,
-# STORE_BATCH=1000, STORE_THREADS=3, STORE_MAX=480 (s), IDLE_S=60, IDLE_SAMPLE=1,
+# STORE_BATCH=1000, STORE_THREADS=3, STORE_MAX=480 (s), IDLE_S=60, IDLE_SAMPLE=1, AUDIT_MAX=300,
 # SMALL_N=50000, BIG_N=1000000, RUNS=3, RUNS_BIG=3, TIME_BUDGET=1800 (s), DRAIN_MAX=600 (s),
 # DRAIN_ON_BACKLOG=1, PRELOAD_BATCH=1000, PRELOAD_THREADS=2, and lib/dispatch.sh's
 # CONCURRENCY, CLAIM_BATCH, LEASE_MARGIN_MS, RATE_PER_SEC, CONSUMER_TIMEOUT, QUIET_MAX,
@@ -40,6 +45,7 @@ STORE_THREADS=${STORE_THREADS:-3}
 STORE_MAX=${STORE_MAX:-480}
 IDLE_S=${IDLE_S:-60}
 IDLE_SAMPLE=${IDLE_SAMPLE:-1}
+AUDIT_MAX=${AUDIT_MAX:-300}
 SMALL_N=${SMALL_N:-50000}
 BIG_N=${BIG_N:-1000000}
 RUNS=${RUNS:-3}
@@ -64,6 +70,22 @@ due_now() { "${RCLI[@]}" zcount "$Q" -inf "$(now_ms)"; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 commands() { "${RCLI[@]}" info stats | awk -F: '/^total_commands_processed:/{print $2+0}'; }
+scans() { "${RCLI[@]}" info commandstats | awk -F'[:=,]' '/^cmdstat_scan:/{print $3+0; f=1} END{if(!f) print 0}'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# wait_audit MAX: waits (at most MAX s) until `dmq server`'s start-up audit (dispatcher::audit:
+# SCANs of the whole keyspace for unserved queues and ordered buckets) is over, i.e. Redis
+# ran no SCAN for 3 s; prints "<seconds since T0 of the last SCAN seen> <SCAN calls>"
+wait_audit() {
+  local until=$((SECONDS + $1)) n last=-1 still=0 at
+  at=$(date +%s.%N)
+  while ((SECONDS < until)); do
+    n=$(scans)
+    if ((n != last)); then last=$n still=0 at=$(date +%s.%N); else still=$((still + 1)); fi
+    ((still >= 3)) && break
+    sleep 1
+  done
+  echo "$(echo "$at - $T0" | bc) $last"
+}
 
 # ---------------------------------------------------------------- 1. the backlog
 # store_backlog N DELAY_MS: the producer; prints a JSON summary, progress on stderr
@@ -214,9 +236,13 @@ T0=$(date +%s.%N)
 server_start idle
 wait_for 120 server_ready || die "dmq server not ready after 120 s with the backlog (see $TMP/server-idle.log)"
 T1=$(date +%s.%N)
-sleep 1
+SRV_TICKS0=$(ticks "$SERVER_PID") REDIS_TICKS0=$(ticks "$REDIS_PID")
+log "dmq server ready after $(echo "$T1 - $T0" | bc) s; waiting (at most ${AUDIT_MAX}s) for its start-up audit (SCANs) to end"
+read -r AUDIT_S AUDIT_SCANS <<<"$(wait_audit "$AUDIT_MAX")"
+T2=$(date +%s.%N)
+SRV_TICKS1=$(ticks "$SERVER_PID") REDIS_TICKS1=$(ticks "$REDIS_PID")
 CMDS0=$(commands)
-log "dmq server ready after $(echo "$T1 - $T0" | bc) s; sampling it idle for ${IDLE_S}s"
+log "start-up audit: $AUDIT_SCANS SCAN calls, the last $AUDIT_S s after the start; sampling dmq idle for ${IDLE_S}s"
 idle_sample "$IDLE_S" "$IDLE_SAMPLE" server="$SERVER_PID" client="$CLIENT_PID" redis="$REDIS_PID" >"$TMP/idle.json"
 CMDS1=$(commands)
 SERVER_HWM=$(hwm_kb "$SERVER_PID")
@@ -226,9 +252,12 @@ read -ra LOGS <<<"$(log_counts "$TMP/server-idle.log")"
 grep -E ' (error|warning) ' "$TMP/server-idle.log" | head -n 20 >"$TMP/server-idle.errors" || true
 python3 - "$STORE" "$TMP/info0" "$TMP/info1" "$TMP/idle.json" "$QUIET" "$T0" "$T1" "$((CMDS1 - CMDS0))" \
   "$CLIENT_RSS0" "$CLIENT_RSS1" "$CLIENT_HWM" "$SERVER_HWM" "$QUEUED" "${LOGS[0]}" "${LOGS[1]}" \
-  "$TMP/server-idle.errors" >>"$RECORDS" <<'PY'
-import json, sys
-(store, i0, i1, idle, quiet, t0, t1, cmds, crss0, crss1, chwm, shwm, queued, lerr, lwarn, errf) = sys.argv[1:]
+  "$TMP/server-idle.errors" "$AUDIT_S" "$AUDIT_SCANS" "$T2" "$((SRV_TICKS1 - SRV_TICKS0))" "$((REDIS_TICKS1 - REDIS_TICKS0))" \
+  >>"$RECORDS" <<'PY'
+import json, os, sys
+(store, i0, i1, idle, quiet, t0, t1, cmds, crss0, crss1, chwm, shwm, queued, lerr, lwarn, errf,
+ audit_s, audit_scans, t2, a_srv, a_redis) = sys.argv[1:]
+hz, a_dt = os.sysconf("SC_CLK_TCK"), float(t2) - float(t1)
 store, idle = json.loads(store), json.load(open(idle))
 i0, i1 = json.load(open(i0)), json.load(open(i1))
 n = store["msgs"]
@@ -240,6 +269,8 @@ print(json.dumps({"case": "backlog", "run": 1, "messages": n, "store": store,
   "bytes_per_msg": round(d("used_memory") / n, 1), "rss_bytes_per_msg": round(d("used_memory_rss") / n, 1),
   "used_memory_mb": mb(i1["used_memory"] / 1024), "used_memory_rss_mb": mb(i1["used_memory_rss"] / 1024),
   "server_ready_s": round(float(t1) - float(t0), 3),
+  "audit_s": round(float(audit_s), 1), "audit_scan_calls": int(audit_scans),
+  "audit_server_cpu_pct": round(100.0 * int(a_srv) / hz / a_dt, 2), "audit_redis_cpu_pct": round(100.0 * int(a_redis) / hz / a_dt, 1),
   "server_rss_mb_min": mb(idle["server"]["rss_kb_min"]), "server_rss_mb_max": mb(idle["server"]["rss_kb_max"]),
   "server_rss_peak_mb": mb(int(shwm)), "server_cpu_pct": idle["server"]["cpu_pct"],
   "server_cpu_ticks": idle["server"]["cpu_ticks"],
@@ -265,7 +296,7 @@ fi
 
 # drain_run N RUN: one drain of N due messages to bench:one:consumer
 drain_run() {
-  local n=$1 run=$2 out="$TMP/drain-$1-$2" pre quiet t0 wpid queued due wrc=0 logs hwm
+  local n=$1 run=$2 out="$TMP/drain-$1-$2" pre quiet t0 wpid queued due wrc=0 logs hwm sc0 sc1
   sink_reset
   pre=$("${POST[@]}" preload "$DMQ_URL" bench "$CMD_1" "$n" "$PRELOAD_BATCH" "$PRELOAD_THREADS" 0 "$out.ids") ||
     die "preload failed"
@@ -274,6 +305,7 @@ drain_run() {
   (( queued == STORED + n )) || die "after the preload the queue holds $queued members, not $STORED + $n"
   (( $(sink_lines) == 0 )) || die "the sink got requests before the dispatcher started"
   quiet=$(settle)
+  sc0=$(scans)
   t0=$(date +%s.%N)
   server_start "$n-$run"
   ( until (( $(sink_lines) >= n )); do
@@ -290,21 +322,22 @@ drain_run() {
   queued=$("${RCLI[@]}" zcard "$Q")
   due=$(due_now)
   hwm=$(hwm_kb "$SERVER_PID")
+  sc1=$(scans)
   server_stop
   read -ra logs <<<"$(log_counts "$TMP/server-$n-$run.log")"
   grep -E ' (error|warning) ' "$TMP/server-$n-$run.log" | head -n 20 >"$out.errors" || true
   python3 "$HERE/lib/sinklog.py" summary "$SINK_LOG" "$out.ids" c1 "$t0" >"$out.sum"
   python3 - "$n" "$run" "$pre" "$out.sum" "$out.cpu" "$quiet" "$queued" "$due" "$STORED" "$hwm" "${logs[0]}" "${logs[1]}" \
-    "$out.errors" >>"$RECORDS" <<'PY'
+    "$out.errors" "$((sc1 - sc0))" >>"$RECORDS" <<'PY'
 import json, sys
-n, run, pre, sumf, cpuf, quiet, queued, due, backlog, hwm, lerr, lwarn, errf = sys.argv[1:]
+n, run, pre, sumf, cpuf, quiet, queued, due, backlog, hwm, lerr, lwarn, errf, scans = sys.argv[1:]
 s = json.load(open(sumf))
 checks = {"sink": s["ok"], "nothing_due_after": int(due) == 0, "backlog_untouched": int(queued) == int(backlog),
           "server_log_errors": int(lerr) == 0}
 print(json.dumps({"case": f"due_{n}", "n": int(n), "run": int(run), "backlog": int(backlog),
   "preload": json.loads(pre), "deliveries_per_s": s.get("deliveries_per_s"), "msgs_per_s": s.get("msgs_per_s"), "span_s": s.get("span_s"),
   "start_to_first_s": s.get("from_server_start_to_first_s"), "start_to_last_s": s.get("from_server_start_to_last_s"),
-  "queued_after": int(queued), "due_after": int(due), "server_rss_peak_mb": round(int(hwm) / 1024, 1),
+  "queued_after": int(queued), "due_after": int(due), "audit_scan_calls": int(scans), "server_rss_peak_mb": round(int(hwm) / 1024, 1),
   "server_log_errors": int(lerr), "server_log_warnings": int(lwarn), "server_log_lines": open(errf).read().splitlines(),
   "checks": checks, "ok": all(checks.values()), "sink": s, "cpu_pct": json.load(open(cpuf)),
   "settle": json.loads(quiet)}))
@@ -339,10 +372,12 @@ small, big = "due_$SMALL_N", "due_$BIG_N"
 medians = result.by_case([r for r in recs if r["case"] != "backlog"], {
     "deliveries_per_s": "deliveries_per_s", "span_s": "span_s", "start_to_first_s": "start_to_first_s",
     "preload_msgs_per_s": lambda r: r["preload"]["msgs_per_s"], "server_rss_peak_mb": "server_rss_peak_mb",
+    "audit_scan_calls": "audit_scan_calls",
     **{f"cpu_{p}": (lambda r, p=p: r["cpu_pct"].get(p)) for p in ("dmq", "redis", "nginx", "other_cores")}})
 b = next(r for r in recs if r["case"] == "backlog")
 medians["backlog"] = result.by_case([b], {k: k for k in (
-    "messages", "bytes_per_msg", "rss_bytes_per_msg", "server_ready_s", "server_rss_mb_min", "server_rss_mb_max",
+    "messages", "bytes_per_msg", "rss_bytes_per_msg", "server_ready_s", "audit_s", "audit_scan_calls",
+    "audit_server_cpu_pct", "audit_redis_cpu_pct", "server_rss_mb_min", "server_rss_mb_max",
     "server_rss_peak_mb", "server_cpu_pct", "client_rss_mb_min", "client_rss_mb_max", "client_rss_mb_after_store",
     "client_rss_peak_mb", "client_cpu_pct", "redis_cpu_pct", "redis_commands_per_s")})["backlog"]
 medians["backlog"]["store_msgs_per_s"] = result.agg([b["store"]["msgs_per_s"]])
@@ -351,7 +386,7 @@ if small in medians and big in medians:
     ratio = medians[big]["deliveries_per_s"]["median"] / medians[small]["deliveries_per_s"]["median"]
 params = {"runs": $RUNS, "runs_big": $RUNS_BIG, "backlog_n": $BACKLOG_N, "backlog_stored": b["messages"],
           "backlog_delay_ms": $BACKLOG_DELAY_MS, "params_bytes": $PARAMS_BYTES, "store_batch": $STORE_BATCH,
-          "store_threads": $STORE_THREADS, "store_max_s": $STORE_MAX, "idle_s": $IDLE_S, "small_n": $SMALL_N,
+          "store_threads": $STORE_THREADS, "store_max_s": $STORE_MAX, "idle_s": $IDLE_S, "audit_max_s": $AUDIT_MAX, "small_n": $SMALL_N,
           "big_n": $BIG_N, "drain_on_backlog": $DRAIN_ON_BACKLOG, "preload_batch": $PRELOAD_BATCH,
           "concurrency": $CONCURRENCY, "consumer_timeout_ms": $CONSUMER_TIMEOUT,
           "claim_batch": "${CLAIM_BATCH:-default}", "rate_per_sec": $RATE_PER_SEC, "time_budget_s": $TIME_BUDGET}
@@ -377,7 +412,9 @@ print("|---|---|")
 print(f"| stored through the batch API | {st['msgs_per_s']:,.0f} msg/s ({st['seconds']:.0f} s, {st['posts']:,} POSTs of $STORE_BATCH, $STORE_THREADS connections) |")
 print(f"| Redis used_memory per waiting message | {b['bytes_per_msg']:.0f} bytes (used_memory {b['used_memory_mb']:,.0f} MB, RSS {b['used_memory_rss_mb']:,.0f} MB) |")
 print(f"| dmq server: start → subscribed (ready) | {b['server_ready_s']} s |")
-print(f"| dmq server RSS over {b['idle_s']} s idle, min–max (peak since start) | {b['server_rss_mb_min']}–{b['server_rss_mb_max']} MB ({b['server_rss_peak_mb']} MB) |")
+print(f"| dmq server's start-up audit (SCANs of the whole keyspace): start → last SCAN; calls; CPU meanwhile: dmq server, Redis | "
+      f"{b['audit_s']} s; {b['audit_scan_calls']:,}; {b['audit_server_cpu_pct']}%, {b['audit_redis_cpu_pct']}% of a core |")
+print(f"| then, dmq server RSS over {b['idle_s']} s idle, min–max (peak since start) | {b['server_rss_mb_min']}–{b['server_rss_mb_max']} MB ({b['server_rss_peak_mb']} MB) |")
 print(f"| dmq server CPU over {b['idle_s']} s idle | {b['server_cpu_pct']}% of a core ({b['server_cpu_ticks']} ticks of 1/{b['idle']['hz']} s) |")
 print(f"| dmq client RSS: before the store, after it (peak); idle min–max | {b['client_rss_mb_before_store']}, {b['client_rss_mb_after_store']} MB ({b['client_rss_peak_mb']} MB); {b['client_rss_mb_min']}–{b['client_rss_mb_max']} MB |")
 print(f"| dmq client CPU idle | {b['client_cpu_pct']}% of a core |")
@@ -386,8 +423,8 @@ print(f"| checks | {b['checks']}; others used {b['machine_busy_cores']} cores in
 print()
 print(f"Drains {'on top of the backlog (same queue)' if $DRAIN_ON_BACKLOG == 1 else 'on an empty Redis'}; median (min–max) over runs")
 print()
-print("| due at once | runs | deliveries/s | first → last, s | start → first, s | dmq server peak RSS, MB | CPU % dmq / redis / nginx; others, cores | lost / dup / retried |")
-print("|---|---|---|---|---|---|---|---|")
+print("| due at once | runs | deliveries/s | first → last, s | start → first, s | dmq server peak RSS, MB | CPU % dmq / redis / nginx; others, cores | start-up audit SCANs during the drain | lost / dup / retried |")
+print("|---|---|---|---|---|---|---|---|---|")
 for c in (small, big):
     if c not in medians:
         continue
@@ -396,7 +433,7 @@ for c in (small, big):
     oc = m["cpu_other_cores"]
     print(f"| {rs[0]['n']:,} | {len(rs)} | {f(m['deliveries_per_s'], 0)} | {f(m['span_s'], 2)} | {f(m['start_to_first_s'], 2)} | "
           f"{f(m['server_rss_peak_mb'], 1)} | {' / '.join(pc(m['cpu_' + p]) for p in ('dmq', 'redis', 'nginx'))}; "
-          f"{'?' if not oc else format(oc['median'], '.2f')} | {sum(x['missing'] for x in cons)} / {sum(x['duplicates'] for x in cons)} / {sum(x['retries'] for x in cons)} |")
+          f"{'?' if not oc else format(oc['median'], '.2f')} | {f(m['audit_scan_calls'], 0)} | {sum(x['missing'] for x in cons)} / {sum(x['duplicates'] for x in cons)} / {sum(x['retries'] for x in cons)} |")
 print()
 if ratio:
     print(f"{$BIG_N:,} ÷ {$SMALL_N:,} deliveries/s (medians): {ratio:.2f}")
