@@ -23,18 +23,6 @@ using clock = std::chrono::steady_clock;
 
 constexpr std::string_view asking = "*1\r\n$6\r\nASKING\r\n";
 
-// split_address splits "host:port"; port 0 if it is not one.
-std::pair<std::string, int> split_address(std::string_view addr) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string_view::npos) return {std::string(addr), 0};
-  int port = 0;
-  for (char c : addr.substr(colon + 1)) {
-    if (c < '0' || c > '9') return {std::string(addr), 0};
-    port = port * 10 + (c - '0');
-  }
-  return {std::string(addr.substr(0, colon)), port};
-}
-
 // redirect_in returns the first MOVED or ASK among rs.
 std::optional<redirect> redirect_in(const replies& rs, std::size_t first, std::size_t last) {
   for (auto i = first; i <= last; ++i)

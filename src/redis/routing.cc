@@ -91,6 +91,17 @@ std::vector<unit> units_of(const std::vector<parsed_command>& cmds) {
   return out;
 }
 
+std::pair<std::string, int> split_address(std::string_view addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return {std::string(addr), 0};
+  int port = 0;
+  for (char c : addr.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return {std::string(addr), 0};
+    port = port * 10 + (c - '0');
+  }
+  return {std::string(addr.substr(0, colon)), port};
+}
+
 std::optional<redirect> parse_redirect(std::string_view error) {
   redirect r;
   if (error.starts_with("MOVED "))

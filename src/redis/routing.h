@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dmq::redis {
@@ -34,6 +36,9 @@ struct unit {
 
 // units_of groups cmds into units: MULTI ... EXEC is one unit, any other command its own.
 std::vector<unit> units_of(const std::vector<parsed_command>& cmds);
+
+// split_address splits "host:port" (port 0 if there is none, or it is not a number).
+std::pair<std::string, int> split_address(std::string_view addr);
 
 // redirect: a MOVED or ASK error reply ("MOVED 3999 127.0.0.1:6381").
 struct redirect {

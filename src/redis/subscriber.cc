@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "redis/routing.h"
 #include "redis/slot.h"
 #include "util/spawn.h"
 
@@ -35,11 +36,11 @@ struct subscriber::impl : std::enable_shared_from_this<impl> {
     auto it = conns.find(addr);
     if (it != conns.end()) return *it->second;
     auto o = node;
-    auto colon = addr.rfind(':');
-    o.host = addr.substr(0, colon);
-    o.port = std::stoi(addr.substr(colon + 1));
-    o.db = 0;
-    if (map) o.name = node.name + " " + addr;
+    if (map) {  // a cluster's master (the single server's address is node's own)
+      std::tie(o.host, o.port) = split_address(addr);
+      o.db = 0;
+      o.name = node.name + " " + addr;
+    }
     auto c = std::make_unique<connection>(ex, std::move(o));
     setup(*c, addr);
     auto& ref = *c;

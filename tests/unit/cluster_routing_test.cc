@@ -100,6 +100,9 @@ TEST(cluster_routing, redirects_are_read_and_anything_else_is_not_one) {
   EXPECT_FALSE(redis::parse_redirect("MOVED x 127.0.0.1:1"));
   EXPECT_FALSE(redis::parse_redirect("MOVED 1 127.0.0.1"));
   EXPECT_FALSE(redis::parse_redirect("ERR MOVED 1 127.0.0.1:1"));
+  EXPECT_EQ(redis::split_address("::1:7000"), (std::pair<std::string, int>{"::1", 7000}));
+  EXPECT_EQ(redis::split_address("host").second, 0);
+  EXPECT_EQ(redis::split_address("h:7x").second, 0);
   EXPECT_TRUE(redis::retryable("TRYAGAIN Multiple keys request during rehashing of slot"));
   EXPECT_TRUE(redis::retryable("CLUSTERDOWN The cluster is down"));
   EXPECT_FALSE(redis::retryable("ERR unknown command"));
