@@ -20,7 +20,7 @@ namespace {
 // no configured command serves (a consumer removed or renamed: they are not delivered).
 asio::awaitable<void> list_queues(redis::client& conn, const config::settings& cfg,
                                   std::ostream& out) {
-  storage::keys keys(cfg.redis.key_prefix, cfg.redis.is_cluster());
+  auto keys = key_names(cfg);
   storage::script_set scripts;
   storage::store store(conn, keys, scripts, std::chrono::hours(24));
   auto [ec, queues] = co_await store.queues();
@@ -140,6 +140,13 @@ std::unique_ptr<redis::client> redis_client(asio::any_io_executor ex,
   o.seeds = s.cluster;
   o.node = redis_options(s, std::move(name));
   return std::make_unique<redis::cluster>(ex, std::move(o));
+}
+
+storage::keys key_names(const config::settings& cfg) {
+  storage::keys::shard_counts shards;
+  for (const auto& p : cfg.producers)
+    if (p.shards > 1) shards.emplace(p.project, p.shards);
+  return storage::keys(cfg.redis.key_prefix, cfg.redis.is_cluster(), std::move(shards));
 }
 
 std::string redis_where(const config::redis_settings& s) {

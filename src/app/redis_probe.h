@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "redis/cluster.h"
 #include "redis/connection.h"
+#include "storage/keys.h"
 
 namespace dmq::app {
 
@@ -19,6 +20,8 @@ redis::options redis_options(const config::redis_settings& s, std::string name);
 // redis::connection.
 std::unique_ptr<redis::client> redis_client(boost::asio::any_io_executor ex,
                                             const config::redis_settings& s, std::string name);
+// key_names returns the key names of cfg: its prefix, cluster mode and projects' shards.
+storage::keys key_names(const config::settings& cfg);
 // redis_where names s's Redis for messages: "host:port", or "cluster h1:p1,h2:p2".
 std::string redis_where(const config::redis_settings& s);
 

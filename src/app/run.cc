@@ -102,7 +102,7 @@ struct process {
       : cfg(cfg),
         role(r),
         tls(std::move(tls)),
-        keys(cfg.redis.key_prefix, cfg.redis.is_cluster()),
+        keys(key_names(cfg)),
         scripts(cfg.redis.is_cluster()),
         conn_owner(redis_client(ioc.get_executor(), cfg.redis, "redis")),
         conn(*conn_owner),

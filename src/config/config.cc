@@ -582,6 +582,12 @@ const table<producer>& producer_table() {
           "true (default): each message sent with a request_id is indexed by it, as long as "
           "its record lives, so /api/message/find answers its id (docs/storage.md has the "
           "cost); false: no index, find by request_id answers nothing."),
+      number<producer>(
+          "shards", "integer", "dmq", [](auto& p) -> auto& { return p.shards; }, 1, 64,
+          "Hash tags the project's messages spread over, so that one busy project uses every "
+          "master of a Redis Cluster (docs/scaling.md); use 3 x the masters. 1: one tag (one "
+          "slot). Raising it later keeps the messages stored before; lowering it strands "
+          "those of the dropped shards (dmq server warns about them at start)."),
   }};
   return t;
 }
@@ -941,6 +947,16 @@ void read_products(const reader& r, const YAML::Node& n, const std::string& show
       r.fail(indexed(shown, i) + ".project",
              "duplicate project '" + project + "' (also " + indexed(shown, it->second) + ")");
   }
+  // Shard s >= 1 of project P has the keys of a project named "P~s" (storage/keys.h).
+  for (std::size_t i = 0; i < s.producers.size(); ++i)
+    for (int k = 1; k < s.producers[i].shards; ++k) {
+      auto tag = s.producers[i].project + "~" + std::to_string(k);
+      if (auto it = first.find(tag); it != first.end())
+        r.fail(indexed(shown, it->second) + ".project",
+               "project '" + tag + "' would share its keys with shard " + std::to_string(k) +
+                   " of project '" + s.producers[i].project + "' (" + indexed(shown, i) +
+                   ".shards): rename one");
+    }
 }
 
 // relative_name names file relative to CONFIG_DIR, or absolutely when it lies outside.

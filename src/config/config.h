@@ -57,6 +57,7 @@ struct producer {
       std::int64_t{24} * 3600 * 1000;        // 0: idempotency keys ignored
   bool idempotency_from_request_id = false;  // request_id doubles as the idempotency key
   bool find_index = true;  // keep <base>f:<request_id> so /api/message/find answers
+  int shards = 1;          // hash tags the project's messages spread over (docs/scaling.md)
 };
 
 // credentials: who may use an endpoint that is not a project's own: any address in

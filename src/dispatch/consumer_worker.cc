@@ -32,6 +32,7 @@ consumer_worker::consumer_worker(asio::any_io_executor ex, storage::store& store
       endpoint_(parse_endpoint(consumer)),
       trace_header_("X-" + cfg.request_trace_id_key),
       timer_(ex),
+      tags_(store.key_names().tags(cmd.project)),
       dispatcher_id_(dispatcher_id),
       events_(events),
       limiter_(consumer.rate_per_sec, steady_ms()) {}
@@ -89,36 +90,52 @@ asio::awaitable<void> consumer_worker::run() {
       co_await sleep(ms);
       continue;
     }
-    auto shared = consumer_.rate_shared ? consumer_.rate_per_sec : 0;
+    // A sharded project: each shard gets a fair share of the budget and of a shared rate
+    // (claim-1 counts it per shard), all claimed in one round trip.
+    const int shards = static_cast<int>(tags_.size());
+    const int share = (budget + shards - 1) / shards;
+    auto shared = consumer_.rate_shared ? (consumer_.rate_per_sec + shards - 1) / shards : 0;
     // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
     // Ahead by prefetch_ms: each is sent at its due time, but its claim is done already.
     const auto now = clock.now_ms();
-    auto [ec, batch] = co_await store_.claim(cmd_.project, consumer_.name, now, lease_ms, budget,
-                                             shared, now + prefetch);
+    auto [ec, batches] = co_await store_.claim_shards(tags_, consumer_.name, now, lease_ms, share,
+                                                      shared, now + prefetch);
     if (ec) {
       co_await sleep(200);  // Redis is away; the connection reconnects by itself
       continue;
     }
-    paused_ = batch.paused;
+    std::int64_t next_due = -1;
+    bool more = false, failed = false;
+    paused_ = false;
+    for (std::size_t s = 0; s < batches.size(); ++s) {
+      auto& batch = batches[s];
+      failed = failed || static_cast<bool>(batch.error);  // that shard's master is away
+      paused_ = paused_ || batch.paused;
+      if (batch.next_due_ms >= 0 && (next_due < 0 || batch.next_due_ms < next_due))
+        next_due = batch.next_due_ms;
+      more = more || static_cast<int>(batch.items.size()) == share;  // maybe more are due
+      limiter_.spend(static_cast<int>(batch.items.size()));
+      if (!batch.dropped.empty()) gave_up(batch.dropped);
+      // the claim's time on Redis's clock: claim-1 leased until then + lease_ms
+      const auto claimed_at = batch.lease_until - lease_ms;
+      for (auto& c : batch.items) {
+        const auto l = batch.lease_until;
+        c.shard = static_cast<int>(s);
+        in_flight_.emplace(std::make_pair(c.id, l),
+                           held{l, l, l, claimed_at + full_lease_ms, false, c.shard});
+        waiting_.emplace_back(std::move(c), l);
+      }
+    }
+    pump();
     if (paused_) {  // until resume's wake-up (or a look every max_idle_ms)
       co_await sleep(cfg_.dispatch.max_idle_ms);
       continue;
     }
-    limiter_.spend(static_cast<int>(batch.items.size()));
-    if (!batch.dropped.empty()) gave_up(batch.dropped);
-    // the claim's time on Redis's clock: claim-1 leased until then + lease_ms
-    const auto claimed_at = batch.lease_until - lease_ms;
-    for (auto& c : batch.items) {
-      const auto l = batch.lease_until;
-      in_flight_.emplace(std::make_pair(c.id, l), held{l, l, l, claimed_at + full_lease_ms});
-      waiting_.emplace_back(std::move(c), l);
-    }
-    pump();
-    if (static_cast<int>(batch.items.size()) == budget) continue;  // maybe more are due
-    auto wait = batch.next_due_ms < 0
-                    ? cfg_.dispatch.max_idle_ms
-                    : std::min<std::int64_t>(batch.next_due_ms - prefetch - clock.now_ms(),
-                                             cfg_.dispatch.max_idle_ms);
+    if (more) continue;
+    auto wait = next_due < 0 ? cfg_.dispatch.max_idle_ms
+                             : std::min<std::int64_t>(next_due - prefetch - clock.now_ms(),
+                                                      cfg_.dispatch.max_idle_ms);
+    if (failed) wait = std::min<std::int64_t>(wait, 200);
     co_await sleep(wait);
   }
 }
@@ -247,9 +264,10 @@ asio::awaitable<void> consumer_worker::record(const storage::claimed& c, std::in
     // Every score that may be ours goes along (ack-2 takes two; the third, a renewal on
     // its way, is caught by the check below).
     auto other = sent.pending != sent.token ? sent.pending : sent.other;
-    auto [ec, recorded] = co_await store_.ack(
-        cmd_.project, consumer_.name, c.id, sent.token, what, at, c.due_ms / 1000,
-        cmd_.ordered ? &c.bucket : nullptr, entry, cfg_.dispatch.attempt_history, other);
+    auto [ec, recorded] = co_await store_.ack(tags_[static_cast<std::size_t>(c.shard)],
+                                              consumer_.name, c.id, sent.token, what, at,
+                                              c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr,
+                                              entry, cfg_.dispatch.attempt_history, other);
     if (!ec) {
       if (recorded) co_return;
       it = in_flight_.find(key);
@@ -270,6 +288,7 @@ asio::awaitable<void> consumer_worker::renew() {
   const auto now = store_.redis_clock().now_ms();
   std::vector<storage::held_lease> leases;
   std::vector<std::pair<std::uint64_t, std::int64_t>> keys;
+  std::vector<int> shard;
   for (auto& [k, l] : in_flight_) {
     if (l.lost || l.token - now > h - h / 4) continue;  // not a quarter of it used yet
     auto to = std::min(now + h, l.cap);
@@ -277,19 +296,39 @@ asio::awaitable<void> consumer_worker::renew() {
     l.pending = to;
     leases.push_back({k.first, to, l.token, l.other});
     keys.push_back(k);
+    shard.push_back(l.shard);
   }
   if (leases.empty()) co_return;
   renewing_ = true;
-  auto [ec, renewed] = co_await storage::renew(store_, cmd_.project, consumer_.name, leases);
+  // One renew-1 call per shard, in turn (a heartbeat: not on a delivery's path).
+  enum class answer { lost, renewed, unknown };
+  std::vector<answer> got(leases.size(), answer::lost);
+  std::error_code ec;
+  for (std::size_t s = 0; s < tags_.size(); ++s) {
+    std::vector<storage::held_lease> mine;
+    std::vector<std::size_t> at;
+    for (std::size_t i = 0; i < leases.size(); ++i)
+      if (std::cmp_equal(shard[i], s)) {
+        mine.push_back(leases[i]);
+        at.push_back(i);
+      }
+    if (mine.empty()) continue;
+    auto [e, renewed] = co_await storage::renew(store_, tags_[s], consumer_.name, mine);
+    if (e) ec = e;
+    for (std::size_t j = 0; j < at.size(); ++j)
+      got[at[j]] = e                                  ? answer::unknown
+                   : j < renewed.size() && renewed[j] ? answer::renewed
+                                                      : answer::lost;
+  }
   renewing_ = false;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     auto it = in_flight_.find(keys[i]);
     if (it == in_flight_.end()) continue;  // acknowledged meanwhile
     auto& l = it->second;
-    if (ec) {  // its answer is lost: the score is the old one or the new one
+    if (got[i] == answer::unknown) {  // its answer is lost: the score is the old one or the new one
       if (l.token == l.other) l.other = l.pending;
       l.pending = l.token;
-    } else if (renewed[i]) {
+    } else if (got[i] == answer::renewed) {
       l.token = l.other = l.pending;
     } else {
       l.lost = true;
@@ -382,8 +421,8 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   in_flight_.clear();
   waiting_.clear();  // released below with the rest
   for (const auto& [k, l] : left) {
-    co_await store_.ack(cmd_.project, consumer_.name, k.first, l.token, storage::outcome::release,
-                        store_.redis_clock().now_ms(), 0, nullptr, {}, 0,
+    co_await store_.ack(tags_[static_cast<std::size_t>(l.shard)], consumer_.name, k.first, l.token,
+                        storage::outcome::release, store_.redis_clock().now_ms(), 0, nullptr, {}, 0,
                         l.pending != l.token ? l.pending : l.other);
   }
   if (!left.empty())

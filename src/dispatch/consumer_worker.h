@@ -120,6 +120,7 @@ class consumer_worker {
   endpoint endpoint_;
   std::string trace_header_;  // "X-" + request_trace_id_key: the request_id's header
   boost::asio::steady_timer timer_;
+  std::vector<std::string> tags_;  // the project's shards (storage/keys.h), claimed from in turn
   // held: the lease of a delivery in flight: its score in the queue is one of token (as
   // last known), other (a renewal whose answer was lost may have set it) and pending (the
   // renewal on its way, if any), all ours; equal when nothing is uncertain. cap: the latest
@@ -130,6 +131,7 @@ class consumer_worker {
     std::int64_t pending = 0;
     std::int64_t cap = 0;
     bool lost = false;  // a renewal found it lost (it ran out, another claim took it)
+    int shard = 0;      // index in tags_ of the shard it was claimed from
     bool operator==(const held&) const = default;
   };
   // deliveries in flight, by (id, the claim's lease_until): keyed by the lease too, since a

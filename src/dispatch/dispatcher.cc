@@ -112,7 +112,8 @@ void dispatcher::on_wake(const std::string& payload) {
 
 void dispatcher::start() {
   std::set<std::string> channels;
-  for (const auto& cmd : cfg_.commands) channels.insert(keys_.wake_channel(cmd.project));
+  for (const auto& cmd : cfg_.commands)
+    for (const auto& tag : keys_.tags(cmd.project)) channels.insert(keys_.wake_channel(tag));
   wake_.start(
       {channels.begin(), channels.end()},
       [this](const std::string&, const std::string& payload) { on_wake(payload); },

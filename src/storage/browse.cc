@@ -103,16 +103,60 @@ message_view sides(record rec, const redis::replies& r) {
   return v;
 }
 
+// position: where an entry stands in a page's order, (score, id as Redis orders members:
+// by their bytes).
+struct position {
+  std::int64_t score = 0;
+  std::string member;
+  bool operator<(const position& o) const {
+    return score != o.score ? score < o.score : member < o.member;  // std::string: bytes
+  }
+  bool operator<=(const position& o) const { return !(o < *this); }
+};
+
+std::optional<position> cursor_position(std::string_view c) {
+  std::string score, member;
+  if (!split_cursor(c, score, member)) return std::nullopt;
+  return position{to_int(score), member};
+}
+
 }  // namespace
+
+page merge_pages(std::vector<page> shards, int limit) {
+  if (shards.size() == 1) return std::move(shards[0]);
+  page out;
+  std::vector<std::pair<position, page_entry>> all;
+  // Entries past a shard's own next cursor are not known yet for the other shards: the
+  // merged page stops at the lowest of them.
+  std::optional<position> frontier;
+  for (auto& p : shards) {
+    out.count += p.count;
+    for (auto& e : p.list) all.emplace_back(position{e.score, std::to_string(e.id)}, std::move(e));
+    if (auto c = cursor_position(p.next_cursor); c && (!frontier || *c < *frontier))
+      frontier = std::move(c);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::size_t n = 0;
+  while (n < all.size() && std::cmp_less(n, limit) && (!frontier || all[n].first <= *frontier)) ++n;
+  for (std::size_t i = 0; i < n; ++i) out.list.push_back(std::move(all[i].second));
+  const bool full = std::cmp_greater_equal(n, limit);
+  if (full && (n < all.size() || frontier))
+    out.next_cursor = std::to_string(all[n - 1].first.score) + ":" + all[n - 1].first.member;
+  else if (frontier)
+    out.next_cursor = std::to_string(frontier->score) + ":" + frontier->member;
+  return out;
+}
 
 asio::awaitable<result<std::optional<message_view>>> browse::message(std::string_view project,
                                                                      std::uint64_t id) {
   using R = result<std::optional<message_view>>;
+  auto [ec0, tag] = co_await store_.locate(project, id);  // no round trip without shards
+  if (ec0) co_return fail<std::optional<message_view>>(ec0);
   auto [ec, rec] = co_await store_.load(project, id);
   if (ec) co_return fail<std::optional<message_view>>(ec);
   if (!rec) co_return R{{}, std::nullopt};
   // One round trip for the rest: each consumer's queue score, and the history.
-  auto [ec2, r] = co_await store_.exec(sides_query(keys_, project, id, *rec));
+  auto [ec2, r] = co_await store_.exec(sides_query(keys_, tag, id, *rec));
   if (auto e = first_error(ec2, r)) co_return fail<std::optional<message_view>>(e);
   co_return R{{}, sides(std::move(*rec), r)};
 }
@@ -120,73 +164,77 @@ asio::awaitable<result<std::optional<message_view>>> browse::message(std::string
 asio::awaitable<result<std::vector<std::uint64_t>>> browse::find(std::string_view project,
                                                                  std::string_view rid) {
   using V = std::vector<std::uint64_t>;
+  auto tags = keys_.tags(project);  // each shard has the index of its own messages
   redis::command cmd;
-  cmd.push("SMEMBERS", keys_.find_index(project, rid));
+  for (const auto& t : tags) cmd.push("SMEMBERS", keys_.find_index(t, rid));
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return fail<V>(e);
-  V ids;
-  for (const auto& x : r[0].elements)
-    if (auto id = to_id(x.str)) ids.push_back(id);
+  std::vector<std::pair<std::uint64_t, std::size_t>> ids;  // id, its shard
+  for (std::size_t s = 0; s < r.size() && s < tags.size(); ++s)
+    for (const auto& x : r[s].elements)
+      if (auto id = to_id(x.str)) ids.emplace_back(id, s);
   std::sort(ids.begin(), ids.end());  // ids grow with creation time
-  if (ids.empty()) co_return ok(std::move(ids));
+  V out;
+  if (ids.empty()) co_return ok(std::move(out));
   // Only messages whose record lives (not one revoked, not one expired before its index).
   redis::command exists;
-  for (auto id : ids) exists.push("STRLEN", keys_.message(project, id));
+  for (auto [id, s] : ids) exists.push("STRLEN", keys_.message(tags[s], id));
   auto [ec2, r2] = co_await store_.exec(exists);
   if (auto e = first_error(ec2, r2)) co_return fail<V>(e);
-  V out;
   for (std::size_t i = 0; i < ids.size(); ++i)
-    if (r2[i].integer > 0) out.push_back(ids[i]);
+    if (r2[i].integer > 0) out.push_back(ids[i].first);
   co_return ok(std::move(out));
 }
 
 asio::awaitable<result<std::uint64_t>> browse::find_key(std::string_view project,
                                                         std::string_view key) {
-  redis::command cmd;
-  cmd.push("GET", keys_.idempotency(project, key));
+  redis::command cmd;  // an ordered command's message: in its bucket's shard, so ask all
+  for (const auto& t : keys_.tags(project)) cmd.push("GET", keys_.idempotency(t, key));
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return fail<std::uint64_t>(e);
-  co_return ok(r[0].is_nil() ? std::uint64_t{0} : to_id(r[0].str));
+  for (const auto& x : r)
+    if (!x.is_nil()) co_return ok(to_id(x.str));
+  co_return ok(std::uint64_t{0});
 }
 
 asio::awaitable<result<page>> browse::scheduled(std::string_view project, std::string_view consumer,
                                                 page_query q) {
-  return read_page(keys_.queue(project, consumer), project, std::move(q));
+  return read_page(project, consumer, "q", std::move(q));
 }
 
 asio::awaitable<result<page>> browse::failed(std::string_view project, std::string_view consumer,
                                              page_query q) {
-  return read_page(keys_.pending(project, consumer), project, std::move(q));
+  return read_page(project, consumer, "pending", std::move(q));
 }
 
-asio::awaitable<result<page>> browse::read_page(std::string key, std::string_view project,
-                                                page_query q) {
+asio::awaitable<result<page>> browse::read_page(std::string_view project, std::string_view consumer,
+                                                std::string_view list, page_query q) {
   std::string cscore, cmember;
   if (!q.cursor.empty() && !split_cursor(q.cursor, cscore, cmember))
     co_return fail<page>(std::make_error_code(std::errc::invalid_argument));
   // A filter reads records: look at no more than 5,000 entries per call, so Redis stays
-  // responsive; the cursor goes on from there.
-  std::vector<std::string> args{std::move(key),
-                                keys_.base(project),
-                                std::to_string(q.min),
-                                std::to_string(q.max),
-                                cscore,
-                                cmember,
-                                std::to_string(q.limit),
-                                q.cmd,
-                                q.q,
-                                "5000"};
-  auto [ec, r] = co_await store_.run_script("page-1", 1, args);
-  if (ec) co_return fail<page>(ec);
-  page p;
-  if (r.elements.size() < 4) co_return fail<page>(server_error());
-  p.count = r.elements[0].integer;
-  const auto& items = r.elements[1].elements;
-  for (std::size_t i = 0; i + 3 < items.size(); i += 4)
-    p.list.push_back(
-        {to_id(items[i].str), to_int(items[i + 1].str), items[i + 2].str, items[i + 3].str});
-  if (!r.elements[2].str.empty()) p.next_cursor = r.elements[2].str + ":" + r.elements[3].str;
-  co_return ok(std::move(p));
+  // responsive; the cursor goes on from there. Each shard answers a page from the same
+  // cursor (a position, not an offset), and merge_pages makes one of them.
+  std::vector<std::vector<std::string>> calls;
+  for (const auto& t : keys_.tags(project))
+    calls.push_back({list == "q" ? keys_.queue(t, consumer) : keys_.pending(t, consumer),
+                     keys_.base(t), std::to_string(q.min), std::to_string(q.max), cscore, cmember,
+                     std::to_string(q.limit), q.cmd, q.q, "5000"});
+  auto [ec, r] = co_await store_.run_scripts("page-1", 1, calls);
+  if (auto e = first_error(ec, r)) co_return fail<page>(e);
+  std::vector<page> pages;
+  for (const auto& x : r) {
+    page p;
+    if (x.elements.size() < 4) co_return fail<page>(server_error());
+    p.count = x.elements[0].integer;
+    const auto& items = x.elements[1].elements;
+    for (std::size_t i = 0; i + 3 < items.size(); i += 4)
+      p.list.push_back(
+          {to_id(items[i].str), to_int(items[i + 1].str), items[i + 2].str, items[i + 3].str});
+    if (!x.elements[2].str.empty()) p.next_cursor = x.elements[2].str + ":" + x.elements[3].str;
+    pages.push_back(std::move(p));
+  }
+  co_return ok(merge_pages(std::move(pages), q.limit));
 }
 
 asio::awaitable<result<std::vector<std::pair<std::string, std::int64_t>>>> browse::paused(
@@ -208,13 +256,26 @@ asio::awaitable<result<std::vector<std::int64_t>>> browse::oldest(
   using V = std::vector<std::int64_t>;
   if (consumers.empty()) co_return ok(V{});
   redis::command cmd;
-  for (const auto& pc : consumers)
-    cmd.push("ZRANGE", keys_.queue(pc.first, pc.second), "0", "0", "WITHSCORES");
+  std::vector<std::size_t> shards;  // per consumer
+  for (const auto& pc : consumers) {
+    auto tags = keys_.tags(pc.first);
+    shards.push_back(tags.size());
+    for (const auto& t : tags)
+      cmd.push("ZRANGE", keys_.queue(t, pc.second), "0", "0", "WITHSCORES");
+  }
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return fail<V>(e);
   V out;
-  for (const auto& x : r)
-    out.push_back(x.elements.size() >= 2 ? to_int(x.elements[1].str) : std::int64_t{-1});
+  std::size_t i = 0;
+  for (auto n : shards) {  // the earliest over the consumer's shards
+    std::int64_t first = -1;
+    for (std::size_t s = 0; s < n && i < r.size(); ++s, ++i)
+      if (r[i].elements.size() >= 2) {
+        auto score = to_int(r[i].elements[1].str);
+        if (first < 0 || score < first) first = score;
+      }
+    out.push_back(first);
+  }
   co_return ok(std::move(out));
 }
 

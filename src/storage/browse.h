@@ -60,6 +60,11 @@ struct event_page {
   std::string next_cursor;
 };
 
+// merge_pages makes one page of limit entries of the pages a sharded list's shards answered
+// from one cursor: in (score, id) order, no further than the lowest next cursor among
+// them (beyond it a shard has not looked yet); counts add up.
+page merge_pages(std::vector<page> shards, int limit);
+
 class browse {
  public:
   explicit browse(store& s) : store_(s), keys_(s.key_names()) {}
@@ -94,7 +99,9 @@ class browse {
   boost::asio::awaitable<result<event_page>> events(std::string_view cursor, int limit);
 
  private:
-  boost::asio::awaitable<result<page>> read_page(std::string key, std::string_view project,
+  // read_page reads a page of list ("q": the queue, "pending": the failed list).
+  boost::asio::awaitable<result<page>> read_page(std::string_view project,
+                                                 std::string_view consumer, std::string_view list,
                                                  page_query q);
   store& store_;
   const keys& keys_;

@@ -1,6 +1,55 @@
 #include "storage/keys.h"
 
+#include <charconv>
+
+#include "redis/slot.h"
+
 namespace dmq::storage {
+
+int keys::shards(std::string_view project) const {
+  auto it = shards_.find(project);
+  return it == shards_.end() ? 1 : it->second;
+}
+
+std::string keys::tag(std::string_view project, int s) {
+  std::string t(project);
+  if (s > 0) t.append("~").append(std::to_string(s));
+  return t;
+}
+
+std::vector<std::string> keys::tags(std::string_view project) const {
+  std::vector<std::string> out;
+  const int k = shards(project);
+  out.reserve(static_cast<std::size_t>(k));
+  for (int s = 0; s < k; ++s) out.push_back(tag(project, s));
+  return out;
+}
+
+int keys::shard_of(std::string_view project, std::uint64_t id, std::string_view bucket,
+                   std::string_view key) const {
+  const int k = shards(project);
+  if (k <= 1) return 0;
+  // CRC16 (Redis Cluster's own): stable across versions and processes, as placement must be.
+  if (!bucket.empty()) return redis::crc16(bucket) % k;
+  if (!key.empty()) return redis::crc16(key) % k;
+  return static_cast<int>(id % static_cast<std::uint64_t>(k));
+}
+
+std::string keys::home(std::string_view project, std::uint64_t id) const {
+  return tag(project, shard_of(project, id, {}, {}));
+}
+
+std::string_view keys::project_of(std::string_view t) const {
+  auto tilde = t.rfind('~');
+  if (tilde == std::string_view::npos) return t;
+  int s = 0;
+  auto digits = t.substr(tilde + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), s);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || digits.starts_with('0'))
+    return t;
+  auto project = t.substr(0, tilde);
+  return s < shards(project) ? project : t;
+}
 
 std::string keys::base(std::string_view project) const {
   std::string k;

@@ -4,22 +4,51 @@
 // project's keys live in one slot and each Lua script touches a single slot. In cluster
 // mode the global keys (id leases, dispatcher reports, events, jobs) carry one tag of their
 // own, {global}: "<prefix>:{global}:node:3"; on a single Redis they keep their old names.
+//
+// Shards (docs/scaling.md): a project with `shards: K` spreads its messages over K hash
+// tags. Shard 0 is the project itself ({P}: today's keys, so data written before sharding
+// stays where it was); shard s >= 1 is {P~s}. Every per-project key function below takes
+// such a tag (tag()) where it says `project`: the name of a project, or of one of its shards.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace dmq::storage {
 
 class keys {
  public:
-  explicit keys(std::string prefix = "dmq", bool cluster = false)
+  // shards: K of each project with more than one (product_list[i].shards).
+  using shard_counts = std::map<std::string, int, std::less<>>;
+  explicit keys(std::string prefix = "dmq", bool cluster = false, shard_counts shards = {})
       : prefix_(std::move(prefix)),
         global_(cluster ? prefix_ + ":{global}" : prefix_),
-        cluster_(cluster) {}
+        cluster_(cluster),
+        shards_(std::move(shards)) {}
+
+  // shards returns project's K (1 unless configured).
+  int shards(std::string_view project) const;
+  // tag returns the name shard s of project's keys are built from: the project for s = 0,
+  // "<project>~<s>" beyond.
+  static std::string tag(std::string_view project, int s);
+  // tags returns every shard's tag of project, shard 0 first.
+  std::vector<std::string> tags(std::string_view project) const;
+  // shard_of returns the shard a message of project goes to: an ordered command's by its
+  // bucket (a bucket stays in one shard), else one with an idempotency key by that key
+  // (so a repeat meets the first), else id mod K. bucket and key: "" when not used.
+  int shard_of(std::string_view project, std::uint64_t id, std::string_view bucket,
+               std::string_view key) const;
+  // home returns the tag where shard_of would have put a message with id and neither bucket
+  // nor key; lookups by id look there first, then in the other shards.
+  std::string home(std::string_view project, std::uint64_t id) const;
+  // project_of returns the project a tag belongs to ("a~2" of a project "a" with more than
+  // two shards is "a"; any other tag is a project's own name).
+  std::string_view project_of(std::string_view tag) const;
 
   // base returns "<prefix>:{<project>}:", the start of every key of project.
   std::string base(std::string_view project) const;
@@ -100,6 +129,7 @@ class keys {
   std::string prefix_;
   std::string global_;
   bool cluster_ = false;
+  shard_counts shards_;
 };
 
 }  // namespace dmq::storage

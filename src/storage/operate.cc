@@ -24,25 +24,34 @@ std::error_code first_error(std::error_code ec, const redis::replies& r) {
 
 asio::awaitable<result<int>> operate::reschedule(std::string_view project, std::uint64_t id,
                                                  std::int64_t due_ms) {
-  auto data_ttl = store_.status_ttl_ms() / 2;  // the record lives twice the data's time
-  std::vector<std::string> args{keys_.message(project, id), keys_.base(project),
-                                std::to_string(id),         std::to_string(due_ms),
-                                std::to_string(data_ttl),   std::to_string(store_.status_ttl_ms()),
-                                keys_.wake_channel(project)};
-  auto [ec, r] = co_await store_.run_script("reschedule-1", 1, args);
-  co_return result<int>{ec, ec ? 0 : static_cast<int>(r.integer)};
+  auto data_ttl = store_.status_ttl_ms() / 2;   // the record lives twice the data's time
+  std::vector<std::vector<std::string>> calls;  // each shard: 0 where the message is not
+  for (const auto& t : keys_.tags(project))
+    calls.push_back({keys_.message(t, id), keys_.base(t), std::to_string(id),
+                     std::to_string(due_ms), std::to_string(data_ttl),
+                     std::to_string(store_.status_ttl_ms()), keys_.wake_channel(t)});
+  auto [ec, r] = co_await store_.run_scripts("reschedule-1", 1, calls);
+  if (auto e = first_error(ec, r)) co_return result<int>{e, 0};
+  int got = 0;
+  for (const auto& x : r)
+    if (x.integer != 0) got = static_cast<int>(x.integer);
+  co_return result<int>{{}, got};
 }
 
 asio::awaitable<result<std::int64_t>> operate::pause(std::string_view project,
                                                      std::string_view consumer,
                                                      std::int64_t now_ms) {
-  auto key = keys_.paused(project);
+  // Every shard's claims look at their own paused key: all are written (shard 0 first: the
+  // one read back and listed).
   redis::command cmd;
-  cmd.push("HSETNX", key, consumer, std::to_string(now_ms));
-  cmd.push("HGET", key, consumer);
-  // A wake-up, so a dispatcher sleeping until its queue's next due time claims now, is
-  // told it is paused, and shows it (dmq_consumer_paused) at once.
-  cmd.push(keys_.publish(), keys_.wake_channel(project), wake_message(consumer, 0));
+  for (const auto& t : keys_.tags(project)) {
+    auto key = keys_.paused(t);
+    cmd.push("HSETNX", key, consumer, std::to_string(now_ms));
+    cmd.push("HGET", key, consumer);
+    // A wake-up, so a dispatcher sleeping until its queue's next due time claims now, is
+    // told it is paused, and shows it (dmq_consumer_paused) at once.
+    cmd.push(keys_.publish(), keys_.wake_channel(t), wake_message(consumer, 0));
+  }
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::int64_t>{e, 0};
   co_return result<std::int64_t>{{}, r[1].as_int().value_or(now_ms)};
@@ -50,9 +59,11 @@ asio::awaitable<result<std::int64_t>> operate::pause(std::string_view project,
 
 asio::awaitable<result<bool>> operate::resume(std::string_view project, std::string_view consumer) {
   redis::command cmd;
-  cmd.push("HDEL", keys_.paused(project), consumer);
-  // "<consumer> 0": due at once, so a dispatcher waiting for this consumer looks now.
-  cmd.push(keys_.publish(), keys_.wake_channel(project), wake_message(consumer, 0));
+  for (const auto& t : keys_.tags(project)) {
+    cmd.push("HDEL", keys_.paused(t), consumer);
+    // "<consumer> 0": due at once, so a dispatcher waiting for this consumer looks now.
+    cmd.push(keys_.publish(), keys_.wake_channel(t), wake_message(consumer, 0));
+  }
   auto [ec, r] = co_await store_.exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<bool>{e, false};
   co_return result<bool>{{}, r[0].integer == 1};

@@ -54,6 +54,88 @@ std::int64_t to_int(const std::string& s) {
   return r.as_int().value_or(0);
 }
 
+// any_per_id answers per id whether any shard's script answered 1 for it (solved-1,
+// retry-2: an array of 0/1 per id each).
+result<std::vector<bool>> any_per_id(std::error_code ec, const redis::replies& r, std::size_t n) {
+  if (auto e = first_error(ec, r)) return {e, {}};
+  std::vector<bool> out(n, false);
+  for (const auto& shard : r)
+    for (std::size_t i = 0; i < n && i < shard.elements.size(); ++i)
+      if (shard.elements[i].integer == 1) out[i] = true;
+  return {std::error_code{}, std::move(out)};
+}
+
+// by_project names each queue's project rather than its shard (keys::project_of) and adds
+// up the shards of one consumer.
+std::vector<store::queue_size> by_project(const keys& k, std::vector<store::queue_size> in) {
+  std::vector<store::queue_size> out;
+  for (auto& q : in) {
+    q.project = std::string(k.project_of(q.project));
+    auto it = std::find_if(out.begin(), out.end(), [&](const store::queue_size& o) {
+      return o.project == q.project && o.consumer == q.consumer;
+    });
+    if (it == out.end())
+      out.push_back(std::move(q));
+    else
+      it->size += q.size;
+  }
+  return out;
+}
+
+// parse_claim reads claim-1's answer into b; false if it is not one.
+bool parse_claim(const redis::reply& r, claim_batch& b) {
+  const auto& e = r.elements;
+  if (e.size() < 4 || (e.size() - 4) % 7 != 0 || !e[2].is_array()) return false;
+  b.next_due_ms = to_int(e[0].str);
+  if (b.next_due_ms == -2) {  // paused (claim-1.lua)
+    b.paused = true;
+    b.next_due_ms = -1;
+  }
+  b.lease_until = e[1].as_int().value_or(0);
+  b.redis_us = e[3].as_int().value_or(0);
+  for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
+    b.dropped.push_back(
+        {static_cast<std::uint64_t>(to_int(e[2].elements[i].str)), e[2].elements[i + 1].str});
+  b.items.reserve((e.size() - 4) / 7);
+  for (std::size_t i = 4; i + 6 < e.size(); i += 7) {
+    claimed c;
+    c.id = static_cast<std::uint64_t>(to_int(e[i].str));
+    c.attempt = static_cast<int>(e[i + 1].as_int().value_or(1));
+    c.due_ms = to_int(e[i + 2].str);
+    c.params = e[i + 3].str;
+    c.request_id = e[i + 4].str;
+    c.bucket = e[i + 5].str;
+    c.queued_ms = to_int(e[i + 6].str);
+    b.items.push_back(std::move(c));
+  }
+  return true;
+}
+
+// merge_pending makes one page of the shards' answers (ZCARD, ZRANGE ... WITHSCORES per
+// shard): the sum of their sizes and the first limit entries by (score, id).
+pending_page merge_pending(const redis::replies& r, std::size_t limit) {
+  pending_page page;
+  for (std::size_t s = 0; s + 1 < r.size(); s += 2) {
+    page.count += r[s].integer;
+    const auto& items = r[s + 1].elements;
+    for (std::size_t i = 0; i + 1 < items.size(); i += 2)
+      page.list.push_back({to_int(items[i + 1].str), items[i].str});
+  }
+  if (r.size() > 2)  // one shard's list is in order already
+    std::sort(page.list.begin(), page.list.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.score, a.member) < std::tie(b.score, b.member);
+    });
+  if (page.list.size() > limit) page.list.resize(limit);
+  return page;
+}
+
+// tag_of returns the shard m is stored in (keys::shard_of).
+std::string tag_of(const keys& k, const to_save& m) {
+  const auto& msg = *m.msg;
+  return keys::tag(msg.project, k.shard_of(msg.project, msg.id, m.ordered ? msg.bucket : "",
+                                           m.keyed() ? msg.idempotency_key : ""));
+}
+
 // save_call: what store::save sends Redis for one chunk of at most max_per_script messages
 // of one project. Messages of ordered commands, and those with an idempotency key, go to
 // save-1 (EVALSHA, and after NOSCRIPT again with EVAL: idempotent, the ids are fixed).
@@ -65,6 +147,7 @@ std::int64_t to_int(const std::string& s) {
 // and after EXEC a PUBLISH on the wake channel for each queue whose earliest due time
 // moved earlier (wakes()).
 struct save_call {
+  std::string tag;                 // the project's shard the messages go to (keys::tag)
   std::vector<std::size_t> items;  // indexes into the messages saved
   bool ordered = false;            // a save-1 call (ordered or keyed messages)
   std::size_t numkeys = 0;
@@ -145,19 +228,20 @@ void note_duplicates(std::span<const to_save> msgs, const std::vector<std::size_
   }
 }
 
-// plan_save splits msgs into calls: one per project, kind (ordered or not) and chunk of
-// store::max_per_script messages. (Not in the coroutine: GCC 12 then warns falsely.)
+// plan_save splits msgs into calls: one per shard (keys::tag), kind (ordered or not) and
+// chunk of store::max_per_script messages. (Not in the coroutine: GCC 12 then warns falsely.)
 std::vector<save_call> plan_save(std::span<const to_save> msgs, const keys& k,
                                  std::int64_t data_ttl_ms, std::int64_t status_ttl_ms) {
-  std::map<std::pair<std::string_view, bool>, std::vector<std::size_t>> groups;
+  std::map<std::pair<std::string, bool>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < msgs.size(); ++i)
-    groups[{msgs[i].msg->project, msgs[i].ordered || msgs[i].keyed()}].push_back(i);
+    groups[{tag_of(k, msgs[i]), msgs[i].ordered || msgs[i].keyed()}].push_back(i);
 
   std::vector<save_call> calls;
   for (auto& [group, items] : groups) {
-    auto [project, ordered] = group;
+    const auto& [project, ordered] = group;  // project: the shard's tag
     for (std::size_t from = 0; from < items.size(); from += store::max_per_script) {
       save_call c;
+      c.tag = project;
       c.ordered = ordered;
       c.items.assign(items.begin() + from,
                      items.begin() + std::min(items.size(), from + store::max_per_script));
@@ -279,6 +363,32 @@ asio::awaitable<result<redis::reply>> store::run_script(std::string_view name, s
   co_return ok(std::move(r[0]));
 }
 
+asio::awaitable<result<redis::replies>> store::run_scripts(
+    std::string_view name, std::size_t numkeys, const std::vector<std::vector<std::string>>& calls,
+    bool* maybe_sent) {
+  const auto& s = scripts_.get(name);
+  redis::command cmd;
+  for (const auto& args : calls) s.call(cmd, numkeys, args);
+  auto [ec, r] = co_await exec(cmd, maybe_sent);
+  if (ec) co_return result<redis::replies>{ec, {}};
+  // NOSCRIPT: that call did not run (the others did): only it goes again, with EVAL.
+  redis::command again;
+  std::vector<std::size_t> redo;
+  for (std::size_t i = 0; i < r.size() && i < calls.size(); ++i)
+    if (is_noscript(r[i])) {
+      s.call_eval(again, numkeys, calls[i]);
+      redo.push_back(i);
+    }
+  if (!redo.empty()) {
+    auto [ec2, r2] = co_await exec(again, maybe_sent);
+    if (ec2) co_return result<redis::replies>{ec2, {}};
+    for (std::size_t j = 0; j < redo.size() && j < r2.size(); ++j) r[redo[j]] = std::move(r2[j]);
+  }
+  if (r.size() != calls.size())
+    co_return result<redis::replies>{make_error_code(redis::errc::protocol), {}};
+  co_return ok(std::move(r));
+}
+
 asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_save> msgs) {
   // All calls in one pipeline.
   auto calls = plan_save(msgs, keys_, data_ttl_ms_, status_ttl_ms_);
@@ -328,8 +438,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
                     f->str);
       e = oom[k] ? make_error_code(redis::errc::out_of_memory) : server_error();
     } else {
-      calls[k].wakes(last[k], keys_.publish(),
-                     keys_.wake_channel(msgs[calls[k].items[0]].msg->project), wakes);
+      calls[k].wakes(last[k], keys_.publish(), keys_.wake_channel(calls[k].tag), wakes);
       if (calls[k].ordered) note_duplicates(msgs, calls[k].items, last[k]);
     }
     for (auto i : calls[k].items) out[i] = e;
@@ -344,29 +453,34 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
 }
 
 store::unsettled store::unsettled_of(const to_save& m) const {
-  return {m.msg->project, m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_,
-          m.keyed() ? keys_.idempotency(m.msg->project, m.msg->idempotency_key) : std::string()};
+  auto tag = tag_of(keys_, m);
+  auto key = m.keyed() ? keys_.idempotency(tag, m.msg->idempotency_key) : std::string();
+  return {std::move(tag), m.msg->id, std::max(m.msg->due_ms, m.msg->create_ms) + status_ttl_ms_,
+          std::move(key)};
 }
 
 asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
                                        std::vector<std::error_code>& out) {
   if (repl_.replicas <= 0) co_return;
-  std::vector<std::string_view> projects;  // of the saves that succeeded
-  for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (!out[i] &&
-        std::find(projects.begin(), projects.end(), msgs[i].msg->project) == projects.end())
-      projects.push_back(msgs[i].msg->project);
+  std::vector<std::string> tags(msgs.size());  // the shards of the saves that succeeded
+  std::vector<std::string> projects;           // each once
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    if (out[i]) continue;
+    tags[i] = tag_of(keys_, msgs[i]);
+    if (std::find(projects.begin(), projects.end(), tags[i]) == projects.end())
+      projects.push_back(tags[i]);
+  }
   if (projects.empty()) co_return;
   // WAIT counts the replicas that have every write made so far on its connection; a read
   // of a key of the project routes it to that project's master in a cluster.
   redis::command cmd;
-  for (auto p : projects) {
+  for (const auto& p : projects) {
     cmd.push("EXISTS", keys_.paused(p));
     cmd.push("WAIT", repl_.replicas, repl_.timeout_ms);
   }
   // Not retried: a new connection has no writes to wait for.
   auto [ec, r] = co_await conn_.exec(cmd);
-  std::vector<std::string_view> short_of;
+  std::vector<std::string_view> short_of;  // shards
   for (std::size_t j = 0; j < projects.size(); ++j)
     if (ec || r.size() <= 2 * j + 1 || r[2 * j + 1].is_error() ||
         r[2 * j + 1].integer < repl_.replicas)
@@ -375,8 +489,7 @@ asio::awaitable<void> store::replicate(std::span<const to_save> msgs,
   std::vector<std::size_t> which;
   std::vector<unsettled> open;
   for (std::size_t i = 0; i < msgs.size(); ++i)
-    if (!out[i] &&
-        std::find(short_of.begin(), short_of.end(), msgs[i].msg->project) != short_of.end()) {
+    if (!out[i] && std::find(short_of.begin(), short_of.end(), tags[i]) != short_of.end()) {
       which.push_back(i);
       open.push_back(unsettled_of(msgs[i]));
     }
@@ -429,9 +542,9 @@ asio::awaitable<std::optional<std::vector<int>>> store::settle(std::span<const u
   const auto& s = scripts_.get("settle-1");
   redis::command cmd, again;
   for (const auto& m : msgs) {
-    std::vector<std::string> args{
-        keys_.message(m.project, m.id), keys_.base(m.project), std::to_string(m.id),
-        std::to_string(m.expire_at_ms), std::string(mode),     m.idempotency_key};
+    std::vector<std::string> args{keys_.message(m.tag, m.id), keys_.base(m.tag),
+                                  std::to_string(m.id),       std::to_string(m.expire_at_ms),
+                                  std::string(mode),          m.idempotency_key};
     s.call(cmd, 1, args);
     s.call_eval(again, 1, args);
   }
@@ -556,20 +669,38 @@ asio::awaitable<void> store::publish(redis::command wakes) {
 
 asio::awaitable<result<std::optional<record>>> store::load(std::string_view project,
                                                            std::uint64_t id) {
+  // Every shard at once (one round trip; a sharded project's ordered and keyed messages
+  // are not in the id's home shard).
+  auto tags = keys_.tags(project);
   redis::command cmd;
-  cmd.push("GET", keys_.message(project, id));
+  for (const auto& t : tags) cmd.push("GET", keys_.message(t, id));
   auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::optional<record>>{e, {}};
-  // No record, or a tombstone (settle-1.lua: its producer was told "not saved").
-  if (r[0].is_nil() || r[0].str.empty()) co_return result<std::optional<record>>{{}, std::nullopt};
-  auto rec = decode_record(r[0].str);
-  if (!rec) {
-    spdlog::error("redis: {} is not a message record", keys_.message(project, id));
-    co_return result<std::optional<record>>{server_error(), {}};
+  for (std::size_t i = 0; i < r.size() && i < tags.size(); ++i) {
+    // No record, or a tombstone (settle-1.lua: its producer was told "not saved").
+    if (r[i].is_nil() || r[i].str.empty()) continue;
+    auto rec = decode_record(r[i].str);
+    if (!rec) {
+      spdlog::error("redis: {} is not a message record", keys_.message(tags[i], id));
+      co_return result<std::optional<record>>{server_error(), {}};
+    }
+    rec->msg.id = id;
+    rec->msg.project = project;
+    co_return ok(std::move(rec));
   }
-  rec->msg.id = id;
-  rec->msg.project = project;
-  co_return ok(std::move(rec));
+  co_return result<std::optional<record>>{{}, std::nullopt};
+}
+
+asio::awaitable<result<std::string>> store::locate(std::string_view project, std::uint64_t id) {
+  auto tags = keys_.tags(project);
+  if (tags.size() == 1) co_return ok(std::move(tags[0]));
+  redis::command cmd;
+  for (const auto& t : tags) cmd.push("EXISTS", keys_.message(t, id));
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return result<std::string>{e, {}};
+  for (std::size_t i = 0; i < r.size() && i < tags.size(); ++i)
+    if (r[i].integer == 1) co_return ok(std::move(tags[i]));
+  co_return ok(keys_.home(project, id));
 }
 
 asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,
@@ -595,95 +726,105 @@ asio::awaitable<result<pending_page>> store::pending(std::string_view project,
                                                      std::string_view consumer,
                                                      std::int64_t start_s, std::int64_t end_s,
                                                      int limit) {
-  auto key = keys_.pending(project, consumer);
+  auto tags = keys_.tags(project);
   redis::command cmd;
-  cmd.push("ZCARD", key);
-  cmd.push("ZRANGE", key, start_s, end_s, "BYSCORE", "WITHSCORES", "LIMIT", 0, limit);
+  for (const auto& t : tags) {
+    auto key = keys_.pending(t, consumer);
+    cmd.push("ZCARD", key);
+    cmd.push("ZRANGE", key, start_s, end_s, "BYSCORE", "WITHSCORES", "LIMIT", 0, limit);
+  }
   auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<pending_page>{e, {}};
-  pending_page page;
-  page.count = r[0].integer;
-  const auto& items = r[1].elements;
-  for (std::size_t i = 0; i + 1 < items.size(); i += 2)
-    page.list.push_back({to_int(items[i + 1].str), items[i].str});
-  co_return ok(std::move(page));
+  co_return ok(merge_pending(r, static_cast<std::size_t>(std::max(limit, 0))));
 }
 
 asio::awaitable<result<std::vector<queue_counts>>> store::queue_stats(
     std::span<const std::pair<std::string_view, std::string_view>> consumers, std::int64_t now_ms) {
   redis::command cmd;
+  std::vector<std::size_t> shards;  // per consumer
   for (const auto& [project, consumer] : consumers) {
-    auto q = keys_.queue(project, consumer);
-    cmd.push("ZCARD", q);
-    cmd.push("ZCOUNT", q, "-inf", now_ms);
-    cmd.push("ZCARD", keys_.pending(project, consumer));
+    auto tags = keys_.tags(project);
+    shards.push_back(tags.size());
+    for (const auto& t : tags) {
+      auto q = keys_.queue(t, consumer);
+      cmd.push("ZCARD", q);
+      cmd.push("ZCOUNT", q, "-inf", now_ms);
+      cmd.push("ZCARD", keys_.pending(t, consumer));
+    }
   }
   std::vector<storage::queue_counts> out;
   if (consumers.empty()) co_return result<std::vector<storage::queue_counts>>{{}, out};
   auto [ec, r] = co_await exec(cmd);
   if (auto e = first_error(ec, r)) co_return result<std::vector<storage::queue_counts>>{e, {}};
-  for (std::size_t i = 0; i + 2 < r.size(); i += 3)
-    out.push_back({r[i].integer, r[i + 1].integer, r[i + 2].integer});
+  std::size_t i = 0;
+  for (auto n : shards) {  // the sum over the consumer's shards
+    storage::queue_counts c;
+    for (std::size_t s = 0; s < n && i + 2 < r.size(); ++s, i += 3) {
+      c.queued += r[i].integer;
+      c.due += r[i + 1].integer;
+      c.pending += r[i + 2].integer;
+    }
+    out.push_back(c);
+  }
   co_return ok(std::move(out));
 }
 
 asio::awaitable<result<std::vector<bool>>> store::solved(std::string_view project,
                                                          std::string_view consumer,
                                                          std::span<const std::uint64_t> ids) {
-  std::vector<std::string> args{keys_.pending(project, consumer), keys_.base(project),
-                                std::string(consumer)};
-  for (auto id : ids) args.push_back(std::to_string(id));
-  auto [ec, r] = co_await run_script("solved-1", 1, args);
-  if (ec) co_return result<std::vector<bool>>{ec, {}};
-  std::vector<bool> out;
-  for (const auto& x : r.elements) out.push_back(x.integer == 1);
-  co_return ok(std::move(out));
+  // Every shard is asked about every id: an id not in a shard changes nothing there.
+  std::vector<std::vector<std::string>> calls;
+  for (const auto& t : keys_.tags(project)) {
+    std::vector<std::string> args{keys_.pending(t, consumer), keys_.base(t), std::string(consumer)};
+    for (auto id : ids) args.push_back(std::to_string(id));
+    calls.push_back(std::move(args));
+  }
+  auto [ec, r] = co_await run_scripts("solved-1", 1, calls);
+  co_return any_per_id(ec, r, ids.size());
 }
 
 asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::string_view consumer, std::int64_t now_ms,
                                                   std::int64_t lease_ms, int max, int shared_rate,
                                                   std::int64_t horizon_ms) {
-  std::vector<std::string> args{keys_.queue(project, consumer), keys_.base(project),
-                                std::string(consumer), std::to_string(now_ms),
-                                std::to_string(lease_ms), std::to_string(max),
-                                std::to_string(shared_rate), std::to_string(horizon_ms),
-                                // a cluster: a record may still be on its way (claim-1.lua)
-                                keys_.cluster() ? std::to_string(missing_grace_ms) : "0"};
+  const std::string tags[] = {std::string(project)};
+  auto [ec, batches] =
+      co_await claim_shards(tags, consumer, now_ms, lease_ms, max, shared_rate, horizon_ms);
+  if (!ec && batches[0].error) ec = batches[0].error;
+  if (ec) co_return result<claim_batch>{ec, {}};
+  co_return ok(std::move(batches[0]));
+}
+
+asio::awaitable<result<std::vector<claim_batch>>> store::claim_shards(
+    std::span<const std::string> tags, std::string_view consumer, std::int64_t now_ms,
+    std::int64_t lease_ms, int max, int shared_rate, std::int64_t horizon_ms) {
+  std::vector<std::vector<std::string>> calls;
+  calls.reserve(tags.size());
+  for (const auto& t : tags)
+    calls.push_back({keys_.queue(t, consumer), keys_.base(t), std::string(consumer),
+                     std::to_string(now_ms), std::to_string(lease_ms), std::to_string(max),
+                     std::to_string(shared_rate), std::to_string(horizon_ms),
+                     // a cluster: a record may still be on its way (claim-1.lua)
+                     keys_.cluster() ? std::to_string(missing_grace_ms) : "0"});
   auto sent_at = storage::now_us();
   bool maybe_sent = false;
-  auto [ec, r] = co_await run_script("claim-1", 1, args, &maybe_sent);
+  auto [ec, r] = co_await run_scripts("claim-1", 1, calls, &maybe_sent);
   if (ec) {
-    if (maybe_sent) lost_claims_.push_back({args[0], args[1], args[2], now_ms + lease_ms});
-    co_return result<claim_batch>{ec, {}};
+    if (maybe_sent)
+      for (const auto& a : calls) lost_claims_.push_back({a[0], a[1], a[2], now_ms + lease_ms});
+    co_return result<std::vector<claim_batch>>{ec, {}};
   }
-  claim_batch b;
-  const auto& e = r.elements;
-  if (e.size() < 4 || (e.size() - 4) % 7 != 0 || !e[2].is_array())
-    co_return result<claim_batch>{make_error_code(redis::errc::protocol), {}};
-  b.next_due_ms = to_int(e[0].str);
-  if (b.next_due_ms == -2) {  // paused (claim-1.lua)
-    b.paused = true;
-    b.next_due_ms = -1;
+  const auto received_at = storage::now_us();
+  std::vector<claim_batch> out(calls.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    // An error reply: the script did not run (that shard's master refused it).
+    if (r[i].is_error() || !parse_claim(r[i], out[i])) {
+      out[i].error = r[i].is_error() ? server_error() : make_error_code(redis::errc::protocol);
+      continue;
+    }
+    clock_.observe(out[i].redis_us, sent_at, received_at);
   }
-  b.lease_until = e[1].as_int().value_or(0);
-  b.redis_us = e[3].as_int().value_or(0);
-  clock_.observe(b.redis_us, sent_at, storage::now_us());
-  for (std::size_t i = 0; i + 1 < e[2].elements.size(); i += 2)
-    b.dropped.push_back(
-        {static_cast<std::uint64_t>(to_int(e[2].elements[i].str)), e[2].elements[i + 1].str});
-  for (std::size_t i = 4; i + 6 < e.size(); i += 7) {
-    claimed c;
-    c.id = static_cast<std::uint64_t>(to_int(e[i].str));
-    c.attempt = static_cast<int>(e[i + 1].as_int().value_or(1));
-    c.due_ms = to_int(e[i + 2].str);
-    c.params = e[i + 3].str;
-    c.request_id = e[i + 4].str;
-    c.bucket = e[i + 5].str;
-    c.queued_ms = to_int(e[i + 6].str);
-    b.items.push_back(std::move(c));
-  }
-  co_return ok(std::move(b));
+  co_return ok(std::move(out));
 }
 
 asio::awaitable<result<bool>> store::ack(std::string_view project, std::string_view consumer,
@@ -748,14 +889,15 @@ asio::awaitable<result<std::vector<store::queue_size>>> store::queues() {
   auto [ec2, r] = co_await exec(cmd);
   if (auto e = first_error(ec2, r)) co_return result<std::vector<queue_size>>{e, {}};
   for (std::size_t i = 0; i < out.size(); ++i) out[i].size = r[i].integer;
-  co_return ok(std::move(out));
+  co_return ok(by_project(keys_, std::move(out)));
 }
 
 asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
     const std::function<bool(const std::string&, const std::string&)>& release) {
   std::vector<std::pair<std::string, queue_size>> buckets;  // key, whose
   auto ec = co_await scan(conn_, keys_.buckets_pattern(), [&](const std::string& k) {
-    if (auto pc = keys_.parse_bucket(k); pc && release(pc->first, pc->second))
+    if (auto pc = keys_.parse_bucket(k);
+        pc && release(std::string(keys_.project_of(pc->first)), pc->second))
       buckets.push_back({k, {pc->first, pc->second, 0}});
   });
   std::vector<queue_size> out;
@@ -765,38 +907,37 @@ asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
     std::vector<std::string> args{buckets[i].first, keys_.queue(who.project, who.consumer),
                                   keys_.base(who.project), who.consumer};
     auto [e, r] = co_await run_script("unbucket-2", 2, args);
-    if (e) co_return result<std::vector<queue_size>>{e, std::move(out)};
-    auto it = std::find_if(out.begin(), out.end(), [&](const queue_size& q) {
-      return q.project == who.project && q.consumer == who.consumer;
-    });
-    if (it == out.end()) it = out.insert(out.end(), who);
-    it->size += r.integer;
+    if (e) co_return result<std::vector<queue_size>>{e, by_project(keys_, std::move(out))};
+    out.push_back({who.project, who.consumer, r.integer});
   }
-  co_return ok(std::move(out));
+  co_return ok(by_project(keys_, std::move(out)));
 }
 
 asio::awaitable<result<int>> store::cancel(std::string_view project, std::uint64_t id) {
-  std::vector<std::string> args{keys_.message(project, id), keys_.base(project),
-                                std::to_string(id)};
-  auto [ec, r] = co_await run_script("cancel-1", 1, args);
-  co_return result<int>{ec, ec ? 0 : static_cast<int>(r.integer)};
+  std::vector<std::vector<std::string>> calls;  // each shard: 0 where the message is not
+  for (const auto& t : keys_.tags(project))
+    calls.push_back({keys_.message(t, id), keys_.base(t), std::to_string(id)});
+  auto [ec, r] = co_await run_scripts("cancel-1", 1, calls);
+  if (auto e = first_error(ec, r)) co_return result<int>{e, 0};
+  int got = 0;
+  for (const auto& x : r)
+    if (x.integer != 0) got = static_cast<int>(x.integer);
+  co_return result<int>{{}, got};
 }
 
 asio::awaitable<result<std::vector<bool>>> store::retry(std::string_view project,
                                                         std::string_view consumer,
                                                         std::span<const std::uint64_t> ids) {
-  std::vector<std::string> args{keys_.queue(project, consumer),
-                                keys_.pending(project, consumer),
-                                keys_.base(project),
-                                std::string(consumer),
-                                std::to_string(clock_.now_ms()),
-                                keys_.wake_channel(project)};
-  for (auto id : ids) args.push_back(std::to_string(id));
-  auto [ec, r] = co_await run_script("retry-2", 2, args);
-  if (ec) co_return result<std::vector<bool>>{ec, {}};
-  std::vector<bool> out;
-  for (const auto& x : r.elements) out.push_back(x.integer == 1);
-  co_return ok(std::move(out));
+  std::vector<std::vector<std::string>> calls;
+  for (const auto& t : keys_.tags(project)) {
+    std::vector<std::string> args{
+        keys_.queue(t, consumer), keys_.pending(t, consumer),      keys_.base(t),
+        std::string(consumer),    std::to_string(clock_.now_ms()), keys_.wake_channel(t)};
+    for (auto id : ids) args.push_back(std::to_string(id));
+    calls.push_back(std::move(args));
+  }
+  auto [ec, r] = co_await run_scripts("retry-2", 2, calls);
+  co_return any_per_id(ec, r, ids.size());
 }
 
 // --- the dispatcher's side of the operators' features (issue 14)

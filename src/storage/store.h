@@ -62,6 +62,7 @@ struct claimed {
   std::string request_id;
   std::string bucket;
   std::int64_t queued_ms = 0;  // when this attempt was due: the due time, a retry's, a /retry's
+  int shard = 0;               // the dispatcher's: which of the project's shards it came from
 };
 
 // dropped: a queued delivery that claim() gave up on, and why (claim-1.lua): "missing"
@@ -73,6 +74,7 @@ struct dropped {
 };
 
 struct claim_batch {
+  std::error_code error;          // claim_shards: this shard's claim failed (nothing claimed)
   std::int64_t next_due_ms = -1;  // earliest score left in the queue, -1 if empty
   bool paused = false;            // the consumer is paused: nothing was claimed
   std::int64_t lease_until = 0;
@@ -106,6 +108,10 @@ struct replication {
   int timeout_ms = 1000;
 };
 
+// Shards (keys.h): the functions below that take a project find its shards themselves: a
+// lookup by id looks in every shard at once (in one round trip), a consumer's lists and
+// counts are those of all its shards together. claim, claim_shards, ack and renew
+// (lease.h) take one shard's tag (keys::tag): a dispatcher claims from each.
 class store {
  public:
   // max_per_script bounds how many messages one save script stores, so Redis stays responsive.
@@ -144,8 +150,10 @@ class store {
   void count_into(util::metrics& m);
 
   // load returns a message's record (data and statuses), nullopt if there is none.
+  // locate returns the tag of the shard holding a message (its home shard if none does).
   boost::asio::awaitable<result<std::optional<record>>> load(std::string_view project,
                                                              std::uint64_t id);
+  boost::asio::awaitable<result<std::string>> locate(std::string_view project, std::uint64_t id);
   // status returns a consumer's status of a message, nullopt if there is none.
   boost::asio::awaitable<result<std::optional<std::string>>> status(std::string_view project,
                                                                     std::uint64_t id,
@@ -176,6 +184,12 @@ class store {
                                                     std::int64_t lease_ms, int max,
                                                     int shared_rate = 0,
                                                     std::int64_t horizon_ms = 0);
+  // claim_shards claims from each of tags (shards of one project) at once, in one round
+  // trip (in a cluster, to every master concurrently), up to max from each; one batch per
+  // tag, in order, with its own error when that shard's claim failed.
+  boost::asio::awaitable<result<std::vector<claim_batch>>> claim_shards(
+      std::span<const std::string> tags, std::string_view consumer, std::int64_t now_ms,
+      std::int64_t lease_ms, int max, int shared_rate = 0, std::int64_t horizon_ms = 0);
   // redis_clock returns Redis's time as this process knows it (storage/clock.h).
   storage::clock& redis_clock() { return clock_; }
   // queue_stats returns the stats of each (project, consumer), in one round trip.
@@ -202,7 +216,9 @@ class store {
     std::string project, consumer;
     std::int64_t size = 0;
   };
-  // queues returns every consumer queue in Redis with its size (SCAN: for start-up checks).
+  // queues returns every consumer queue in Redis with its size (SCAN: for start-up checks);
+  // a sharded project's shards count as one queue (a shard no longer configured is named
+  // by its tag, "<project>~<s>").
   boost::asio::awaitable<result<std::vector<queue_size>>> queues();
   // unbucket releases into its consumer's queue every ordered bucket for which
   // release(project, consumer) says so (SCAN, then unbucket-2.lua per bucket); returns the
@@ -233,6 +249,11 @@ class store {
                                                           std::size_t numkeys,
                                                           const std::vector<std::string>& args,
                                                           bool* maybe_sent = nullptr);
+  // run_scripts calls one script once per element of calls, in one pipeline; the replies
+  // in order (a Redis error reply stays a reply). maybe_sent: as exec's.
+  boost::asio::awaitable<result<redis::replies>> run_scripts(
+      std::string_view name, std::size_t numkeys,
+      const std::vector<std::vector<std::string>>& calls, bool* maybe_sent = nullptr);
   const keys& key_names() const { return keys_; }
   std::int64_t status_ttl_ms() const { return status_ttl_ms_; }
 
@@ -244,7 +265,7 @@ class store {
                                       std::vector<std::error_code>& out);
   // unsettled: a message whose save has an unknown outcome.
   struct unsettled {
-    std::string project;
+    std::string tag;  // the project's shard (keys::tag)
     std::uint64_t id;
     std::int64_t expire_at_ms;    // of its record, had it been stored
     std::string idempotency_key;  // its key's Redis key name; empty if it had none

@@ -3,7 +3,8 @@
 // a single redis-server and against a real Redis Cluster (3 masters, 3 replicas, started
 // by the test: support/redis_cluster.h), as nats-server runs one test against every store.
 // And what only a cluster does: a master killed mid-drain (its replica takes over) and a
-// slot migrated during traffic (the ASK path).
+// slot migrated during traffic (the ASK path). The core runs again with the project spread
+// over 3 shards (product_list[].shards: its keys under {sds}, {sds~1} and {sds~2}).
 #include <signal.h>
 
 #include <algorithm>
@@ -17,7 +18,17 @@
 namespace dmq::e2e {
 namespace {
 
-enum class backend { single, cluster };
+enum class backend { single, cluster, single_shards, cluster_shards };
+
+std::string name_of(backend b) {
+  switch (b) {
+    case backend::single: return "single";
+    case backend::cluster: return "cluster";
+    case backend::single_shards: return "single_shards";
+    case backend::cluster_shards: return "cluster_shards";
+  }
+  return "?";
+}
 
 struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
   // One cluster for the test's process (ctest runs each test in its own).
@@ -25,7 +36,31 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
     static test::redis_cluster c;
     return c;
   }
-  bool on_cluster() const { return GetParam() == backend::cluster; }
+  bool on_cluster() const {
+    return GetParam() == backend::cluster || GetParam() == backend::cluster_shards;
+  }
+  int shards() const {
+    return GetParam() == backend::single_shards || GetParam() == backend::cluster_shards ? 3 : 1;
+  }
+  // tags are the project's shards' hash tags (storage/keys.h).
+  std::vector<std::string> tags() const {
+    std::vector<std::string> out{"sds"};
+    for (int s = 1; s < shards(); ++s) out.push_back("sds~" + std::to_string(s));
+    return out;
+  }
+  // queued returns the size of a consumer's queue over every shard.
+  long long queued(const std::string& consumer) {
+    long long n = 0;
+    for (const auto& t : tags()) n += target().cmd({"ZCARD", "dmq:{" + t + "}:q:" + consumer}).integer;
+    return n;
+  }
+  // records returns the keys of the project's message records, in every shard.
+  std::set<std::string> records() {
+    std::set<std::string> out;
+    for (const auto& t : tags())
+      for (const auto& k : target().scan_keys("dmq:{" + t + "}:m:*")) out.insert(k);
+    return out;
+  }
   virtual test::redis_target& target() {
     if (on_cluster()) return cluster();
     return redis;
@@ -49,6 +84,9 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
     EXPECT_NE(at, std::string::npos) << yaml;
     if (at != std::string::npos)
       yaml.replace(at, single.size(), target().config_yaml() + redis_more);
+    const std::string project = "  - project: sds\n";
+    if (auto p = yaml.find(project); p != std::string::npos && shards() > 1)
+      yaml.insert(p + project.size(), "    shards: " + std::to_string(shards()) + "\n");
     if (ordered) {
       auto cmd_file = d + "/commands/cmd-sds-create-order.yaml";
       std::ifstream c(cmd_file);
@@ -92,9 +130,14 @@ TEST_P(backends_test, ingest_reads_and_delivery) {
   EXPECT_EQ(found.at("ids"), (json::array{json::value(std::to_string(id))})) << found;
   auto stats = get("/api/stats");
   EXPECT_TRUE(stats.is_object()) << stats;
-  // The data lives where the key layout says, on whichever master holds the project.
-  EXPECT_EQ(target().cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer, 0);
-  EXPECT_FALSE(target().cmd({"GET", "dmq:{sds}:m:" + std::to_string(id)}).is_nil());
+  // The data lives where the key layout says, on whichever master holds the project: with
+  // shards, every shard got some of the 31 (id mod 3), and its own queue.
+  EXPECT_EQ(queued("dgfa"), 0);
+  auto home = tags()[id % tags().size()];
+  EXPECT_FALSE(target().cmd({"GET", "dmq:{" + home + "}:m:" + std::to_string(id)}).is_nil());
+  for (const auto& t : tags())
+    EXPECT_FALSE(target().scan_keys("dmq:{" + t + "}:m:*").empty()) << "no message in " << t;
+  EXPECT_EQ(records().size(), 31u);
 }
 
 TEST_P(backends_test, cancel_and_reschedule_before_the_due_time) {
@@ -129,6 +172,50 @@ TEST_P(backends_test, retries_then_pending_then_retry_and_solved) {
   EXPECT_FALSE(in_pending(b, "dgfa"));
 }
 
+// Lists, counts, idempotency keys and pauses see a project whole, whatever its shards.
+TEST_P(backends_test, lists_counts_keys_and_pause_see_every_shard) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto m = message("{}", 60000 + 10 * i);
+    m["idempotency_key"] = "key-" + std::to_string(i);
+    ids.push_back(std::to_string(post(m)));
+  }
+  for (int i = 0; i < 3; ++i) {  // a repeat finds the first, in whichever shard it is
+    auto m = message("{}", 60000);
+    m["idempotency_key"] = "key-" + std::to_string(i);
+    EXPECT_EQ(std::to_string(post(m)), ids[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(records().size(), 20u);
+  // Pages of 6 from one cursor over every shard: each id once, in due order.
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int n = 0; n < 20; ++n) {  // bounded
+    auto page = get("/api/message/scheduled?consumer=dgfa&limit=6" +
+                    (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (const auto& e : page.at("list").as_array()) listed.emplace_back(e.at("msg_id").as_string());
+    EXPECT_EQ(page.at("count"), 20) << page;
+    cursor = std::string(page.at("next_cursor").as_string());
+    if (cursor.empty()) break;
+  }
+  EXPECT_EQ(listed, ids);
+  auto stats = get("/api/stats?project=sds");
+  auto consumers = stats.at("projects").as_array().at(0).at("consumers").as_array();
+  EXPECT_EQ(consumers.at(0).at("waiting"), 20) << stats;
+
+  // Paused, no shard's claim takes the message made due now; resumed, it is delivered.
+  ASSERT_EQ(admin("/api/consumer/pause", {{"consumer", "dgfa"}}).code(), 0);
+  for (const auto& t : tags())
+    EXPECT_EQ(target().cmd({"HEXISTS", "dmq:{" + t + "}:paused", "dgfa"}).integer, 1) << t;
+  auto r = admin("/api/message/reschedule",
+                 {{"project", "sds"}, {"msg_id", ids[5]}, {"delay_ms", 0}});
+  ASSERT_EQ(r.code(), 0) << r.body;
+  ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds/", 1, 5s)) << "the other consumer is not paused";
+  EXPECT_TRUE(endpoint.requests("/dgfa/").empty());
+  ASSERT_EQ(admin("/api/consumer/resume", {{"consumer", "dgfa"}}).code(), 0);
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 1, 5s)) << describe(endpoint.requests());
+  EXPECT_EQ(std::to_string(endpoint.requests("/dgfa/").at(0).msg_id), ids[5]);
+}
+
 struct backends_wait_test : backends_test {
   void configure() override {
     backends_test::configure();
@@ -150,12 +237,12 @@ TEST_P(backends_wait_test, a_save_is_answered_only_when_a_replica_has_it) {
   EXPECT_NE(r.body.find("did not replicate"), std::string::npos) << r.body;
   // Revoked (settle-1.lua): every consumer's status is cancelled and no queue holds it, so
   // it is never delivered.
-  auto records = target().scan_keys("dmq:{sds}:m:*");
+  auto records = this->records();
   ASSERT_EQ(records.size(), 1u);
   auto rec = storage::decode_record(target().cmd({"GET", *records.begin()}).str);
   ASSERT_TRUE(rec);
   for (const auto& c : rec->consumers) EXPECT_EQ(c.status, "cancelled") << c.name;
-  EXPECT_EQ(target().cmd({"ZCARD", "dmq:{sds}:q:dgfa"}).integer, 0);
+  EXPECT_EQ(queued("dgfa"), 0);
   auto metrics = test::call(port, "GET", "/metrics").body;
   EXPECT_NE(metrics.find("dmq_saves_not_replicated_total 1"), std::string::npos) << metrics;
 }
@@ -335,22 +422,14 @@ TEST_P(cluster_faults_test, a_slot_migrated_during_traffic_loses_nothing) {
 
 INSTANTIATE_TEST_SUITE_P(on, cluster_faults_test, ::testing::Values(backend::cluster),
                          [](const auto&) { return "cluster"; });
-INSTANTIATE_TEST_SUITE_P(on, backends_test, ::testing::Values(backend::single, backend::cluster),
-                         [](const auto& p) {
-                           return p.param == backend::single ? "single" : "cluster";
-                         });
+const auto name = [](const auto& p) { return name_of(p.param); };
+const auto every = ::testing::Values(backend::single, backend::cluster, backend::single_shards,
+                                     backend::cluster_shards);
+INSTANTIATE_TEST_SUITE_P(on, backends_test, every, name);
 INSTANTIATE_TEST_SUITE_P(on, backends_wait_test,
-                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
-                           return p.param == backend::single ? "single" : "cluster";
-                         });
-INSTANTIATE_TEST_SUITE_P(on, backends_ordered_test,
-                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
-                           return p.param == backend::single ? "single" : "cluster";
-                         });
-INSTANTIATE_TEST_SUITE_P(on, backends_kill_test,
-                         ::testing::Values(backend::single, backend::cluster), [](const auto& p) {
-                           return p.param == backend::single ? "single" : "cluster";
-                         });
+                         ::testing::Values(backend::single, backend::cluster), name);
+INSTANTIATE_TEST_SUITE_P(on, backends_ordered_test, every, name);
+INSTANTIATE_TEST_SUITE_P(on, backends_kill_test, every, name);
 
 }  // namespace
 }  // namespace dmq::e2e
