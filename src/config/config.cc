@@ -947,16 +947,17 @@ void read_products(const reader& r, const YAML::Node& n, const std::string& show
       r.fail(indexed(shown, i) + ".project",
              "duplicate project '" + project + "' (also " + indexed(shown, it->second) + ")");
   }
-  // Shard s >= 1 of project P has the keys of a project named "P~s" (storage/keys.h).
-  for (std::size_t i = 0; i < s.producers.size(); ++i)
-    for (int k = 1; k < s.producers[i].shards; ++k) {
-      auto tag = s.producers[i].project + "~" + std::to_string(k);
-      if (auto it = first.find(tag); it != first.end())
-        r.fail(indexed(shown, it->second) + ".project",
-               "project '" + tag + "' would share its keys with shard " + std::to_string(k) +
-                   " of project '" + s.producers[i].project + "' (" + indexed(shown, i) +
-                   ".shards): rename one");
-    }
+  // The shards of project P have the keys of projects named "P~..." (storage/keys.h).
+  for (std::size_t i = 0; i < s.producers.size(); ++i) {
+    if (s.producers[i].shards <= 1) continue;
+    auto shards = s.producers[i].project + "~";
+    for (const auto& [name, j] : first)
+      if (name.starts_with(shards))
+        r.fail(indexed(shown, j) + ".project",
+               "project '" + name + "' might share its keys with a shard of project '" +
+                   s.producers[i].project + "' (" + indexed(shown, i) +
+                   ".shards): names starting with '" + shards + "' are its shards'");
+  }
 }
 
 // relative_name names file relative to CONFIG_DIR, or absolutely when it lies outside.

@@ -1,28 +1,50 @@
 #include "storage/keys.h"
 
-#include <charconv>
-
 #include "redis/slot.h"
 
 namespace dmq::storage {
 
-int keys::shards(std::string_view project) const {
-  auto it = shards_.find(project);
-  return it == shards_.end() ? 1 : it->second;
+void keys::place(const std::string& project, int k) {
+  if (k <= 1) return;
+  // The slot space in k windows; shard 0 ({project}) is in its own, the others take the rest
+  // in order, each the first of "<project>~<s>", "<project>~<s>.1", ... whose slot lies in
+  // the middle half of its window (away from the edges, where masters' ranges meet).
+  const auto window = [k](int slot) { return slot * k / redis::slot_count; };
+  const int home = window(redis::slot_of("{" + project + "}"));
+  std::vector<std::string> tags{project};
+  int w = 0;
+  for (int s = 1; s < k; ++s, ++w) {
+    if (w == home) ++w;
+    const int lo = w * redis::slot_count / k, hi = (w + 1) * redis::slot_count / k;
+    const int quarter = (hi - lo) / 4;
+    std::string base = project + "~" + std::to_string(s), t = base;
+    for (int n = 1; n < 1000000; ++n) {  // ~2k tries on average
+      int slot = redis::slot_of("{" + t + "}");
+      if (slot >= lo + quarter && slot < hi - quarter) break;
+      t = base + "." + std::to_string(n);
+    }
+    owners_.emplace(t, project);
+    tags.push_back(std::move(t));
+  }
+  tags_.emplace(project, std::move(tags));
 }
 
-std::string keys::tag(std::string_view project, int s) {
-  std::string t(project);
-  if (s > 0) t.append("~").append(std::to_string(s));
-  return t;
+int keys::shards(std::string_view project) const {
+  auto it = tags_.find(project);
+  return it == tags_.end() ? 1 : static_cast<int>(it->second.size());
+}
+
+std::string keys::tag(std::string_view project, int s) const {
+  auto it = tags_.find(project);
+  if (it == tags_.end() || s <= 0 || s >= static_cast<int>(it->second.size()))
+    return std::string(project);
+  return it->second[static_cast<std::size_t>(s)];
 }
 
 std::vector<std::string> keys::tags(std::string_view project) const {
-  std::vector<std::string> out;
-  const int k = shards(project);
-  out.reserve(static_cast<std::size_t>(k));
-  for (int s = 0; s < k; ++s) out.push_back(tag(project, s));
-  return out;
+  auto it = tags_.find(project);
+  if (it == tags_.end()) return {std::string(project)};
+  return it->second;
 }
 
 int keys::shard_of(std::string_view project, std::uint64_t id, std::string_view bucket,
@@ -40,15 +62,8 @@ std::string keys::home(std::string_view project, std::uint64_t id) const {
 }
 
 std::string_view keys::project_of(std::string_view t) const {
-  auto tilde = t.rfind('~');
-  if (tilde == std::string_view::npos) return t;
-  int s = 0;
-  auto digits = t.substr(tilde + 1);
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), s);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || digits.starts_with('0'))
-    return t;
-  auto project = t.substr(0, tilde);
-  return s < shards(project) ? project : t;
+  auto it = owners_.find(t);
+  return it == owners_.end() ? t : std::string_view(it->second);
 }
 
 std::string keys::base(std::string_view project) const {

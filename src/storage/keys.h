@@ -7,8 +7,11 @@
 //
 // Shards (docs/scaling.md): a project with `shards: K` spreads its messages over K hash
 // tags. Shard 0 is the project itself ({P}: today's keys, so data written before sharding
-// stays where it was); shard s >= 1 is {P~s}. Every per-project key function below takes
-// such a tag (tag()) where it says `project`: the name of a project, or of one of its shards.
+// stays where it was); shard s >= 1 is {P~s}, or {P~s.n} with the smallest n that puts its
+// slot in the middle of a K-th of the slot space no other shard has: the K shards then sit
+// evenly over the slots, and so over the masters of a cluster whose slots are split evenly.
+// Every per-project key function below takes such a tag (tag()) where it says `project`:
+// the name of a project, or of one of its shards.
 #pragma once
 
 #include <cstdint>
@@ -28,14 +31,14 @@ class keys {
   explicit keys(std::string prefix = "dmq", bool cluster = false, shard_counts shards = {})
       : prefix_(std::move(prefix)),
         global_(cluster ? prefix_ + ":{global}" : prefix_),
-        cluster_(cluster),
-        shards_(std::move(shards)) {}
+        cluster_(cluster) {
+    for (const auto& [project, k] : shards) place(project, k);
+  }
 
   // shards returns project's K (1 unless configured).
   int shards(std::string_view project) const;
-  // tag returns the name shard s of project's keys are built from: the project for s = 0,
-  // "<project>~<s>" beyond.
-  static std::string tag(std::string_view project, int s);
+  // tag returns the name shard s of project's keys are built from: the project for s = 0.
+  std::string tag(std::string_view project, int s) const;
   // tags returns every shard's tag of project, shard 0 first.
   std::vector<std::string> tags(std::string_view project) const;
   // shard_of returns the shard a message of project goes to: an ordered command's by its
@@ -46,8 +49,8 @@ class keys {
   // home returns the tag where shard_of would have put a message with id and neither bucket
   // nor key; lookups by id look there first, then in the other shards.
   std::string home(std::string_view project, std::uint64_t id) const;
-  // project_of returns the project a tag belongs to ("a~2" of a project "a" with more than
-  // two shards is "a"; any other tag is a project's own name).
+  // project_of returns the project a tag belongs to (a configured shard's project; any
+  // other tag is a project's own name).
   std::string_view project_of(std::string_view tag) const;
 
   // base returns "<prefix>:{<project>}:", the start of every key of project.
@@ -129,7 +132,10 @@ class keys {
   std::string prefix_;
   std::string global_;
   bool cluster_ = false;
-  shard_counts shards_;
+  // place computes the tags of project's k shards into tags_ and owners_.
+  void place(const std::string& project, int k);
+  std::map<std::string, std::vector<std::string>, std::less<>> tags_;  // projects with k > 1
+  std::map<std::string, std::string, std::less<>> owners_;             // tag -> project
 };
 
 }  // namespace dmq::storage

@@ -132,7 +132,7 @@ pending_page merge_pending(const redis::replies& r, std::size_t limit) {
 // tag_of returns the shard m is stored in (keys::shard_of).
 std::string tag_of(const keys& k, const to_save& m) {
   const auto& msg = *m.msg;
-  return keys::tag(msg.project, k.shard_of(msg.project, msg.id, m.ordered ? msg.bucket : "",
+  return k.tag(msg.project, k.shard_of(msg.project, msg.id, m.ordered ? msg.bucket : "",
                                            m.keyed() ? msg.idempotency_key : ""));
 }
 

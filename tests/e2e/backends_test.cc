@@ -4,7 +4,7 @@
 // by the test: support/redis_cluster.h), as nats-server runs one test against every store.
 // And what only a cluster does: a master killed mid-drain (its replica takes over) and a
 // slot migrated during traffic (the ASK path). The core runs again with the project spread
-// over 3 shards (product_list[].shards: its keys under {sds}, {sds~1} and {sds~2}).
+// over 3 shards (product_list[].shards: its keys under {sds}, {sds~1...} and {sds~2...}).
 #include <signal.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "delivery_fixture.h"
+#include "storage/keys.h"
 #include "support/redis_cluster.h"
 
 namespace dmq::e2e {
@@ -22,10 +23,14 @@ enum class backend { single, cluster, single_shards, cluster_shards };
 
 std::string name_of(backend b) {
   switch (b) {
-    case backend::single: return "single";
-    case backend::cluster: return "cluster";
-    case backend::single_shards: return "single_shards";
-    case backend::cluster_shards: return "cluster_shards";
+    case backend::single:
+      return "single";
+    case backend::cluster:
+      return "cluster";
+    case backend::single_shards:
+      return "single_shards";
+    case backend::cluster_shards:
+      return "cluster_shards";
   }
   return "?";
 }
@@ -44,14 +49,13 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
   }
   // tags are the project's shards' hash tags (storage/keys.h).
   std::vector<std::string> tags() const {
-    std::vector<std::string> out{"sds"};
-    for (int s = 1; s < shards(); ++s) out.push_back("sds~" + std::to_string(s));
-    return out;
+    return storage::keys("dmq", false, {{"sds", shards()}}).tags("sds");
   }
   // queued returns the size of a consumer's queue over every shard.
   long long queued(const std::string& consumer) {
     long long n = 0;
-    for (const auto& t : tags()) n += target().cmd({"ZCARD", "dmq:{" + t + "}:q:" + consumer}).integer;
+    for (const auto& t : tags())
+      n += target().cmd({"ZCARD", "dmq:{" + t + "}:q:" + consumer}).integer;
     return n;
   }
   // records returns the keys of the project's message records, in every shard.
@@ -192,7 +196,8 @@ TEST_P(backends_test, lists_counts_keys_and_pause_see_every_shard) {
   for (int n = 0; n < 20; ++n) {  // bounded
     auto page = get("/api/message/scheduled?consumer=dgfa&limit=6" +
                     (cursor.empty() ? "" : "&cursor=" + cursor));
-    for (const auto& e : page.at("list").as_array()) listed.emplace_back(e.at("msg_id").as_string());
+    for (const auto& e : page.at("list").as_array())
+      listed.emplace_back(e.at("msg_id").as_string());
     EXPECT_EQ(page.at("count"), 20) << page;
     cursor = std::string(page.at("next_cursor").as_string());
     if (cursor.empty()) break;
@@ -206,8 +211,8 @@ TEST_P(backends_test, lists_counts_keys_and_pause_see_every_shard) {
   ASSERT_EQ(admin("/api/consumer/pause", {{"consumer", "dgfa"}}).code(), 0);
   for (const auto& t : tags())
     EXPECT_EQ(target().cmd({"HEXISTS", "dmq:{" + t + "}:paused", "dgfa"}).integer, 1) << t;
-  auto r = admin("/api/message/reschedule",
-                 {{"project", "sds"}, {"msg_id", ids[5]}, {"delay_ms", 0}});
+  auto r =
+      admin("/api/message/reschedule", {{"project", "sds"}, {"msg_id", ids[5]}, {"delay_ms", 0}});
   ASSERT_EQ(r.code(), 0) << r.body;
   ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds/", 1, 5s)) << "the other consumer is not paused";
   EXPECT_TRUE(endpoint.requests("/dgfa/").empty());

@@ -430,6 +430,30 @@ TEST(config, duplicate_producer_project) {
                  "duplicate project 'sds' (also product_list[0])");
 }
 
+TEST(config, shards_are_read_and_bounded) {
+  config_dir d;
+  d.write("config.yaml", "product_list:\n  - project: sds\n    shards: 9\n  - project: svs\n");
+  auto r = d.load();
+  ASSERT_TRUE(r.cfg) << (r.problems.empty() ? "" : r.problems[0].to_string());
+  EXPECT_EQ(r.cfg->producers[0].shards, 9);
+  EXPECT_EQ(r.cfg->producers[1].shards, 1) << "the default: today's one tag";
+  config_dir bad;
+  bad.write("config.yaml", "product_list:\n  - project: sds\n    shards: 0\n");
+  EXPECT_PROBLEM(bad.load(), "config.yaml", "product_list[0].shards", "must be 1..64");
+}
+
+// A project named like another's shard would share that shard's keys ({a~1}).
+TEST(config, a_project_named_like_a_shard_is_refused) {
+  config_dir d;
+  d.write("config.yaml",
+          "product_list:\n  - project: a\n    shards: 3\n  - project: a~2\n  - project: b~1\n");
+  auto r = d.load();
+  EXPECT_PROBLEM(r, "config.yaml", "product_list[1].project",
+                 "project 'a~2' might share its keys with a shard of project 'a' "
+                 "(product_list[0].shards): names starting with 'a~' are its shards'");
+  EXPECT_EQ(r.problems.size(), 1u) << "b has one shard: b~1 is a name like any other";
+}
+
 // ---- commands and consumers ----
 
 TEST(config, empty_required_command_values) {

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
+#include "redis/slot.h"
 #include "storage/scripts.h"
 #include "storage/wake.h"
 
@@ -17,6 +19,74 @@ TEST(keys, every_project_key_carries_the_project_hash_tag) {
   EXPECT_EQ(k.queue("sds", "dgfa"), "dmq:{sds}:q:dgfa");
   EXPECT_EQ(k.pending("sds", "dgfa"), "dmq:{sds}:pending:dgfa");
   EXPECT_EQ(k.wake_channel("sds"), "dmq:{sds}:wake");
+}
+
+TEST(keys, shard_zero_keeps_the_project_tag_and_the_others_have_their_own) {
+  keys k("dmq", false, {{"sds", 3}});
+  EXPECT_EQ(k.shards("sds"), 3);
+  EXPECT_EQ(k.shards("other"), 1);
+  auto tags = k.tags("sds");
+  ASSERT_EQ(tags.size(), 3u);
+  EXPECT_EQ(tags[0], "sds") << "today's keys";
+  EXPECT_TRUE(tags[1].starts_with("sds~1")) << tags[1];
+  EXPECT_TRUE(tags[2].starts_with("sds~2")) << tags[2];
+  EXPECT_EQ(k.tags("other"), (std::vector<std::string>{"other"}));
+  EXPECT_EQ(k.queue(k.tag("sds", 2), "dgfa"), "dmq:{" + tags[2] + "}:q:dgfa");
+  EXPECT_EQ(k.message(k.tag("sds", 0), 7), "dmq:{sds}:m:7");
+}
+
+// The shards sit one per K-th of the slot space, so a cluster whose masters split the slots
+// evenly (redis-cli --cluster create) holds K / masters of them each.
+TEST(keys, shards_sit_evenly_over_the_slot_space) {
+  for (int k : {2, 3, 6, 9, 12, 64})
+    for (const char* project : {"sds", "orders", "a"}) {
+      keys names("dmq", true, {{project, k}});
+      std::set<int> windows;
+      for (const auto& t : names.tags(project)) {
+        int slot = dmq::redis::slot_of(names.queue(t, "c"));
+        windows.insert(slot * k / dmq::redis::slot_count);
+        if (t != project) {  // the others away from their window's edges
+          int w = slot * k / dmq::redis::slot_count;
+          int lo = w * dmq::redis::slot_count / k, hi = (w + 1) * dmq::redis::slot_count / k;
+          EXPECT_GE(slot - lo, (hi - lo) / 4 - 1) << t;
+          EXPECT_GE(hi - slot, (hi - lo) / 4) << t;
+        }
+      }
+      EXPECT_EQ(windows.size(), static_cast<std::size_t>(k)) << project << " k=" << k;
+      for (int masters : {1, 2, 3}) {
+        if (k % masters) continue;
+        std::map<int, int> per_master;  // contiguous equal ranges, as --cluster create makes
+        for (const auto& t : names.tags(project))
+          ++per_master[dmq::redis::slot_of(names.queue(t, "c")) * masters / dmq::redis::slot_count];
+        for (auto [m, n] : per_master) EXPECT_EQ(n, k / masters) << project << " master " << m;
+      }
+    }
+}
+
+TEST(keys, a_message_goes_to_its_buckets_then_its_keys_then_its_ids_shard) {
+  keys k("dmq", false, {{"sds", 5}});
+  for (std::uint64_t id = 100; id < 110; ++id) EXPECT_EQ(k.shard_of("sds", id, "", ""), id % 5);
+  // One bucket, one shard, whatever the ids; the same for an idempotency key.
+  int b = k.shard_of("sds", 1, "bucket-9", "");
+  int key = k.shard_of("sds", 1, "", "key-9");
+  std::set<int> seen;
+  for (std::uint64_t id = 0; id < 20; ++id) {
+    EXPECT_EQ(k.shard_of("sds", id, "bucket-9", "key-1"), b);
+    EXPECT_EQ(k.shard_of("sds", id, "", "key-9"), key);
+    seen.insert(k.shard_of("sds", 0, "bucket-" + std::to_string(id), ""));
+  }
+  EXPECT_GT(seen.size(), 2u) << "buckets spread over the shards";
+  EXPECT_EQ(k.shard_of("unsharded", 7, "bucket-9", "key"), 0);
+  EXPECT_EQ(k.home("sds", 12), k.tag("sds", 2));
+}
+
+TEST(keys, a_tag_names_its_project_only_for_a_configured_shard) {
+  keys k("dmq", false, {{"a", 3}});
+  EXPECT_EQ(k.project_of("a"), "a");
+  EXPECT_EQ(k.project_of(k.tag("a", 1)), "a");
+  EXPECT_EQ(k.project_of(k.tag("a", 2)), "a");
+  EXPECT_EQ(k.project_of("a~9"), "a~9") << "a shard no longer configured";
+  EXPECT_EQ(k.project_of("b~1"), "b~1");
 }
 
 TEST(keys, lua_suffixes_match_the_cpp_names) {
