@@ -16,11 +16,15 @@
 # and, for each, the CPU (utime + stime from /proc/<pid>/stat, before/after) of every
 # redis-server and of dmq, divided by the messages each master handled (the members of its
 # projects' queues after W2; the deliveries of its projects in W3): Redis CPU per message
-# per master. Prints a markdown table (median (min-max) over the rounds), writes
-# bench/results/cluster-<timestamp>.json.
+# per master. With SHARDS=K the projects spread over K hash tags each (product_list[].shards,
+# docs/scaling.md): the messages per master are then counted from every queue key on it,
+# and each record carries the spread of messages, Redis memory (used_memory after the W3
+# preload less before) and Redis CPU over the masters (max / min). Prints a markdown table
+# (median (min-max) over the rounds), writes bench/results/cluster-<timestamp>.json.
 #
 # Knobs (environment): RUNS=3, REDIS="single cluster" (targets, in this order in odd
-# rounds), MASTERS=3, PROJECTS=MASTERS (1: all the load on one master), DURATION=10 (s of W2),
+# rounds), MASTERS=3, PROJECTS=MASTERS (1: all the load on one master), SHARDS=1 (per
+# project), DURATION=10 (s of W2),
 # WARMUP=2 (s of W2 per target first), CONNECTIONS=64, THREADS=1, BATCH=100, N=60000,
 # PRELOAD_BATCH=1000, PRELOAD_THREADS=2, DRAIN_MAX=120, CONCURRENCY=64,
 # CONSUMER_TIMEOUT=2000, RATE_PER_SEC=1000000, QUIET_MAX=60, QUIET_CORES=0.3, DMQ_BIN,
@@ -31,6 +35,7 @@ RUNS=${RUNS:-3}
 TARGETS=${REDIS:-single cluster}
 MASTERS=${MASTERS:-3}
 PROJECTS=${PROJECTS:-$MASTERS}
+SHARDS=${SHARDS:-1}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -79,6 +84,16 @@ fi
 flush_target() { if [[ $1 == cluster ]]; then cluster_flush; else flush; fi; }
 # queued TARGET PROJECT: members of the project's queue
 queued() { redis-cli -p "${NODE_OF[$1:$2]}" zcard "dmq:{$2}:q:c_$2"; }
+# port_queued PORT: members of every queue on that redis-server (any project, any shard)
+port_queued() {
+  local k n=0
+  while read -r k; do
+    [[ -n $k ]] && n=$((n + $(redis-cli -p "$1" zcard "$k")))
+  done < <(redis-cli -p "$1" --scan --pattern 'dmq:{*}:q:*')
+  echo "$n"
+}
+# port_memory PORT: its used_memory
+port_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" {print $2}'; }
 layout=""
 for p in "${PROJ[@]}"; do
   layout+="$p"
@@ -103,7 +118,10 @@ for t in $TARGETS; do
     echo "http:"
     echo "  listen: 127.0.0.1"
     echo "product_list:"
-    for p in "${PROJ[@]}"; do printf '  - project: %s\n    allow_ip: [127.0.0.1]\n' "$p"; done
+    for p in "${PROJ[@]}"; do
+      printf '  - project: %s\n    allow_ip: [127.0.0.1]\n' "$p"
+      ((SHARDS > 1)) && printf '    shards: %s\n' "$SHARDS"
+    done
     echo "msg_save_days: 1"
     echo "redis:"
     echo "${REDIS_YAML[$t]}"
@@ -161,9 +179,7 @@ node_msgs() {
   local e port p m
   for e in ${NODES[$1]}; do
     port=${e#*=}; port=${port%=*}
-    m=0
-    for p in "${PROJ[@]}"; do [[ ${NODE_OF[$1:$p]} == "$port" ]] && m=$((m + $(queued "$1" "$p"))); done
-    echo "${e%%=*}=$m"
+    echo "${e%%=*}=$(port_queued "$port")"
   done
 }
 RECORDS="$TMP/records.jsonl"
@@ -197,6 +213,7 @@ tot_m = sum(per.values())
 redis_cpu = sum(v["cpu_s"] or 0 for v in nodes.values())
 l0 = [int(x) for x in logs0.split()]
 used = [v for v in nodes.values() if v["msgs"]]
+spread = lambda xs: round(max(xs) / min(xs), 3) if xs and min(xs) > 0 else None
 r = {"case": case, "target": target, "run": int(run), "kind": kind, **f,
      "window_s": round(wall, 3), "machine_busy_cores": round(busy, 2),
      "nodes": nodes, "msgs_counted": tot_m,
@@ -208,6 +225,10 @@ r = {"case": case, "target": target, "run": int(run), "kind": kind, **f,
      "dmq_log_errors": int(lerr) - l0[0], "dmq_log_warnings": int(lwarn) - l0[1]}
 if r["dmq_cpu_s"] is not None and tot_m:
     r["dmq_usec_per_msg"] = round(r["dmq_cpu_s"] * 1e6 / tot_m, 2)
+r["spread_msgs"] = spread([v["msgs"] for v in nodes.values()])
+r["spread_cpu"] = spread([v["cpu_s"] for v in nodes.values() if v["cpu_s"] is not None])
+if f.get("node_memory"):
+    r["spread_memory"] = spread(list(f["node_memory"].values()))
 r["ok"] = bool(f.get("ok", True))
 print(json.dumps(r))
 PY
@@ -231,7 +252,11 @@ counts() {
 
 # ---------------------------------------------------------------- W2
 # stored_total TARGET: messages in the projects' queues
-stored_total() { local p s=0; for p in "${PROJ[@]}"; do s=$((s + $(queued "$1" "$p"))); done; echo "$s"; }
+stored_total() {
+  local e port s=0
+  for e in ${NODES[$1]}; do port=${e#*=}; port=${port%=*}; s=$((s + $(port_queued "$port"))); done
+  echo "$s"
+}
 # settled TARGET: no save still landing (the queues did not grow in 0.3 s)
 settled() { local a; a=$(stored_total "$1"); sleep 0.3; (($(stored_total "$1") == a)); }
 
@@ -279,6 +304,8 @@ w3_run() {
   flush_target "$t"
   sink_reset
   : >"$out.ids"
+  local mem0=() mem="" i=0
+  for e in ${NODES[$t]}; do port=${e#*=}; port=${port%=*}; mem0+=("$(port_memory "$port")"); done
   for p in "${PROJ[@]}"; do
     "${POST[@]}" preload "${URL[$t]}" "$p" "$p:one:consumer" "$per" "$PRELOAD_BATCH" "$PRELOAD_THREADS" 0 "$out.ids.$p" \
       >/dev/null || die "preload of $p ($t) failed"
@@ -286,6 +313,13 @@ w3_run() {
   done
   q=$(stored_total "$t")
   ((q == N)) || die "after the preload the $t queues hold $q deliveries, not $N"
+  # where the messages are: per master, its queues' members and the memory they took
+  msgs=$(node_msgs "$t" | tr '\n' ' ')
+  for e in ${NODES[$t]}; do
+    port=${e#*=}; port=${port%=*}
+    mem+="${e%%=*}=$(($(port_memory "$port") - ${mem0[$i]})) "
+    i=$((i + 1))
+  done
   (($(sink_lines) == 0)) || die "the sink got requests before the dispatcher started"
   quiet=$(settle)
   mapfile -t specs < <(node_specs "$t")
@@ -324,12 +358,13 @@ print(json.dumps({"deliveries_per_s": s.get("deliveries_per_s"), "span_s": s.get
                   "why": "" if ok else f"missing {c['missing']}, duplicates {c['duplicates']}, unexpected {c['unexpected']}, queued after {q}"}))
 PY
   )
-  for e in ${NODES[$t]}; do
-    port=${e#*=}; port=${port%=*}
-    m=0
-    for p in "${PROJ[@]}"; do [[ ${NODE_OF[$t:$p]} == "$port" ]] && m=$((m + per)); done
-    msgs+="${e%%=*}=$m "
-  done
+  figs=$(python3 - "$figs" "$mem" <<'PY'
+import json, sys
+f = json.loads(sys.argv[1])
+f["node_memory"] = {m.split("=")[0]: int(m.split("=")[1]) for m in sys.argv[2].split()}
+print(json.dumps(f))
+PY
+  )
   record "W3_$t" "$t" "$run" w3 "$figs" "$out.before" "$out.after" "$msgs" "$quiet" "$TMP/server-$t-$run.log" "0 0"
   log "W3 $t run $run: $(logline "$RECORDS")"
 }
@@ -364,7 +399,8 @@ for k, rs in by.items():
             "redis_usec_per_msg_master_max": "redis_usec_per_msg_master_max",
             "redis_usec_per_msg_master_min": "redis_usec_per_msg_master_min",
             "redis_cpu_pct_busiest": "redis_cpu_pct_busiest",
-            "dmq_usec_per_msg": "dmq_usec_per_msg", "machine_busy_cores": "machine_busy_cores"}
+            "dmq_usec_per_msg": "dmq_usec_per_msg", "machine_busy_cores": "machine_busy_cores",
+            "spread_msgs": "spread_msgs", "spread_cpu": "spread_cpu", "spread_memory": "spread_memory"}
     for n in rs[0]["nodes"]:
         figs[f"{n}_usec_per_msg"] = (lambda r, n=n: r["nodes"][n]["usec_per_msg"])
         figs[f"{n}_cpu_pct"] = (lambda r, n=n: r["nodes"][n]["cpu_pct"])
@@ -378,6 +414,7 @@ for w in ("W2", "W3"):
     if med(f"{w}_cluster") and med(f"{w}_single"):
         ratios[f"{w}_cluster_over_single"] = med(f"{w}_cluster") / med(f"{w}_single")
 params = {"runs": $RUNS, "targets": "$TARGETS", "masters": $MASTERS, "replicas": 0, "projects": $PROJECTS,
+          "shards": $SHARDS,
           "project_layout": os.environ["LAYOUT"], "duration_s": $DURATION, "connections": $CONNECTIONS,
           "wrk_threads": $THREADS, "batch": $BATCH, "n": $N, "concurrency": $CONCURRENCY,
           "rate_per_sec": $RATE_PER_SEC}
@@ -404,6 +441,12 @@ for k in sorted(summary, key=lambda c: (c[:2], c[3:] != "single")):
           f"{f(s['redis_cpu_pct_busiest'])} | {f(s['dmq_usec_per_msg'], 1)} | {f(s['machine_busy_cores'], 2)} | {bad} |")
 print()
 for k, v in ratios.items(): print(f"{k}: {v:.2f}")
+for k in sorted(summary):
+    s = summary[k]
+    if k.endswith("cluster"):
+        print(f"{k} spread over the masters (max/min): messages {f(s.get('spread_msgs'), 2)}, "
+              f"Redis CPU {f(s.get('spread_cpu'), 2)}" +
+              (f", memory {f(s.get('spread_memory'), 2)}" if s.get("spread_memory") else ""))
 print(f"Failed runs: {', '.join(doc['failed_runs']) or 'none'}; dmq log errors/warnings: " +
       ", ".join(f"{k} {summary[k]['dmq_log_errors']}/{summary[k]['dmq_log_warnings']}" for k in sorted(summary)))
 if doc["busy_runs"]: print(f"Measured while the machine was busy with other work: {', '.join(doc['busy_runs'])}")
