@@ -72,6 +72,15 @@ std::chrono::milliseconds consumer_worker::renew_every() const {
   return std::chrono::milliseconds(std::max(cfg_.dispatch.heartbeat_lease_ms / 4, 0));
 }
 
+std::vector<int> consumer_worker::shares(int budget) {
+  const int k = static_cast<int>(tags_.size());
+  std::vector<int> share(tags_.size(), budget / k);
+  for (int i = 0; i < budget % k; ++i)  // the remainder: one more each, in turn
+    ++share[static_cast<std::size_t>((next_shard_ + i) % k)];
+  next_shard_ = (next_shard_ + 1) % k;
+  return share;
+}
+
 asio::awaitable<void> consumer_worker::run() {
   const auto lease_ms = this->lease_ms();
   const auto full_lease_ms = this->full_lease_ms();
@@ -90,10 +99,11 @@ asio::awaitable<void> consumer_worker::run() {
       co_await sleep(ms);
       continue;
     }
-    // A sharded project: each shard gets a fair share of the budget and of a shared rate
-    // (claim-1 counts it per shard), all claimed in one round trip.
+    // A sharded project: each shard gets a fair share of the budget (shares(): the
+    // remainder to other shards each round; 0 still answers its next due time) and of a
+    // shared rate (claim-1 counts it per shard), all claimed in one round trip.
     const int shards = static_cast<int>(tags_.size());
-    const int share = (budget + shards - 1) / shards;
+    const auto share = shares(budget);
     auto shared = consumer_.rate_shared ? (consumer_.rate_per_sec + shards - 1) / shards : 0;
     // On Redis's clock: due times and leases are decided on one clock for every dispatcher.
     // Ahead by prefetch_ms: each is sent at its due time, but its claim is done already.
@@ -113,7 +123,8 @@ asio::awaitable<void> consumer_worker::run() {
       paused_ = paused_ || batch.paused;
       if (batch.next_due_ms >= 0 && (next_due < 0 || batch.next_due_ms < next_due))
         next_due = batch.next_due_ms;
-      more = more || static_cast<int>(batch.items.size()) == share;  // maybe more are due
+      // maybe more are due (a shard asked for none: next_due says when it has some)
+      more = more || (share[s] > 0 && static_cast<int>(batch.items.size()) == share[s]);
       limiter_.spend(static_cast<int>(batch.items.size()));
       if (!batch.dropped.empty()) gave_up(batch.dropped);
       // the claim's time on Redis's clock: claim-1 leased until then + lease_ms

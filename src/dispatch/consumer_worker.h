@@ -76,6 +76,9 @@ class consumer_worker {
  private:
   static constexpr std::int64_t local_failure_delay_ms = 1000;
 
+  // shares splits a claim's budget over the shards (as tags_): budget / K each, and
+  // budget % K of them one more, starting one shard further each call.
+  std::vector<int> shares(int budget);
   // full_lease_ms: the consumer's timeout + dispatch.lease_margin_ms, the longest a lease
   // runs after its claim; lease_ms: what a claim leases (shorter with heartbeats).
   std::int64_t full_lease_ms() const;
@@ -121,6 +124,7 @@ class consumer_worker {
   std::string trace_header_;  // "X-" + request_trace_id_key: the request_id's header
   boost::asio::steady_timer timer_;
   std::vector<std::string> tags_;  // the project's shards (storage/keys.h), claimed from in turn
+  int next_shard_ = 0;             // the shard first in line for a claim's remainder
   // held: the lease of a delivery in flight: its score in the queue is one of token (as
   // last known), other (a renewal whose answer was lost may have set it) and pending (the
   // renewal on its way, if any), all ours; equal when nothing is uncertain. cap: the latest

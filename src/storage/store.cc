@@ -133,7 +133,7 @@ pending_page merge_pending(const redis::replies& r, std::size_t limit) {
 std::string tag_of(const keys& k, const to_save& m) {
   const auto& msg = *m.msg;
   return k.tag(msg.project, k.shard_of(msg.project, msg.id, m.ordered ? msg.bucket : "",
-                                           m.keyed() ? msg.idempotency_key : ""));
+                                       m.keyed() ? msg.idempotency_key : ""));
 }
 
 // save_call: what store::save sends Redis for one chunk of at most max_per_script messages
@@ -788,8 +788,9 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
                                                   std::int64_t lease_ms, int max, int shared_rate,
                                                   std::int64_t horizon_ms) {
   const std::string tags[] = {std::string(project)};
+  const int most[] = {max};
   auto [ec, batches] =
-      co_await claim_shards(tags, consumer, now_ms, lease_ms, max, shared_rate, horizon_ms);
+      co_await claim_shards(tags, consumer, now_ms, lease_ms, most, shared_rate, horizon_ms);
   if (!ec && batches[0].error) ec = batches[0].error;
   if (ec) co_return result<claim_batch>{ec, {}};
   co_return ok(std::move(batches[0]));
@@ -797,15 +798,17 @@ asio::awaitable<result<claim_batch>> store::claim(std::string_view project,
 
 asio::awaitable<result<std::vector<claim_batch>>> store::claim_shards(
     std::span<const std::string> tags, std::string_view consumer, std::int64_t now_ms,
-    std::int64_t lease_ms, int max, int shared_rate, std::int64_t horizon_ms) {
+    std::int64_t lease_ms, std::span<const int> max, int shared_rate, std::int64_t horizon_ms) {
   std::vector<std::vector<std::string>> calls;
   calls.reserve(tags.size());
-  for (const auto& t : tags)
+  for (std::size_t i = 0; i < tags.size() && i < max.size(); ++i) {
+    const auto& t = tags[i];
     calls.push_back({keys_.queue(t, consumer), keys_.base(t), std::string(consumer),
-                     std::to_string(now_ms), std::to_string(lease_ms), std::to_string(max),
+                     std::to_string(now_ms), std::to_string(lease_ms), std::to_string(max[i]),
                      std::to_string(shared_rate), std::to_string(horizon_ms),
                      // a cluster: a record may still be on its way (claim-1.lua)
                      keys_.cluster() ? std::to_string(missing_grace_ms) : "0"});
+  }
   auto sent_at = storage::now_us();
   bool maybe_sent = false;
   auto [ec, r] = co_await run_scripts("claim-1", 1, calls, &maybe_sent);

@@ -185,11 +185,12 @@ class store {
                                                     int shared_rate = 0,
                                                     std::int64_t horizon_ms = 0);
   // claim_shards claims from each of tags (shards of one project) at once, in one round
-  // trip (in a cluster, to every master concurrently), up to max from each; one batch per
-  // tag, in order, with its own error when that shard's claim failed.
+  // trip (in a cluster, to every master concurrently), up to max[i] from tags[i]; one batch
+  // per tag, in order, with its own error when that shard's claim failed.
   boost::asio::awaitable<result<std::vector<claim_batch>>> claim_shards(
       std::span<const std::string> tags, std::string_view consumer, std::int64_t now_ms,
-      std::int64_t lease_ms, int max, int shared_rate = 0, std::int64_t horizon_ms = 0);
+      std::int64_t lease_ms, std::span<const int> max, int shared_rate = 0,
+      std::int64_t horizon_ms = 0);
   // redis_clock returns Redis's time as this process knows it (storage/clock.h).
   storage::clock& redis_clock() { return clock_; }
   // queue_stats returns the stats of each (project, consumer), in one round trip.

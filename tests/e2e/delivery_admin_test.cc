@@ -108,5 +108,39 @@ TEST_F(delivery_rate_test, rate_per_sec_spaces_out_the_attempts) {
   EXPECT_LT(fghyds_last - first, 900) << describe(fr);
 }
 
+// With shards each claim splits its budget over them: the limit holds for the consumer
+// as a whole, not per shard (7 shards would otherwise claim up to 7 a round).
+struct delivery_rate_shards_test : delivery_rate_test {
+  std::string config_dir(int http_port) override {
+    auto d = delivery_test::config_dir(http_port);
+    auto path = d + "/config.yaml";
+    std::ifstream in(path);
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string project = "  - project: sds\n";
+    auto at = yaml.find(project);
+    EXPECT_NE(at, std::string::npos) << yaml;
+    if (at != std::string::npos) yaml.insert(at + project.size(), "    shards: 7\n");
+    std::ofstream(path) << yaml;
+    return d;
+  }
+};
+
+TEST_F(delivery_rate_shards_test, rate_per_sec_holds_over_every_shard) {
+  auto before = now_ms();
+  auto ids = post_many(40);
+  ASSERT_EQ(ids.size(), 40u);
+  ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 40, 10s));
+  auto rs = endpoint.requests("/dgfa/");
+  ASSERT_EQ(rs.size(), 40u) << describe(rs);
+  std::int64_t last = 0;
+  int in_first_500_ms = 0;
+  for (const auto& r : rs) {
+    last = std::max(last, r.arrived_ms - before);
+    in_first_500_ms += r.arrived_ms - before < 500;
+  }
+  EXPECT_GE(last, 1000 - 50) << describe(rs);
+  EXPECT_LE(in_first_500_ms, 20 + 500 / 50) << describe(rs);
+}
+
 }  // namespace
 }  // namespace dmq::e2e
