@@ -4,7 +4,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGETS=(http_request message_body id_body record_decode resp_reader config_load)
+TARGETS=(http_request message_body id_body record_decode resp_reader config_load cluster_routing)
 
 usage() {
   cat <<EOF_USAGE

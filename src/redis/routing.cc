@@ -15,6 +15,7 @@ namespace {
 std::optional<std::size_t> read_number(std::string_view s, std::size_t& pos) {
   auto end = s.find("\r\n", pos);
   if (end == std::string_view::npos || end == pos) return std::nullopt;
+  if (end - pos > 1 && s[pos] == '0') return std::nullopt;  // as command.h writes: no 0 first
   std::size_t n = 0;
   auto [p, ec] = std::from_chars(s.data() + pos, s.data() + end, n);
   if (ec != std::errc{} || p != s.data() + end) return std::nullopt;
@@ -38,13 +39,17 @@ std::optional<std::vector<parsed_command>> parse_pipeline(std::string_view bytes
     auto start = pos;
     if (bytes[pos++] != '*') return std::nullopt;
     auto n = read_number(bytes, pos);
-    if (!n) return std::nullopt;
+    // Each argument takes 6 bytes at least ("$0\r\n\r\n"): a count beyond what is left
+    // is not reserved (or believed).
+    if (!n || *n > (bytes.size() - pos) / 6) return std::nullopt;
     parsed_command c;
     c.args.reserve(*n);
     for (std::size_t i = 0; i < *n; ++i) {
       if (pos >= bytes.size() || bytes[pos++] != '$') return std::nullopt;
       auto len = read_number(bytes, pos);
-      if (!len || bytes.size() - pos < *len + 2) return std::nullopt;
+      if (!len || *len > bytes.size() - pos || bytes.size() - pos - *len < 2 ||
+          bytes.substr(pos + *len, 2) != "\r\n")
+        return std::nullopt;
       c.args.push_back(bytes.substr(pos, *len));
       pos += *len + 2;
     }
@@ -96,8 +101,9 @@ std::pair<std::string, int> split_address(std::string_view addr) {
   if (colon == std::string_view::npos) return {std::string(addr), 0};
   int port = 0;
   for (char c : addr.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535) return {std::string(addr), 0};
+    if (c < '0' || c > '9') return {std::string(addr), 0};
     port = port * 10 + (c - '0');
+    if (port > 65535) return {std::string(addr), 0};
   }
   return {std::string(addr.substr(0, colon)), port};
 }
@@ -115,14 +121,16 @@ std::optional<redirect> parse_redirect(std::string_view error) {
   auto space = error.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   auto [p, ec] = std::from_chars(error.data(), error.data() + space, r.slot);
-  if (ec != std::errc{} || r.slot < 0 || r.slot >= slot_count) return std::nullopt;
+  if (ec != std::errc{} || p != error.data() + space || r.slot < 0 || r.slot >= slot_count)
+    return std::nullopt;
   auto addr = error.substr(space + 1);
   auto colon = addr.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
   r.host = addr.substr(0, colon);
   auto port = addr.substr(colon + 1);
   auto [q, ec2] = std::from_chars(port.data(), port.data() + port.size(), r.port);
-  if (ec2 != std::errc{} || q != port.data() + port.size() || r.port <= 0) return std::nullopt;
+  if (ec2 != std::errc{} || q != port.data() + port.size() || r.port <= 0 || r.port > 65535)
+    return std::nullopt;
   return r;
 }
 

@@ -62,6 +62,13 @@ TEST(cluster_routing, a_pipeline_parses_back_into_its_commands) {
   EXPECT_FALSE(redis::parse_pipeline("*1\r\n$3\r\nGE"));
   EXPECT_FALSE(redis::parse_pipeline("PING\r\n"));
   EXPECT_FALSE(redis::parse_pipeline("*1\r\n$9\r\nGET\r\n"));
+  // Found while writing the cluster_routing fuzz target: a count beyond the bytes left was reserved
+  // whole, a length near 2^64 wrapped the bounds check, leading zeros and a missing CRLF
+  // after an argument were let through.
+  EXPECT_FALSE(redis::parse_pipeline("*99999999999999\r\n"));
+  EXPECT_FALSE(redis::parse_pipeline("*1\r\n$18446744073709551615\r\nGET\r\n"));
+  EXPECT_FALSE(redis::parse_pipeline("*01\r\n$3\r\nGET\r\n"));
+  EXPECT_FALSE(redis::parse_pipeline("*1\r\n$3\r\nGETxx"));
 }
 
 TEST(cluster_routing, units_keep_a_transaction_whole_and_take_the_first_key) {
@@ -100,6 +107,9 @@ TEST(cluster_routing, redirects_are_read_and_anything_else_is_not_one) {
   EXPECT_FALSE(redis::parse_redirect("MOVED x 127.0.0.1:1"));
   EXPECT_FALSE(redis::parse_redirect("MOVED 1 127.0.0.1"));
   EXPECT_FALSE(redis::parse_redirect("ERR MOVED 1 127.0.0.1:1"));
+  EXPECT_FALSE(redis::parse_redirect("MOVED 12x 127.0.0.1:1"));
+  EXPECT_FALSE(redis::parse_redirect("MOVED 12 127.0.0.1:65536"));
+  EXPECT_EQ(redis::split_address("h:99999").second, 0) << "a port is at most 65535";
   EXPECT_EQ(redis::split_address("::1:7000"), (std::pair<std::string, int>{"::1", 7000}));
   EXPECT_EQ(redis::split_address("host").second, 0);
   EXPECT_EQ(redis::split_address("h:7x").second, 0);
