@@ -39,11 +39,20 @@ dispatcher::dispatcher(asio::any_io_executor ex, const config::settings& cfg, st
 
 asio::awaitable<void> dispatcher::audit() {
   std::set<std::pair<std::string, std::string>> served, ordered;  // (project, consumer)
+  std::vector<std::string> keys, ordered_keys;                    // their queues, every shard's
   for (const auto& cmd : cfg_.commands)
     for (const auto& c : cmd.consumers) {
       served.insert({cmd.project, c.name});
       if (cmd.ordered) ordered.insert({cmd.project, c.name});
+      for (const auto& tag : keys_.tags(cmd.project)) {
+        keys.push_back(keys_.queue(tag, c.name));
+        if (cmd.ordered) ordered_keys.push_back(keys.back());
+      }
     }
+  // The registries know every queue some save wrote; these are known from now on even if
+  // no save of this configuration has run yet.
+  co_await store_.enlist(std::move(keys), false);
+  co_await store_.enlist(std::move(ordered_keys), true);
   auto [ec, queues] = co_await store_.queues();
   if (ec) spdlog::warn("dispatcher: cannot look for unserved queues: {}", ec.message());
   for (const auto& q : queues) {

@@ -204,6 +204,15 @@ std::string keys::tail() const {
 std::string keys::job(std::string_view id) const {
   return global_ + ":job:" + std::string(id);
 }
+std::string keys::queue_registry() const {
+  return global_ + ":queues";
+}
+std::string keys::ordered_registry() const {
+  return global_ + ":ordered";
+}
+std::string keys::registry_complete() const {
+  return global_ + ":queues:complete";
+}
 std::string keys::jobs() const {
   return global_ + ":jobs";
 }

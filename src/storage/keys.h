@@ -109,6 +109,13 @@ class keys {
   // tail is the STRING whose presence (a TTL, refreshed by each reader) turns that on.
   std::string events() const;
   std::string tail() const;
+  // queue_registry is the SET of every consumer queue key ever written, ordered_registry
+  // that of the queues of ordered commands (whose buckets a command no longer ordered must
+  // release), registry_complete the STRING saying that a full SCAN filled both once: with
+  // it, the dispatcher's start-up audit reads them instead of walking the keyspace.
+  std::string queue_registry() const;
+  std::string ordered_registry() const;
+  std::string registry_complete() const;
   // job returns the HASH of one bulk job (replay, solve); jobs the ZSET of job ids by start.
   std::string job(std::string_view id) const;
   std::string jobs() const;

@@ -168,6 +168,26 @@ struct save_call {
   std::vector<queue> queues;   // unordered only
   std::vector<index> indexes;  // unordered only: find index entries (3 commands each)
 
+  // new_queues adds the queue keys of this call not in done (done_ordered: of its ordered
+  // messages) to fresh (fresh_ordered).
+  void new_queues(std::span<const to_save> msgs, const std::set<std::string>& done,
+                  const std::set<std::string>& done_ordered, std::vector<std::string>& fresh,
+                  std::vector<std::string>& fresh_ordered) const {
+    std::vector<std::string_view> keys;
+    for (std::size_t i = 0; ordered && i < numkeys; ++i) keys.push_back(args[i]);
+    for (const auto& q : queues) keys.push_back(q.key);
+    bool any_ordered =
+        std::any_of(items.begin(), items.end(), [&](auto i) { return msgs[i].ordered; });
+    auto add = [](std::string_view k, const std::set<std::string>& d, std::vector<std::string>& f) {
+      if (!d.count(std::string(k)) && std::find(f.begin(), f.end(), k) == f.end())
+        f.emplace_back(k);
+    };
+    for (auto k : keys) {
+      add(k, done, fresh);
+      if (any_ordered) add(k, done_ordered, fresh_ordered);
+    }
+  }
+
   std::size_t replies() const {
     return ordered ? 1 : 2 + sets.size() + 2 * queues.size() + 3 * indexes.size();
   }
@@ -431,6 +451,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
     }
   }
   redis::command wakes;
+  std::vector<std::string> fresh, fresh_ordered;  // queues this process has not enlisted
   for (std::size_t k = 0; k < calls.size(); ++k) {
     std::error_code e;
     if (auto* f = save_call::failure(last[k])) {
@@ -440,6 +461,7 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
     } else {
       calls[k].wakes(last[k], keys_.publish(), keys_.wake_channel(calls[k].tag), wakes);
       if (calls[k].ordered) note_duplicates(msgs, calls[k].items, last[k]);
+      calls[k].new_queues(msgs, enlisted_, enlisted_ordered_, fresh, fresh_ordered);
     }
     for (auto i : calls[k].items) out[i] = e;
   }
@@ -449,6 +471,11 @@ asio::awaitable<std::vector<std::error_code>> store::save(std::span<const to_sav
   // queue, within dispatch.max_idle_ms.
   if (wakes.count() > 0)
     util::spawn(co_await asio::this_coro::executor, publish(std::move(wakes)), "wake-up publish");
+  if (!fresh.empty())
+    util::spawn(co_await asio::this_coro::executor, enlist(std::move(fresh), false), "enlist");
+  if (!fresh_ordered.empty())
+    util::spawn(co_await asio::this_coro::executor, enlist(std::move(fresh_ordered), true),
+                "enlist ordered");
   co_return out;
 }
 
@@ -877,16 +904,80 @@ static asio::awaitable<std::error_code> scan(redis::client& conn, const std::str
   co_return std::error_code{};
 }
 
+asio::awaitable<result<store::known_queues>> store::known() {
+  using R = result<known_queues>;
+  redis::command cmd;
+  cmd.push("EXISTS", keys_.registry_complete());
+  cmd.push("SMEMBERS", keys_.queue_registry());
+  cmd.push("SMEMBERS", keys_.ordered_registry());
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) co_return R{e, {}};
+  known_queues k;
+  for (const auto& x : r[1].elements) k.queues.push_back(x.str);
+  for (const auto& x : r[2].elements) k.ordered.push_back(x.str);
+  if (r[0].integer == 1) co_return ok(std::move(k));
+  // Never filled (data written before the registries, or a Redis emptied): walk the
+  // keyspace once for every queue and every ordered bucket, as every start used to.
+  std::set<std::string> queues(k.queues.begin(), k.queues.end());
+  std::set<std::string> ordered(k.ordered.begin(), k.ordered.end());
+  auto e1 = co_await scan(conn_, keys_.queues_pattern(), [&](const std::string& key) {
+    if (keys_.parse_queue(key)) queues.insert(key);
+  });
+  if (e1) co_return R{e1, {}};
+  auto e2 = co_await scan(conn_, keys_.buckets_pattern(), [&](const std::string& key) {
+    if (auto pc = keys_.parse_bucket(key)) ordered.insert(keys_.queue(pc->first, pc->second));
+  });
+  if (e2) co_return R{e2, {}};
+  k.queues.assign(queues.begin(), queues.end());
+  k.ordered.assign(ordered.begin(), ordered.end());
+  redis::command fill;
+  for (std::size_t i = 0; i < k.queues.size(); i += 500) {
+    auto n = std::min<std::size_t>(500, k.queues.size() - i);
+    fill.begin(2 + n).arg("SADD").arg(keys_.queue_registry());
+    for (std::size_t j = i; j < i + n; ++j) fill.arg(k.queues[j]);
+  }
+  for (std::size_t i = 0; i < k.ordered.size(); i += 500) {
+    auto n = std::min<std::size_t>(500, k.ordered.size() - i);
+    fill.begin(2 + n).arg("SADD").arg(keys_.ordered_registry());
+    for (std::size_t j = i; j < i + n; ++j) fill.arg(k.ordered[j]);
+  }
+  fill.push("SET", keys_.registry_complete(), "1");
+  auto [ec3, r3] = co_await exec(fill);
+  if (auto e = first_error(ec3, r3))
+    spdlog::warn("dispatcher: queue registry not written ({}): the next start scans again",
+                 e.message());
+  co_return ok(std::move(k));
+}
+
+asio::awaitable<void> store::enlist(std::vector<std::string> queues, bool ordered) {
+  auto& done = ordered ? enlisted_ordered_ : enlisted_;
+  std::erase_if(queues, [&](const std::string& q) { return done.count(q) > 0; });
+  if (queues.empty()) co_return;
+  redis::command cmd;
+  cmd.begin(2 + queues.size())
+      .arg("SADD")
+      .arg(ordered ? keys_.ordered_registry() : keys_.queue_registry());
+  for (const auto& q : queues) cmd.arg(q);
+  auto [ec, r] = co_await exec(cmd);
+  if (auto e = first_error(ec, r)) {
+    spdlog::warn("save: queues not added to the registry ({}): the next save tries again",
+                 e.message());
+    co_return;
+  }
+  done.insert(queues.begin(), queues.end());
+}
+
 asio::awaitable<result<std::vector<store::queue_size>>> store::queues() {
+  auto [ec, known_keys] = co_await known();
+  if (ec) co_return result<std::vector<queue_size>>{ec, {}};
   std::vector<std::string> found;
   std::vector<queue_size> out;
-  auto ec = co_await scan(conn_, keys_.queues_pattern(), [&](const std::string& k) {
+  for (const auto& k : known_keys.queues)
     if (auto pc = keys_.parse_queue(k)) {
       found.push_back(k);
       out.push_back({pc->first, pc->second, 0});
     }
-  });
-  if (ec || found.empty()) co_return result<std::vector<queue_size>>{ec, {}};
+  if (found.empty()) co_return result<std::vector<queue_size>>{{}, {}};
   redis::command cmd;
   for (const auto& k : found) cmd.push("ZCARD", k);
   auto [ec2, r] = co_await exec(cmd);
@@ -897,6 +988,14 @@ asio::awaitable<result<std::vector<store::queue_size>>> store::queues() {
 
 asio::awaitable<result<std::vector<store::queue_size>>> store::unbucket(
     const std::function<bool(const std::string&, const std::string&)>& release) {
+  // Only a queue that had ordered messages can have buckets: none to release, no SCAN.
+  auto [ec0, known_keys] = co_await known();
+  if (ec0) co_return result<std::vector<queue_size>>{ec0, {}};
+  bool any = false;
+  for (const auto& q : known_keys.ordered)
+    if (auto pc = keys_.parse_queue(q))
+      any = any || release(std::string(keys_.project_of(pc->first)), pc->second);
+  if (!any) co_return result<std::vector<queue_size>>{{}, {}};
   std::vector<std::pair<std::string, queue_size>> buckets;  // key, whose
   auto ec = co_await scan(conn_, keys_.buckets_pattern(), [&](const std::string& k) {
     if (auto pc = keys_.parse_bucket(k);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <system_error>
@@ -217,15 +218,29 @@ class store {
     std::string project, consumer;
     std::int64_t size = 0;
   };
-  // queues returns every consumer queue in Redis with its size (SCAN: for start-up checks);
+  // queues returns every consumer queue in Redis with its size (for start-up checks: from
+  // the queue registry, after one SCAN of the keyspace if it was never filled: known());
   // a sharded project's shards count as one queue (a shard no longer configured is named
   // by its tag, "<project>~<s>").
   boost::asio::awaitable<result<std::vector<queue_size>>> queues();
   // unbucket releases into its consumer's queue every ordered bucket for which
-  // release(project, consumer) says so (SCAN, then unbucket-2.lua per bucket); returns the
-  // (project, consumer) released, with how many messages each.
+  // release(project, consumer) says so (SCAN, then unbucket-2.lua per bucket; no SCAN when
+  // no queue of the ordered registry is to be released); returns the (project, consumer)
+  // released, with how many messages each.
   boost::asio::awaitable<result<std::vector<queue_size>>> unbucket(
       const std::function<bool(const std::string&, const std::string&)>& release);
+
+  // known_queues: the queue keys of the registries (keys::queue_registry, ordered_registry).
+  struct known_queues {
+    std::vector<std::string> queues, ordered;
+  };
+  // known reads the registries; when keys::registry_complete is missing (a Redis written by
+  // a dmq without them, or emptied) it first SCANs the keyspace for queues and buckets,
+  // adds what it found and sets it.
+  boost::asio::awaitable<result<known_queues>> known();
+  // enlist adds queue keys to the queue registry (and the ordered one), those this process
+  // has not added yet; a failure is only logged (the next save tries again).
+  boost::asio::awaitable<void> enlist(std::vector<std::string> queues, bool ordered);
 
   // cancel cancels a message none of whose deliveries has started (cancel-1.lua):
   // 1 cancelled, 0 no such message, -1 a delivery has started or it is settled.
@@ -309,7 +324,8 @@ class store {
   std::uint64_t* settled_not_stored_ = nullptr;
   std::uint64_t* revoked_ = nullptr;
   std::uint64_t* revoke_too_late_ = nullptr;
-  std::map<std::uint64_t, unsettled> unsettled_;  // answered "not saved", not yet revoked
+  std::map<std::uint64_t, unsettled> unsettled_;       // answered "not saved", not yet revoked
+  std::set<std::string> enlisted_, enlisted_ordered_;  // queue keys added to the registries
   storage::clock clock_;
   struct lost_claim {
     std::string queue, base, consumer;
