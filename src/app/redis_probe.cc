@@ -146,7 +146,7 @@ storage::keys key_names(const config::settings& cfg) {
   storage::keys::shard_counts shards;
   for (const auto& p : cfg.producers)
     if (p.shards > 1) shards.emplace(p.project, p.shards);
-  return storage::keys(cfg.redis.key_prefix, cfg.redis.is_cluster(), std::move(shards));
+  return storage::keys(cfg.redis.key_prefix, cfg.redis.is_cluster(), shards);
 }
 
 std::string redis_where(const config::redis_settings& s) {

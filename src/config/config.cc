@@ -952,11 +952,17 @@ void read_products(const reader& r, const YAML::Node& n, const std::string& show
     if (s.producers[i].shards <= 1) continue;
     auto shards = s.producers[i].project + "~";
     for (const auto& [name, j] : first)
-      if (name.starts_with(shards))
-        r.fail(indexed(shown, j) + ".project",
-               "project '" + name + "' might share its keys with a shard of project '" +
-                   s.producers[i].project + "' (" + indexed(shown, i) +
-                   ".shards): names starting with '" + shards + "' are its shards'");
+      if (name.starts_with(shards)) {
+        std::string why = "project '" + name;
+        why.append("' might share its keys with a shard of project '")
+            .append(s.producers[i].project)
+            .append("' (")
+            .append(indexed(shown, i))
+            .append(".shards): names starting with '")
+            .append(shards)
+            .append("' are its shards'");
+        r.fail(indexed(shown, j) + ".project", why);
+      }
   }
 }
 

@@ -28,7 +28,7 @@ class keys {
  public:
   // shards: K of each project with more than one (product_list[i].shards).
   using shard_counts = std::map<std::string, int, std::less<>>;
-  explicit keys(std::string prefix = "dmq", bool cluster = false, shard_counts shards = {})
+  explicit keys(std::string prefix = "dmq", bool cluster = false, const shard_counts& shards = {})
       : prefix_(std::move(prefix)),
         global_(cluster ? prefix_ + ":{global}" : prefix_),
         cluster_(cluster) {
