@@ -41,6 +41,12 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
     static test::redis_cluster c;
     return c;
   }
+  // The cluster is shared by the tests of a process (one, under ctest; several when the
+  // binary runs a filter): each starts on an empty one, as on its own redis-server.
+  void SetUp() override {
+    if (auto* c = dynamic_cast<test::redis_cluster*>(&target())) c->on_every_master({"FLUSHALL"});
+    delivery_test::SetUp();
+  }
   bool on_cluster() const {
     return GetParam() == backend::cluster || GetParam() == backend::cluster_shards;
   }
