@@ -34,15 +34,12 @@ end
 --   history entry, or ''), a.keep (how many history entries are kept), a.cluster ('1' in
 --   a Redis Cluster: an outcome that needs a record that is not there (a slot being
 --   migrated) changes nothing and counts as a lost lease).
---   Optional, read beforehand for many outcomes at once (ack_batch-1): a.score, the id's
---   score in q as ZMSCORE answered it (false: none), and a.rec, its record key's value as
---   MGET answered it (false: none); nil: ack_one reads them itself.
+--   Optional, read beforehand for many outcomes at once (ack_batch-1): a.rec, the id's
+--   record key's value as MGET answered it (false: none); nil: ack_one reads it itself.
 -- Returns 1 if recorded, 0 if the lease was lost. What each outcome does: ack-2.lua.
 local function ack_one(a)
   local q, id = a.q, a.id
-  local score = a.score
-  if score == nil then score = redis.call('ZSCORE', q, id) end
-  score = tonumber(score)
+  local score = tonumber(redis.call('ZSCORE', q, id))
   if not score or (score ~= tonumber(a.lease) and score ~= tonumber(a.other or '')) then
     return 0
   end
