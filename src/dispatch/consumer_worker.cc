@@ -310,8 +310,8 @@ asio::awaitable<void> consumer_worker::record_outcomes() {
         const auto& h = sent[i];
         // Every score that may be ours goes along (two; the third, a renewal on its way, is
         // caught by the check below).
-        items.push_back({o.key.first, h.token, h.pending != h.token ? h.pending : h.other,
-                         o.what, o.at, o.timestamp_s, o.bucket, o.entry});
+        items.push_back({o.key.first, h.token, h.pending != h.token ? h.pending : h.other, o.what,
+                         o.at, o.timestamp_s, o.bucket, o.entry});
         at.push_back(i);
       }
       if (items.empty()) continue;
@@ -533,8 +533,7 @@ asio::awaitable<void> consumer_worker::release(const held_map& left) {
                          {},
                          {}});
       }
-      if (!items.empty())
-        co_await storage::ack_batch(store_, tags_[s], consumer_.name, items, 0);
+      if (!items.empty()) co_await storage::ack_batch(store_, tags_[s], consumer_.name, items, 0);
     }
   }
 }

@@ -34,8 +34,6 @@ end
 --   history entry, or ''), a.keep (how many history entries are kept), a.cluster ('1' in
 --   a Redis Cluster: an outcome that needs a record that is not there (a slot being
 --   migrated) changes nothing and counts as a lost lease).
---   Optional, read beforehand for many outcomes at once (ack_batch-1): a.rec, the id's
---   record key's value as MGET answered it (false: none); nil: ack_one reads it itself.
 -- Returns 1 if recorded, 0 if the lease was lost. What each outcome does: ack-2.lua.
 local function ack_one(a)
   local q, id = a.q, a.id
@@ -49,12 +47,7 @@ local function ack_one(a)
     ack_history(a, mkey)
     return 1
   end
-  local s = a.rec
-  if s == nil then
-    s = rec_get(mkey)
-  elseif s == false or s == '' then
-    s = nil  -- no record, or a tombstone (rec_get's reading)
-  end
+  local s = rec_get(mkey)
   if not s and a.cluster == '1' then return 0 end
   if outcome == 'release' then
     redis.call('ZADD', q, 'XX', a.at, id)
