@@ -8,7 +8,7 @@ burst LOG [MIN_SIZE]
     arrival - due (how late the burst starts), the span last - first arrival (how long
     sending it takes), and the rate (size / span). Prints one JSON object: the medians over
     the bursts of those, and of the arrival of the 50th/90th/99th percent of each burst,
-    all in ms.
+    all in ms; the first burst's and the worst burst's 99th percent; every burst (each).
 """
 import json
 import statistics
@@ -35,6 +35,11 @@ def burst(log, min_size=100):
                      "per_ms": n / span if span > 0 else None})
     med = lambda k: statistics.median([r[k] for r in rows if r[k] is not None]) if rows else None
     print(json.dumps({"bursts": len(rows),
+                      # the first burst (the dispatcher's connections to the consumer are
+                      # opened then) and the worst: a run's p99 over every delivery is
+                      # mostly its worst burst's tail
+                      "first_p99": rows[0]["p99"] if rows else None,
+                      "worst_p99": max(r["p99"] for r in rows) if rows else None,
                       **{k: med(k) for k in ("size", "start", "span", "p50", "p90", "p99",
                                              "last", "per_ms")},
                       "each": rows}))
