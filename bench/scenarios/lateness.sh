@@ -61,6 +61,20 @@ child_of() {
   done
 }
 
+# cmdstats FILE: Redis's per-command counters since the run's CONFIG RESETSTAT, as JSON
+# (EVALSHA: claims, acks, renewals; the load's saves are MULTI ... EXEC)
+cmdstats() {
+  "${RCLI[@]}" info commandstats | python3 -c '
+import json, re, sys
+out = {}
+for l in sys.stdin:
+    m = re.match(r"cmdstat_(\S+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)", l)
+    if m and m.group(1) not in ("config", "info"):
+        out[m.group(1)] = {"calls": int(m.group(2)), "usec": int(m.group(3)),
+                           "usec_per_call": float(m.group(4))}
+print(json.dumps(out))' >"$1"
+}
+
 # late_run K RUN: one paced run to the K-consumer command, dispatcher running throughout
 late_run() {
   local k=$1 run=$2 cmd consumers want out="$TMP/late-$1c-$2" quiet ppid got logs c queued=0
@@ -75,6 +89,7 @@ late_run() {
   wait_for 10 server_ready || die "dmq server not ready after 10 s (see $TMP/server-$k-$run.log)"
   kill -0 "$SERVER_PID" 2>/dev/null || die "dmq server exited at start (see $TMP/server-$k-$run.log)"
   quiet=$(settle)
+  "${RCLI[@]}" config resetstat >/dev/null  # Redis's per-command counters: this run's only
   if [[ $LOAD == w2 ]]; then
     # wrk runs until the run's last delivery arrived (then SIGINT: wrk stops and reports),
     # at most LOAD_DURATION + 60 s
@@ -105,15 +120,18 @@ late_run() {
     queued=$((queued + $("${RCLI[@]}" zcount "dmq:{bench}:q:$c" -inf "$horizon")))
     lstored=$((lstored + $("${RCLI[@]}" zcount "dmq:{bench}:q:$c" "($horizon" +inf)))
   done
+  cmdstats "$out.redis"
   server_stop
   logs=($(log_counts "$TMP/server-$k-$run.log"))
+  python3 "$HERE/lib/burst.py" burst "$SINK_LOG" >"$out.burst"
   python3 "$HERE/lib/sinklog.py" summary "$SINK_LOG" "$out.ids" "${consumers// /,}" >"$out.sum"
   python3 "$HERE/lib/sinklog.py" answered "$SINK_LOG" "$out.ids.answered" >"$out.ans"
   cp "$SINK_LOG" "$out.sink"
   python3 - "$k" "$run" "$(cat "$out.post")" "$out.sum" "$out.cpu" "$quiet" "$queued" "${logs[0]}" "${logs[1]}" \
-    "${lpid:+$out.wrk}" "$LOAD_BATCH" "$lstored" "$(log_counts "$TMP/client.log") ${clog0[*]}" "$out.ans" >>"$RECORDS" <<'PY'
+    "${lpid:+$out.wrk}" "$LOAD_BATCH" "$lstored" "$(log_counts "$TMP/client.log") ${clog0[*]}" "$out.ans" \
+    "$out.burst" "$out.redis" >>"$RECORDS" <<'PY'
 import json, sys
-k, run, post, sumf, cpuf, quiet, queued, lerr, lwarn, wrkf, lbatch, lstored, clog, ansf = sys.argv[1:]
+k, run, post, sumf, cpuf, quiet, queued, lerr, lwarn, wrkf, lbatch, lstored, clog, ansf, burstf, redisf = sys.argv[1:]
 s = json.load(open(sumf))
 load, load_ok = None, True
 if wrkf:
@@ -137,6 +155,8 @@ cl = [cl[0] - cl[2], cl[1] - cl[3]]
 print(json.dumps({"case": f"{k}c", "consumers": int(k), "run": int(run),
   "producer": json.loads(post), "lateness_ms": s["lateness_ms"], "load": load,
   "answered": json.load(open(ansf)),
+  "burst": {k: v for k, v in json.load(open(burstf)).items() if k != "each"},
+  "redis_cmds": json.load(open(redisf)),
   "queued_after": int(queued), "server_log_errors": int(lerr), "server_log_warnings": int(lwarn),
   "client_log_errors": int(cl[0]), "client_log_warnings": int(cl[1]),
   "ok": s["ok"] and int(queued) == 0 and load_ok, "sink": s, "cpu_pct": json.load(open(cpuf)),

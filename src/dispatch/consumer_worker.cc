@@ -10,6 +10,7 @@
 #include "dispatch/rate_limiter.h"
 #include "dispatch/retry_policy.h"
 #include "dispatch/webhook_signature.h"
+#include "storage/acks.h"
 #include "storage/id_source.h"
 #include "storage/lease.h"
 #include "util/spawn.h"
@@ -193,7 +194,12 @@ asio::awaitable<bool> consumer_worker::until_due(std::int64_t due_ms, std::uint6
 }
 
 void consumer_worker::pump() {
-  while (sending_ < consumer_.concurrency && !waiting_.empty()) {
+  // At most concurrency attempts sent and not answered (the consumer's protection), and at
+  // most claim_batch more answered whose outcome Redis does not know yet: what a dispatcher
+  // that dies may have delivered without Redis knowing (the bound on duplicates).
+  const int unrecorded_max = consumer_.concurrency + std::max(cfg_.dispatch.claim_batch, 1);
+  while (sending_ < consumer_.concurrency && sending_ + unrecorded_ < unrecorded_max &&
+         !waiting_.empty()) {
     auto [c, l] = std::move(waiting_.front());
     waiting_.pop_front();
     ++sending_;
@@ -249,48 +255,116 @@ asio::awaitable<void> consumer_worker::deliver(storage::claimed c, std::int64_t 
   }
   if (done_)
     ++*(res.local ? deferred_ : ok ? done_ : what == storage::outcome::retry ? retried_ : failed_);
-  std::string entry;
+  to_record o{{c.id, lease_until}, what, at, c.due_ms / 1000, {}, {}, 0, c.shard};
   if (!res.local)
-    entry = observe(c, res, what, started,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
-  co_await record(c, lease_until, what, at, entry);
-  in_flight_.erase({c.id, lease_until});
-  // Its slot goes to the next delivery once the outcome is recorded: so at most
-  // concurrency deliveries are ever sent and not yet recorded (what a dispatcher that dies
-  // may have sent without Redis knowing: the bound on duplicates).
+    o.entry = observe(c, res, what, started,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  if (cmd_.ordered) o.bucket = std::move(c.bucket);
+  // Its slot goes to the next delivery at once; the outcome goes to Redis with the others
+  // that are waiting (record_outcomes), and the delivery stays leased until it is recorded.
+  outcomes_.push_back(std::move(o));
+  ++unrecorded_;
   --sending_;
+  if (!recording_) {
+    recording_ = true;
+    util::spawn(ex_, record_outcomes(), "record outcomes");
+  }
   pump();
-  wake();  // room for more claims (a flag too, in case run() is not asleep right now)
 }
 
-asio::awaitable<void> consumer_worker::record(const storage::claimed& c, std::int64_t claim_lease,
-                                              storage::outcome what, std::int64_t at,
-                                              const std::string& entry) {
-  const auto key = std::make_pair(c.id, claim_lease);
+asio::awaitable<void> consumer_worker::record_outcomes() {
   // The outcome must reach Redis, or the lease runs out and the delivery is made again.
-  for (int tries = 0; tries < 50; ++tries) {
-    auto it = in_flight_.find(key);
-    if (it == in_flight_.end()) co_return;  // released by drain()
-    const held sent = it->second;
-    // Every score that may be ours goes along (ack-2 takes two; the third, a renewal on
-    // its way, is caught by the check below).
-    auto other = sent.pending != sent.token ? sent.pending : sent.other;
-    auto [ec, recorded] = co_await store_.ack(tags_[static_cast<std::size_t>(c.shard)],
-                                              consumer_.name, c.id, sent.token, what, at,
-                                              c.due_ms / 1000, cmd_.ordered ? &c.bucket : nullptr,
-                                              entry, cfg_.dispatch.attempt_history, other);
-    if (!ec) {
-      if (recorded) co_return;
-      it = in_flight_.find(key);
-      // A renewal moved the lease meanwhile: again, with the lease as it is now.
-      if (it != in_flight_.end() && !it->second.lost && !(it->second == sent)) continue;
-      spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", c.id,
-                   consumer_.name);
-      co_return;
+  const auto most = static_cast<std::size_t>(std::max(cfg_.dispatch.claim_batch, 1));
+  std::vector<to_record> batch;
+  std::vector<held> sent;
+  std::vector<storage::ack_item> items;
+  std::vector<std::size_t> at;  // items[j] is batch[at[j]]
+  std::vector<bool> failed, recorded;
+  std::deque<to_record> again;
+  while (!outcomes_.empty()) {
+    batch.clear();
+    sent.clear();
+    items.clear();
+    while (!outcomes_.empty() && batch.size() < most) {
+      auto o = std::move(outcomes_.front());
+      outcomes_.pop_front();
+      auto it = in_flight_.find(o.key);
+      if (it == in_flight_.end()) {  // released by drain()
+        --unrecorded_;
+        continue;
+      }
+      sent.push_back(it->second);
+      batch.push_back(std::move(o));
     }
-    asio::steady_timer t(ex_, 100ms);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (batch.empty()) break;
+    // One call per shard with outcomes (a project without shards: one call).
+    std::error_code ec;
+    failed.assign(batch.size(), false);
+    recorded.assign(batch.size(), false);
+    for (std::size_t s = 0; s < tags_.size(); ++s) {
+      items.clear();
+      at.clear();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& o = batch[i];
+        if (std::cmp_not_equal(o.shard, s)) continue;
+        const auto& h = sent[i];
+        // Every score that may be ours goes along (two; the third, a renewal on its way, is
+        // caught by the check below).
+        items.push_back({o.key.first, h.token, h.pending != h.token ? h.pending : h.other, o.what,
+                         o.at, o.timestamp_s, o.bucket, o.entry});
+        at.push_back(i);
+      }
+      if (items.empty()) continue;
+      auto [e, r] = co_await storage::ack_batch(store_, tags_[s], consumer_.name, items,
+                                                cfg_.dispatch.attempt_history);
+      if (e) ec = e;
+      for (std::size_t j = 0; j < at.size(); ++j) {
+        failed[at[j]] = static_cast<bool>(e);
+        recorded[at[j]] = !e && r[j];
+      }
+    }
+    again.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& o = batch[i];
+      auto it = in_flight_.find(o.key);
+      if (it == in_flight_.end()) {  // released by drain() meanwhile
+        --unrecorded_;
+        continue;
+      }
+      if (failed[i]) {
+        // Redis is away: again in 100 ms, for 5 s; then the lease runs out and the delivery
+        // is made again.
+        if (++o.tries < 50) {
+          again.push_back(std::move(o));
+          continue;
+        }
+        spdlog::warn("deliver {} to {}: outcome not recorded ({}): it will be made again",
+                     o.key.first, consumer_.name, ec.message());
+      } else if (!recorded[i]) {
+        // A renewal moved the lease meanwhile: again, with the lease as it is now.
+        if (!it->second.lost && !(it->second == sent[i])) {
+          again.push_back(std::move(o));
+          continue;
+        }
+        spdlog::warn("deliver {} to {}: lease ran out before the outcome was recorded", o.key.first,
+                     consumer_.name);
+      }
+      in_flight_.erase(it);
+      --unrecorded_;
+    }
+    // those to send again go first, in their order
+    while (!again.empty()) {
+      outcomes_.push_front(std::move(again.back()));
+      again.pop_back();
+    }
+    pump();
+    wake();  // room for more claims (a flag too, in case run() is not asleep right now)
+    if (ec) {
+      asio::steady_timer t(ex_, 100ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
+  recording_ = false;
 }
 
 asio::awaitable<void> consumer_worker::renew() {
@@ -431,14 +505,37 @@ asio::awaitable<void> consumer_worker::drain(std::chrono::steady_clock::time_poi
   auto left = std::move(in_flight_);
   in_flight_.clear();
   waiting_.clear();  // released below with the rest
-  for (const auto& [k, l] : left) {
-    co_await store_.ack(tags_[static_cast<std::size_t>(l.shard)], consumer_.name, k.first, l.token,
-                        storage::outcome::release, store_.redis_clock().now_ms(), 0, nullptr, {}, 0,
-                        l.pending != l.token ? l.pending : l.other);
-  }
+  co_await release(left);
   if (!left.empty())
     spdlog::warn("{}: released {} deliveries still running at shutdown", consumer_.name,
                  left.size());
+}
+
+asio::awaitable<void> consumer_worker::release(const held_map& left) {
+  // One ack_batch-1 call per shard and claim_batch leases.
+  const auto most = static_cast<std::size_t>(std::max(cfg_.dispatch.claim_batch, 1));
+  std::vector<storage::ack_item> items;
+  items.reserve(std::min(most, left.size()));
+  for (std::size_t s = 0; s < tags_.size(); ++s) {
+    auto it = left.begin();
+    while (it != left.end()) {
+      items.clear();
+      const auto now = store_.redis_clock().now_ms();
+      for (; it != left.end() && items.size() < most; ++it) {
+        const auto& [k, l] = *it;
+        if (std::cmp_not_equal(l.shard, s)) continue;
+        items.push_back({k.first,
+                         l.token,
+                         l.pending != l.token ? l.pending : l.other,
+                         storage::outcome::release,
+                         now,
+                         0,
+                         {},
+                         {}});
+      }
+      if (!items.empty()) co_await storage::ack_batch(store_, tags_[s], consumer_.name, items, 0);
+    }
+  }
 }
 
 }  // namespace dmq::dispatch

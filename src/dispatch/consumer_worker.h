@@ -57,12 +57,14 @@ class consumer_worker {
 
   const config::consumer& consumer() const { return consumer_; }
   const config::command& command() const { return cmd_; }
-  // in_flight: attempts sent and not yet recorded (at most concurrency); leased: deliveries
+  // in_flight: attempts sent and not yet answered (at most concurrency); leased: deliveries
   // claimed and not yet recorded (at most concurrency + dispatch.claim_ahead: those in
-  // flight, and those waiting for a free slot or their due time); waiting: the latter.
+  // flight, those answered whose outcome is on its way to Redis, and those waiting for a
+  // free slot or their due time); waiting: the latter; unrecorded: the answered ones.
   int in_flight() const { return sending_; }
   int leased() const { return static_cast<int>(in_flight_.size()); }
   int waiting() const { return static_cast<int>(waiting_.size()); }
+  int unrecorded() const { return unrecorded_; }
   // paused says whether the last claim found the consumer paused (store::pause).
   bool paused() const { return paused_; }
   // recent returns the attempts of the last minute (for the dispatcher's reports).
@@ -97,13 +99,13 @@ class consumer_worker {
   // pump starts the deliveries waiting for a slot, while fewer than concurrency are sent.
   void pump();
   // deliver waits until c is due (a delivery claimed ahead: dispatch.prefetch_ms), sends
-  // it, records the outcome, and then frees its slot.
+  // it, frees its slot once answered, and hands the outcome to record_outcomes.
   boost::asio::awaitable<void> deliver(storage::claimed c, std::int64_t lease_until);
-  // record sends a delivery's outcome to Redis (ack-2) with its current lease, again if a
-  // renewal moved the lease under it; a lost lease is logged.
-  boost::asio::awaitable<void> record(const storage::claimed& c, std::int64_t claim_lease,
-                                      storage::outcome what, std::int64_t at,
-                                      const std::string& entry);
+  // record_outcomes sends the outcomes waiting in outcomes_ to Redis, up to claim_batch in
+  // one call (ack_batch-1), each with its current lease (again if a renewal moved the lease
+  // under it; a lost lease is logged), until none waits. One runs at a time: outcomes that
+  // come while a call is on its way go together in the next (a burst's, many at once).
+  boost::asio::awaitable<void> record_outcomes();
   // observe counts an attempt's outcome in recent_ and, while someone tails, in the events;
   // returns its attempt history entry ("" when none is kept: a first-try success, or the
   // history is off).
@@ -141,11 +143,31 @@ class consumer_worker {
   // deliveries in flight, by (id, the claim's lease_until): keyed by the lease too, since a
   // delivery whose lease ran out may be claimed again while the late one still runs; each
   // must free only its own slot.
-  std::map<std::pair<std::uint64_t, std::int64_t>, held> in_flight_;
+  using held_map = std::map<std::pair<std::uint64_t, std::int64_t>, held>;
+  held_map in_flight_;
+  // release gives back the leases of deliveries still in flight at shutdown (drain()).
+  boost::asio::awaitable<void> release(const held_map& left);
   // claimed deliveries waiting for a slot (fewer than concurrency sent), in claim order,
   // with the claim's lease_until
   std::deque<std::pair<storage::claimed, std::int64_t>> waiting_;
-  int sending_ = 0;  // attempts sent and not yet recorded (or waiting for their due time)
+  int sending_ = 0;  // attempts sent and not yet answered (or waiting for their due time)
+  // to_record: an attempt answered, its outcome not yet recorded in Redis.
+  struct to_record {
+    std::pair<std::uint64_t, std::int64_t> key;  // in in_flight_
+    storage::outcome what = storage::outcome::done;
+    std::int64_t at = 0;           // retry: the next attempt's time; release: due again at
+    std::int64_t timestamp_s = 0;  // failure: the pending list's score
+    std::string bucket;            // an ordered command's bucket
+    std::string entry;             // its attempt history entry, or empty
+    int tries = 0;                 // calls that failed (Redis away)
+    int shard = 0;                 // index in tags_ of its shard
+  };
+  std::deque<to_record> outcomes_;  // waiting for record_outcomes, oldest first
+  // answered and not yet recorded (in outcomes_ or on their way): with sending_, at most
+  // concurrency + claim_batch, the deliveries a dispatcher that dies may have made without
+  // Redis knowing (the bound on duplicates, docs/delivery.md)
+  int unrecorded_ = 0;
+  bool recording_ = false;  // record_outcomes() runs
   std::mt19937_64 rng_{std::random_device{}()};
   const std::string& dispatcher_id_;
   event_log& events_;

@@ -42,56 +42,11 @@
   expiry is set to the record's (PEXPIRETIME), so the history lives exactly as long as the
   statuses; with no record left nothing is written.
   Returns  1 if recorded, 0 if the lease was lost.
+  The work is lib/ack.lua's, which ack_batch-1 shares (many outcomes in one call).
 ]]
 -- uses record.lua
 -- uses bucket.lua
-local q, id = KEYS[1], ARGV[3]
-local score = tonumber(redis.call('ZSCORE', q, id))
-if not score or (score ~= tonumber(ARGV[4]) and score ~= tonumber(ARGV[12] or '')) then
-  return 0
-end
-local mkey, outcome = ARGV[1] .. 'm:' .. id, ARGV[5]
--- history appends ARGV[10] to the consumer's attempt history, keeping the last ARGV[11].
-local function history()
-  local entry = ARGV[10]
-  if not entry or entry == '' then return end
-  local expire_at = redis.call('PEXPIRETIME', mkey)
-  if expire_at < 0 then return end  -- no record (or, never the case, no expiry)
-  local akey, keep = ARGV[1] .. 'a:' .. id, tonumber(ARGV[11])
-  local old = redis.call('HGET', akey, ARGV[2])
-  local v = entry
-  if old and keep > 1 then
-    local parts = {}
-    for e in string.gmatch(old, '[^\n]+') do parts[#parts + 1] = e end
-    parts[#parts + 1] = entry
-    v = table.concat(parts, '\n', math.max(1, #parts - keep + 1), #parts)
-  end
-  redis.call('HSET', akey, ARGV[2], v)
-  redis.call('PEXPIREAT', akey, expire_at)
-end
-if outcome == 'retry' then
-  redis.call('ZADD', q, 'XX', ARGV[6], id)
-  history()
-  return 1
-end
-local s = rec_get(mkey)
-if not s and ARGV[13] == '1' then return 0 end
-if outcome == 'release' then
-  redis.call('ZADD', q, 'XX', ARGV[6], id)
-  rec_release(mkey, s, ARGV[2])
-  return 1
-end
-local from, status, attempts, to
-if s then from, status, attempts, to = rec_find(s, ARGV[2]) end
-redis.call('ZREM', q, id)
-if from then rec_put(mkey, s, from, to, outcome, attempts) end
-if outcome == 'failure' then
-  redis.call('ZADD', KEYS[2], ARGV[7], id)
-  local old = redis.call('ZRANGE', KEYS[2], '-inf', '(' .. ARGV[8], 'BYSCORE', 'LIMIT', 0, 16)
-  for _, x in ipairs(old) do
-    if not rec_get(ARGV[1] .. 'm:' .. x) then redis.call('ZREM', KEYS[2], x) end
-  end
-end
-if ARGV[9] ~= '' then bucket_leave(ARGV[1], ARGV[2], ARGV[9], q, id, true) end
-history()
-return 1
+-- uses ack.lua
+return ack_one({q = KEYS[1], pending = KEYS[2], base = ARGV[1], consumer = ARGV[2], id = ARGV[3],
+  lease = ARGV[4], outcome = ARGV[5], at = ARGV[6], ts = ARGV[7], trim = ARGV[8],
+  bucket = ARGV[9], entry = ARGV[10], keep = ARGV[11], other = ARGV[12], cluster = ARGV[13]})
