@@ -219,6 +219,10 @@ rec = {"case": c, "run": int(run), "rps": w["rps"], "requests": w["requests"],
        "settle": json.loads(quiet)}
 busy = cpu.get("machine_busy_cores")
 rec["machine_cpu_us_per_req"] = round(busy * 1e6 / w["rps"], 1) if busy and w["rps"] else None
+# CPU per request of each of our processes (µs): where a request's cost goes
+us = lambda pct: None if pct is None or not w["rps"] else round(pct * 1e4 / w["rps"], 2)
+rec["cpu_us_per_req"] = {"server": us(rec["cpu_pct"]["server"]), "redis": us(cpu.get("redis")),
+                         "wrk": us(cpu.get("load"))}
 lost = rec["stored_msgs"] is not None and rec["stored_msgs"] < rec["accepted"]
 rec["stored_fewer_than_accepted"] = lost
 rec["ok"] = bad == 0 and not lost and w["requests"] > 0
@@ -260,7 +264,10 @@ medians = result.by_case(recs, {
     "rps": "rps", "p50_ms": "p50_ms", "p99_ms": "p99_ms",
     "cpu_server_pct": lambda r: r["cpu_pct"]["server"], "cpu_redis_pct": lambda r: r["cpu_pct"]["redis"],
     "cpu_wrk_pct": lambda r: r["cpu_pct"]["wrk"], "machine_busy_cores": lambda r: r["cpu_pct"]["machine_busy_cores"],
-    "other_cores": lambda r: r["cpu_pct"]["other_cores"], "machine_cpu_us_per_req": "machine_cpu_us_per_req"})
+    "other_cores": lambda r: r["cpu_pct"]["other_cores"], "machine_cpu_us_per_req": "machine_cpu_us_per_req",
+    "us_server": lambda r: r["cpu_us_per_req"]["server"], "us_redis": lambda r: r["cpu_us_per_req"]["redis"],
+    "us_wrk": lambda r: r["cpu_us_per_req"]["wrk"],
+    "us_ours": lambda r: sum(r["cpu_us_per_req"][k] or 0 for k in ("server", "redis", "wrk")) or None})
 # dmq ÷ nginx per round (both measured in that round); a round with a failed record counts not
 PAIRS = [("dmq_w1", "nginx_w1"), ("dmq_w2", "nginx_w1"), ("dmq_w2", "nginx_w2"), ("dmq_w1", "nginx_w2")]
 rounds = {}
@@ -301,14 +308,16 @@ WHAT = {"nginx_w1": "nginx `return 200`, `worker_processes 1`", "nginx_w2": "ngi
 print(f"\nSingle POSTs against nginx, {start}, {runs} rounds × {dur} s per case, wrk -t{threads} -c{conns}, "
       f"nginx gets {'the same POSTs' if nreq == 'post' else 'GETs without body'}; order {' '.join(order)}, "
       "reversed every other round; median (min–max) over rounds\n")
-print("| case | requests/s | p50 ms | p99 ms | CPU, % of a core: server / redis / wrk | others, cores | machine CPU µs per request |")
-print("|---|---|---|---|---|---|---|")
+print("| case | requests/s | p50 ms | p99 ms | CPU, % of a core: server / redis / wrk | others, cores | CPU µs per request: server / redis / wrk = sum | machine CPU µs per request |")
+print("|---|---|---|---|---|---|---|---|")
+n1 = lambda a: "-" if not a else f"{a['median']:.1f}"
 n0 = lambda a: "-" if not a else f"{a['median']:.0f}"
 for c in order:
     m = medians[c]
     print(f"| {WHAT[c]} | {f(m['rps'])} | {f(m['p50_ms'], 2)} | {f(m['p99_ms'], 2)} | "
           f"{n0(m['cpu_server_pct'])} / {n0(m['cpu_redis_pct'])} / {n0(m['cpu_wrk_pct'])} | "
-          f"{'-' if not m['other_cores'] else format(m['other_cores']['median'], '.2f')} | {f(m['machine_cpu_us_per_req'], 1)} |")
+          f"{'-' if not m['other_cores'] else format(m['other_cores']['median'], '.2f')} | "
+          f"{n1(m['us_server'])} / {n1(m['us_redis'])} / {n1(m['us_wrk'])} = {n1(m['us_ours'])} | {f(m['machine_cpu_us_per_req'], 1)} |")
 print("\n| ratio of requests/s | per round | median of the rounds' ratios (min–max) | ratio of the medians |")
 print("|---|---|---|---|")
 for k, a in ratio_aggs.items():
