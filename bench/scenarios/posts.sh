@@ -285,8 +285,9 @@ for d, n in PAIRS:
         v.append(a["rps"] / b["rps"] if ok else None)
     per_round[key] = v
     ratio_aggs[key] = result.agg(v) or {"median": None, "min": None, "max": None, "runs": []}
+    clean = all(r["ok"] for r in recs if r["case"] in (d, n))  # medians of failed runs mean nothing
     ratio_aggs[key]["of_medians"] = (medians[d]["rps"]["median"] / medians[n]["rps"]["median"]
-                                     if medians.get(d) and medians.get(n) else None)
+                                     if clean and medians.get(d) and medians.get(n) else None)
 medians["ratios"] = ratio_aggs
 bad = {c: sum(r["bad"] for r in recs if r["case"] == c) for c in order}
 lost = [f"{r['case']}#{r['run']}" for r in recs if r["stored_fewer_than_accepted"]]
@@ -295,7 +296,8 @@ params = {"runs": int(runs), "duration_s": int(dur), "wrk_threads": int(threads)
           "nginx_request": nreq, "order": order, "interleaving": "odd rounds in order, even rounds reversed",
           "dmq_load": "wrk/single.lua, svs:notice:user (1 consumer), 1 message a request"}
 head = [(f"{k.replace('_over_', ' ÷ ')}", ["ratios", k]) for k in ("dmq_w1_over_nginx_w1", "dmq_w2_over_nginx_w1",
-                                                                    "dmq_w2_over_nginx_w2") if k in ratio_aggs]
+                                                                    "dmq_w2_over_nginx_w2")
+        if k in ratio_aggs and ratio_aggs[k]["median"] is not None]
 out = result.write("posts", recs, medians, params, title="single POSTs against nginx return 200 (issue 15)",
                    started=start, headline=head,
                    extra={"ratios_per_round": per_round, "bad_answers": bad, "stored_fewer_than_accepted": lost,
