@@ -16,10 +16,11 @@
 # (NGINX_REQ=post, the default: wrk/single.lua's bodies, status checked only) or ingest.sh's
 # GET without body (NGINX_REQ=get, wrk/empty.lua). Every dmq answer must be 2xx with
 # "code":0 (wrk/common.lua counts the others) and Redis must hold at least the messages wrk
-# saw accepted: a round with any bad answer or socket error fails (its record is not ok, and
-# its ratios are left out). Reports per round dmq ÷ nginx (requests/s measured minutes
-# apart in the same round) and the median of those ratios; prints a markdown table and
-# writes bench/results/posts-<timestamp>.json (dmq-bench/1).
+# saw accepted: a measurement with any bad answer or socket error fails (its record is not
+# ok, the ratios of its round that use it are left out, and bench/run exits 1). Reports per
+# round dmq ÷ nginx (requests/s measured seconds apart, in the same round) and the median
+# of those ratios; prints a markdown table and writes bench/results/posts-<timestamp>.json
+# (dmq-bench/1).
 #
 # Knobs (environment): RUNS=5, DURATION=5 (s per measurement), CONNECTIONS=64 and THREADS=1
 # (wrk), WARMUP=2 (s per case), NGINX_REQ=post|get, CASES="nginx_w1 dmq_w1 dmq_w2 nginx_w2"
