@@ -14,7 +14,8 @@ paced URL PROJECT CMD RATE SECONDS BATCH DELAY_MS IDS_OUT [CONNECTIONS]
     each scheduled POST is sent by the first of CONNECTIONS keep-alive connections that is
     free, so that slow answers (a loaded server) do not hold back the schedule; behind =
     when a POST was sent - when it was due.
-Messages carry ~100 bytes of params and their own bucket, like bench/wrk/*.lua.
+Messages carry ~90 bytes of params (DMQ_PARAMS_BYTES=N in the environment: N, the note
+padded) and their own bucket, like bench/wrk/*.lua.
 With DMQ_WHOLE_SECONDS=1 in the environment, paced messages carry the seed's `timestamp`
 (whole seconds: the second after now + DELAY_MS, made when the POST is sent) instead of
 delay_ms, so each second's messages fall due at one instant (issue 15's burst).
@@ -29,9 +30,14 @@ import urllib.parse
 
 
 def params(k):
-    return json.dumps({"order_id": f"{k:08d}", "user_id": k % 999983,
-                       "amount": f"{k % 10000}.{k % 100:02d}", "sku": f"SKU-{k % 99991:05d}",
-                       "note": "bench"}, separators=(",", ":"))
+    p = {"order_id": f"{k:08d}", "user_id": k % 999983, "amount": f"{k % 10000}.{k % 100:02d}",
+         "sku": f"SKU-{k % 99991:05d}", "note": "bench"}
+    s = json.dumps(p, separators=(",", ":"))
+    want = int(os.environ.get("DMQ_PARAMS_BYTES") or 0)  # pad the note to this length
+    if want > len(s):
+        p["note"] += "x" * (want - len(s))
+        s = json.dumps(p, separators=(",", ":"))
+    return s
 
 
 class Poster:

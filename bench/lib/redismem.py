@@ -115,14 +115,28 @@ def info(port):
 
 
 def decode_record(v):
-    """The fields of a message record (src/storage/record.h)."""
-    out, pos = [], 0
+    """The fields of a message record (src/storage/record.h) as version 1 lays them out:
+    due, ct, data expiry, cmd, bucket, rid, params, then name, status, attempts per
+    consumer. Version 2 (first byte '~') is turned into that."""
+    head = None
+    pos = 0
+    if v[:1] == b"~":
+        due, ct, dx = (int(x, 36) for x in v[1:].split(b",", 3)[:3])
+        head = [str(due).encode(), str(due - ct).encode(), str(due + dx).encode()]
+        pos = v.index(b",", v.index(b",", v.index(b",") + 1) + 1) + 1
+    out = []
     while pos < len(v):
         colon = v.index(b":", pos)
         n = int(v[pos:colon])
         out.append(v[colon + 1:colon + 1 + n])
         pos = colon + 1 + n
-    return out
+    if head is None:
+        return out
+    statuses = {b"w": b"waiting", b"d": b"doing", b"o": b"done", b"f": b"failure", b"c": b"cancelled"}
+    rest = []
+    for i in range(4, len(out) - 1, 2):
+        rest += [out[i], statuses.get(out[i + 1][:1], out[i + 1][:1]), out[i + 1][1:]]
+    return head + out[:4] + rest
 
 
 def keys(port, prefix, messages):

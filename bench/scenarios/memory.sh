@@ -2,7 +2,7 @@
 # Redis memory per stored message (issue 4). See bench/README.md.
 #
 # Per run: empties Redis (keeping dmq's id-node lease keys), reads INFO memory, stores N
-# future messages (delay DELAY_MS = 1 h, ~100-byte params, own bucket each, to the
+# future messages (delay DELAY_MS = 1 h, ~90-byte params, own bucket each, to the
 # one-consumer command) through `dmq client`'s batch API (lib/post.py preload), reads
 # INFO memory again: bytes per message = (used_memory after - before) / N. Then the
 # breakdown by key (lib/redismem.py): MEMORY USAGE ... SAMPLES 0 of every m:<id> record
@@ -17,6 +17,7 @@
 # Knobs (environment): RUNS=3, N=100000, CONSUMERS=1 (1: bench:one:consumer, 2:
 # bench:two:consumers; one value), DELAY_MS=3600000, PRELOAD_BATCH=1000 (messages per
 # POST; dmq saves 100 per script call whatever the POST), PRELOAD_THREADS=2,
+# PARAMS_BYTES=0 (N > 0: every params padded to N bytes; 0: 84-92 bytes, 90.8 on average),
 # DMQ_BIN=build/dmq, KEEP_TMP=0.
 set -euo pipefail
 BENCH_NAME=memory
@@ -26,6 +27,8 @@ CONSUMERS=${CONSUMERS:-1}
 DELAY_MS=${DELAY_MS:-3600000}
 PRELOAD_BATCH=${PRELOAD_BATCH:-1000}
 PRELOAD_THREADS=${PRELOAD_THREADS:-2}
+PARAMS_BYTES=${PARAMS_BYTES:-0}
+export DMQ_PARAMS_BYTES=$PARAMS_BYTES # read by lib/post.py
 [[ $CONSUMERS == 1 || $CONSUMERS == 2 ]] || { echo "CONSUMERS must be 1 or 2" >&2; exit 2; }
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib/dispatch.sh"
 MEM=(python3 "$HERE/lib/redismem.py")
@@ -137,7 +140,7 @@ for r in recs:
     for x in ("info_before", "info_after", "keys_before", "keys_after_groups"):
         r.pop(x, None) if r["run"] != 1 else None
 params = {"runs": $RUNS, "n": $N, "delay_ms": $DELAY_MS, "consumers": $CONSUMERS,
-          "preload_batch": $PRELOAD_BATCH}
+          "preload_batch": $PRELOAD_BATCH, "params_bytes": $PARAMS_BYTES}
 out = result.write("memory", recs, summary, params, title="dmq Redis memory per stored message (issue 4)",
                    headline=[(f"{k[:-1]} consumer(s) bytes/message", [k, "bytes_per_msg"]) for k in sorted(summary)],
                    started="$START", extra={"redis": sys.argv[2]})
