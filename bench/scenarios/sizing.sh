@@ -85,6 +85,17 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$API/healthz" >/dev/null &&
 curl -sf "http://127.0.0.1:$API/healthz" >/dev/null || die "dmq did not start: $(cat "$TMP/dmq.err")"
 
 used() { "${R[@]}" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
+# dicts: the bytes of db 0's main and expires dicts (MEMORY STATS: entries and bucket
+# arrays). Their bucket arrays double at powers of two of the keys and are rehashed
+# incrementally, so a phase that crosses one (waiting1 does, after ~500k keys) is charged
+# tens of bytes a message more or less depending on how far the rehash got: the column
+# without them (their entries, 24 bytes a key, and tables) is steadier, to compare the
+# rest of what a message costs (its values, key names, sorted-set entries).
+dicts() {
+  python3 "$ROOT/bench/lib/redismem.py" info "$REDIS" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(d.get(f"stats.db.0.overhead.hashtable.{k}", 0) for k in ("main", "expires")))'
+}
 zcard() { "${R[@]}" zcard "dmq:{sz}:$1"; }
 # post CMD DELAY_MS: N messages in batches of 1000, each answered with an id.
 post() {
@@ -118,42 +129,51 @@ pending_full() { [[ $(zcard "pending:$1") == "$N" ]]; }
 
 results=()
 RECORDS="$TMP/records.jsonl"
-phase() { # case name before
-  local after
+phase() { # case name before dicts_before
+  local after dicts_after
   sleep 1 # let the dispatcher's last acks and reads settle
   after=$(used)
-  results+=("$(printf '| %s | %d | %.0f |' "$2" "$N" "$(echo "($after - $3) / $N" | bc -l)")")
-  printf '{"case":"%s","what":"%s","run":1,"messages":%d,"used_memory_delta":%d,"bytes_per_msg":%s}\n' \
-    "$1" "$2" "$N" $((after - $3)) "$(echo "($after - $3) / $N" | bc -l | sed 's/^\./0./')" >>"$RECORDS"
+  dicts_after=$(dicts)
+  local per without
+  per=$(echo "($after - $3) / $N" | bc -l | sed 's/^\./0./')
+  without=$(echo "($after - $3 - $dicts_after + $4) / $N" | bc -l | sed 's/^\./0./;s/^-\./-0./')
+  results+=("$(printf '| %s | %d | %.0f | %.0f |' "$2" "$N" "$per" "$without")")
+  printf '{"case":"%s","what":"%s","run":1,"messages":%d,"used_memory_delta":%d,"dicts_delta":%d,"bytes_per_msg":%s,"bytes_per_msg_without_dicts":%s}\n' \
+    "$1" "$2" "$N" $((after - $3)) $((dicts_after - $4)) "$per" "$without" >>"$RECORDS"
 }
 
 echo "sizing: N=$N, params $PARAMS_BYTES bytes, redis :$REDIS ($(redis-server --version | awk '{print $3}'))" >&2
 before=$(used)
+dicts_before=$(dicts)
 post sz:ok1 0
 wait_for "deliveries to consumer one" queue_empty one
-phase done "done (1 consumer, settled, kept 2 x msg_save_days)" "$before"
+phase done "done (1 consumer, settled, kept 2 x msg_save_days)" "$before" "$dicts_before"
 
 before=$(used)
+dicts_before=$(dicts)
 post sz:retry 0
 wait_for "deliveries to consumer retried" queue_empty retried
-phase retried "done after one retry (1 consumer, attempt history of 2 entries)" "$before"
+phase retried "done after one retry (1 consumer, attempt history of 2 entries)" "$before" "$dicts_before"
 
 before=$(used)
+dicts_before=$(dicts)
 post sz:fail 0
 wait_for "failures of consumer failer" pending_full failer
 wait_for "the failer queue to empty" queue_empty failer
-phase failed "failed (1 consumer, in the pending list, attempt history of 1 entry)" "$before"
+phase failed "failed (1 consumer, in the pending list, attempt history of 1 entry)" "$before" "$dicts_before"
 
 before=$(used)
+dicts_before=$(dicts)
 post sz:ok1 3600000
-phase waiting1 "waiting (1 consumer)" "$before"
+phase waiting1 "waiting (1 consumer)" "$before" "$dicts_before"
 
 before=$(used)
+dicts_before=$(dicts)
 post sz:ok2 3600000
-phase waiting2 "waiting (2 consumers)" "$before"
+phase waiting2 "waiting (2 consumers)" "$before" "$dicts_before"
 
-echo "| state | messages | bytes per message (used_memory delta / N) |"
-echo "|---|---|---|"
+echo "| state | messages | bytes per message (used_memory delta / N) | without the main and expires dicts (entries, tables) |"
+echo "|---|---|---|---|"
 printf '%s\n' "${results[@]}"
 python3 - "$RECORDS" "$ROOT/bench/lib" "$N" "$PARAMS_BYTES" <<'PY'
 import json, sys
@@ -161,7 +181,8 @@ recf, lib, n, pb = sys.argv[1:]
 sys.path.insert(0, lib)
 import result
 recs = [json.loads(l) for l in open(recf)]
-medians = result.by_case(recs, {"bytes_per_msg": "bytes_per_msg"})
+medians = result.by_case(recs, {"bytes_per_msg": "bytes_per_msg",
+                                "bytes_per_msg_without_dicts": "bytes_per_msg_without_dicts"})
 out = result.write("sizing", recs, medians, {"runs": 1, "n": int(n), "params_bytes": int(pb)},
                    title="Redis memory per message in each state (docs/operations.md)",
                    headline=[(r["case"], [r["case"], "bytes_per_msg"]) for r in recs])

@@ -9,7 +9,7 @@
 //   v1 (before): due_ms, create_ms, data_expire_at_ms (decimal), cmd, bucket, request_id,
 //      params, then per consumer: name, status, attempts.
 // Both are read; a v1 record is recognised by its first byte, a digit (v2 starts with '~').
-// v2 is ~35 bytes shorter (memory: docs/performance.md). One STRING rather than a HASH
+// v2 is 33-39 bytes shorter (docs/storage.md). One STRING rather than a HASH
 // because a HASH with a value over 64 bytes (any real params) is stored as a hashtable,
 // about three times the memory.
 #pragma once
