@@ -2,10 +2,12 @@
 // filled by an older dmq holds) are still read and changed right by every script that
 // touches a record, and by C++. Each test saves messages, rewrites their records as v1
 // (storage::encode_v1, keeping the expiry), then runs the operations. The scripts splice
-// a status into a v1 record as v1 (claim-1, ack-2, unclaim-1) and write a record they
-// re-encode as v2 (cancel, settle, solved, retry, reschedule): its fields must survive.
+// a status into a v1 record as v1 (claim-1, ack-2 and ack_batch-1, which share lib/ack.lua,
+// unclaim-1) and write a record they re-encode as v2 (cancel, settle, solved, retry,
+// reschedule): its fields must survive.
 #include <cctype>
 
+#include "storage/acks.h"
 #include "storage/browse.h"
 #include "storage/operate.h"
 #include "store_fixture.h"
@@ -149,6 +151,31 @@ TEST_F(record_v1_test, unclaim_retry_and_release_give_attempts_back_in_a_v1_reco
   EXPECT_EQ(attempts_of(201, "dgfa"), 1);
   EXPECT_TRUE(is_v1(201)) << raw(201);
   expect_same_data(201);
+}
+
+TEST_F(record_v1_test, outcomes_recorded_together_change_v1_records_in_place) {
+  save_v1({due_now(231), due_now(232), due_now(233)});
+  auto b = claim("dgfa", storage::now_ms());
+  ASSERT_EQ(b.items.size(), 3u);
+  auto l = b.lease_until;
+  std::vector<storage::ack_item> items{
+      {231, l, 0, storage::outcome::done, 0, 0, {}, {}},
+      {232, l, 0, storage::outcome::failure, 0, 1, {}, {}},
+      {233, l, 0, storage::outcome::release, storage::now_ms() - 1, 0, {}, {}}};
+  auto [ec, recorded] = run(storage::ack_batch(store, "sds", "dgfa", items, 5));
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(recorded, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(status_of(231, "dgfa"), "done");
+  EXPECT_EQ(attempts_of(231, "dgfa"), 1);
+  EXPECT_EQ(status_of(232, "dgfa"), "failure");
+  EXPECT_FALSE(redis.cmd({"ZSCORE", keys.pending("sds", "dgfa"), "232"}).is_nil());
+  EXPECT_EQ(status_of(233, "dgfa"), "waiting");
+  EXPECT_EQ(attempts_of(233, "dgfa"), 0);
+  for (std::uint64_t id : {231, 232, 233}) {
+    EXPECT_TRUE(is_v1(id)) << raw(id);
+    EXPECT_EQ(status_of(id, "fghyds"), "waiting");
+    expect_same_data(id);
+  }
 }
 
 TEST_F(record_v1_test, a_v1_record_whose_data_expired_fails_at_its_claim) {
