@@ -94,9 +94,6 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
     EXPECT_NE(at, std::string::npos) << yaml;
     if (at != std::string::npos)
       yaml.replace(at, single.size(), target().config_yaml() + redis_more);
-    const std::string project = "  - project: sds\n";
-    if (auto p = yaml.find(project); p != std::string::npos && shards() > 1)
-      yaml.insert(p + project.size(), "    shards: " + std::to_string(shards()) + "\n");
     if (ordered) {
       auto cmd_file = d + "/commands/cmd-sds-create-order.yaml";
       std::ifstream c(cmd_file);
@@ -104,6 +101,7 @@ struct backends_test : delivery_test, ::testing::WithParamInterface<backend> {
       std::ofstream(cmd_file) << "ordered: true\n" << text;
     }
     std::ofstream(path) << yaml << more_yaml;
+    if (shards() > 1) set_shards(d, "sds", shards());
     return d;
   }
 

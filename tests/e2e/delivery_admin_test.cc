@@ -76,6 +76,23 @@ TEST_F(delivery_admin_test, cancel_refuses_once_a_delivery_has_started) {
 
 struct delivery_rate_test : delivery_test {
   void configure() override { dgfa.more = {{"rate_per_sec", "20"}}; }
+
+  // expect_spaced checks that the 40 attempts of dgfa came at 20 per second, a burst of up
+  // to 20 first: the claims made by `before` + t (t >= 0) are at most 20 + t / 50, and a
+  // request arrives after its claim. Counted from before the POST, not from the first
+  // arrival, so that a slow machine cannot shrink it.
+  void expect_spaced(std::int64_t before) {
+    auto rs = endpoint.requests("/dgfa/");
+    ASSERT_EQ(rs.size(), 40u) << describe(rs);
+    std::int64_t last = 0;
+    int in_first_500_ms = 0;
+    for (const auto& r : rs) {
+      last = std::max(last, r.arrived_ms - before);
+      in_first_500_ms += r.arrived_ms - before < 500;
+    }
+    EXPECT_GE(last, 1000 - 50) << "the last 20 need 20 more tokens: a second\n" << describe(rs);
+    EXPECT_LE(in_first_500_ms, 20 + 500 / 50) << describe(rs);
+  }
 };
 
 TEST_F(delivery_rate_test, rate_per_sec_spaces_out_the_attempts) {
@@ -84,19 +101,7 @@ TEST_F(delivery_rate_test, rate_per_sec_spaces_out_the_attempts) {
   ASSERT_EQ(ids.size(), 40u);
   ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 40, 10s));
   ASSERT_TRUE(endpoint.wait_for_distinct("/fghyds/", 40, 10s));
-  // 40 attempts at 20 per second, a burst of up to 20 first: the claims made by `before` + t
-  // (t >= 0) are at most 20 + t / 50, and a request arrives after its claim. Counted from
-  // before the POST, not from the first arrival, so that a slow machine cannot shrink it.
-  auto rs = endpoint.requests("/dgfa/");
-  ASSERT_EQ(rs.size(), 40u) << describe(rs);
-  std::int64_t last = 0;
-  int in_first_500_ms = 0;
-  for (const auto& r : rs) {
-    last = std::max(last, r.arrived_ms - before);
-    in_first_500_ms += r.arrived_ms - before < 500;
-  }
-  EXPECT_GE(last, 1000 - 50) << "the last 20 need 20 more tokens: a second\n" << describe(rs);
-  EXPECT_LE(in_first_500_ms, 20 + 500 / 50) << describe(rs);
+  expect_spaced(before);
   // fghyds has no limit: all 40 at once, well within the second the limit would need.
   auto fr = endpoint.requests("/fghyds/");
   ASSERT_EQ(fr.size(), 40u) << describe(fr);
@@ -113,14 +118,7 @@ TEST_F(delivery_rate_test, rate_per_sec_spaces_out_the_attempts) {
 struct delivery_rate_shards_test : delivery_rate_test {
   std::string config_dir(int http_port) override {
     auto d = delivery_test::config_dir(http_port);
-    auto path = d + "/config.yaml";
-    std::ifstream in(path);
-    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::string project = "  - project: sds\n";
-    auto at = yaml.find(project);
-    EXPECT_NE(at, std::string::npos) << yaml;
-    if (at != std::string::npos) yaml.insert(at + project.size(), "    shards: 7\n");
-    std::ofstream(path) << yaml;
+    set_shards(d, "sds", 7);
     return d;
   }
 };
@@ -130,16 +128,7 @@ TEST_F(delivery_rate_shards_test, rate_per_sec_holds_over_every_shard) {
   auto ids = post_many(40);
   ASSERT_EQ(ids.size(), 40u);
   ASSERT_TRUE(endpoint.wait_for_distinct("/dgfa/", 40, 10s));
-  auto rs = endpoint.requests("/dgfa/");
-  ASSERT_EQ(rs.size(), 40u) << describe(rs);
-  std::int64_t last = 0;
-  int in_first_500_ms = 0;
-  for (const auto& r : rs) {
-    last = std::max(last, r.arrived_ms - before);
-    in_first_500_ms += r.arrived_ms - before < 500;
-  }
-  EXPECT_GE(last, 1000 - 50) << describe(rs);
-  EXPECT_LE(in_first_500_ms, 20 + 500 / 50) << describe(rs);
+  expect_spaced(before);
 }
 
 }  // namespace

@@ -122,6 +122,19 @@ inline void expect_attempts(const std::vector<consumer_request>& rs) {
   }
 }
 
+// set_shards gives project k shards (product_list[].shards) in dir's config.yaml.
+inline void set_shards(const std::string& dir, const std::string& project, int k) {
+  auto path = dir + "/config.yaml";
+  std::ifstream in(path);
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string entry = "  - project: " + project + "\n";
+  auto at = yaml.find(entry);
+  EXPECT_NE(at, std::string::npos) << yaml;
+  if (at == std::string::npos) return;
+  yaml.insert(at + entry.size(), "    shards: " + std::to_string(k) + "\n");
+  std::ofstream(path) << yaml;
+}
+
 // delivery_test: per test a redis-server, a consumer endpoint and (unless start_run is
 // false) a `dmq run` delivering to it. Subclasses adjust dgfa, fghyds and extra in
 // configure(), before the config is written.
