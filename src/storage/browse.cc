@@ -150,9 +150,8 @@ page merge_pages(std::vector<page> shards, int limit) {
 asio::awaitable<result<std::optional<message_view>>> browse::message(std::string_view project,
                                                                      std::uint64_t id) {
   using R = result<std::optional<message_view>>;
-  auto [ec0, tag] = co_await store_.locate(project, id);  // no round trip without shards
-  if (ec0) co_return fail<std::optional<message_view>>(ec0);
-  auto [ec, rec] = co_await store_.load(project, id);
+  std::string tag;  // the shard holding it
+  auto [ec, rec] = co_await store_.load(project, id, &tag);
   if (ec) co_return fail<std::optional<message_view>>(ec);
   if (!rec) co_return R{{}, std::nullopt};
   // One round trip for the rest: each consumer's queue score, and the history.

@@ -57,10 +57,6 @@ int keys::shard_of(std::string_view project, std::uint64_t id, std::string_view 
   return static_cast<int>(id % static_cast<std::uint64_t>(k));
 }
 
-std::string keys::home(std::string_view project, std::uint64_t id) const {
-  return tag(project, shard_of(project, id, {}, {}));
-}
-
 std::string_view keys::project_of(std::string_view t) const {
   auto it = owners_.find(t);
   return it == owners_.end() ? t : std::string_view(it->second);

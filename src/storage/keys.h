@@ -46,9 +46,6 @@ class keys {
   // (so a repeat meets the first), else id mod K. bucket and key: "" when not used.
   int shard_of(std::string_view project, std::uint64_t id, std::string_view bucket,
                std::string_view key) const;
-  // home returns the tag where shard_of would have put a message with id and neither bucket
-  // nor key; lookups by id look there first, then in the other shards.
-  std::string home(std::string_view project, std::uint64_t id) const;
   // project_of returns the project a tag belongs to (a configured shard's project; any
   // other tag is a project's own name).
   std::string_view project_of(std::string_view tag) const;

@@ -695,7 +695,7 @@ asio::awaitable<void> store::publish(redis::command wakes) {
 }
 
 asio::awaitable<result<std::optional<record>>> store::load(std::string_view project,
-                                                           std::uint64_t id) {
+                                                           std::uint64_t id, std::string* tag) {
   // Every shard at once (one round trip; a sharded project's ordered and keyed messages
   // are not in the id's home shard).
   auto tags = keys_.tags(project);
@@ -713,21 +713,10 @@ asio::awaitable<result<std::optional<record>>> store::load(std::string_view proj
     }
     rec->msg.id = id;
     rec->msg.project = project;
+    if (tag) *tag = tags[i];
     co_return ok(std::move(rec));
   }
   co_return result<std::optional<record>>{{}, std::nullopt};
-}
-
-asio::awaitable<result<std::string>> store::locate(std::string_view project, std::uint64_t id) {
-  auto tags = keys_.tags(project);
-  if (tags.size() == 1) co_return ok(std::move(tags[0]));
-  redis::command cmd;
-  for (const auto& t : tags) cmd.push("EXISTS", keys_.message(t, id));
-  auto [ec, r] = co_await exec(cmd);
-  if (auto e = first_error(ec, r)) co_return result<std::string>{e, {}};
-  for (std::size_t i = 0; i < r.size() && i < tags.size(); ++i)
-    if (r[i].integer == 1) co_return ok(std::move(tags[i]));
-  co_return ok(keys_.home(project, id));
 }
 
 asio::awaitable<result<std::optional<std::string>>> store::status(std::string_view project,

@@ -150,11 +150,11 @@ class store {
   // count_into registers the store's metrics in m (docs/metrics.md).
   void count_into(util::metrics& m);
 
-  // load returns a message's record (data and statuses), nullopt if there is none.
-  // locate returns the tag of the shard holding a message (its home shard if none does).
+  // load returns a message's record (data and statuses), nullopt if there is none; tag (if
+  // given) gets the tag of the shard holding it.
   boost::asio::awaitable<result<std::optional<record>>> load(std::string_view project,
-                                                             std::uint64_t id);
-  boost::asio::awaitable<result<std::string>> locate(std::string_view project, std::uint64_t id);
+                                                             std::uint64_t id,
+                                                             std::string* tag = nullptr);
   // status returns a consumer's status of a message, nullopt if there is none.
   boost::asio::awaitable<result<std::optional<std::string>>> status(std::string_view project,
                                                                     std::uint64_t id,

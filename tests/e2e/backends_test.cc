@@ -194,6 +194,11 @@ TEST_P(backends_test, lists_counts_keys_and_pause_see_every_shard) {
     EXPECT_EQ(std::to_string(post(m)), ids[static_cast<std::size_t>(i)]);
   }
   EXPECT_EQ(records().size(), 20u);
+  // A message's detail reads its queue time in its own shard (a keyed message: its key's).
+  for (const auto& id : {ids[0], ids[7], ids[13]}) {
+    auto d = get("/api/message/detail?consumer=dgfa&msg_id=" + id);
+    EXPECT_FALSE(d.at("consumers").as_array().at(0).at("next_attempt_ms").is_null()) << d;
+  }
   // Pages of 6 from one cursor over every shard: each id once, in due order.
   std::vector<std::string> listed;
   std::string cursor;

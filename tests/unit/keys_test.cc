@@ -77,7 +77,7 @@ TEST(keys, a_message_goes_to_its_buckets_then_its_keys_then_its_ids_shard) {
   }
   EXPECT_GT(seen.size(), 2u) << "buckets spread over the shards";
   EXPECT_EQ(k.shard_of("unsharded", 7, "bucket-9", "key"), 0);
-  EXPECT_EQ(k.home("sds", 12), k.tag("sds", 2));
+  EXPECT_EQ(k.tag("sds", k.shard_of("sds", 12, "", "")), k.tag("sds", 2));
 }
 
 TEST(keys, a_tag_names_its_project_only_for_a_configured_shard) {
